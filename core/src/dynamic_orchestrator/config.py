@@ -1,0 +1,322 @@
+"""Configuration: YAML validated by pydantic, with embedded defaults that need no file.
+
+Lookup order: an explicit path (``--config``), ``$DYNAMIC_ORCHESTRATOR_CONFIG``,
+``./dynamic-orchestrator.yaml``, then ``config.yaml`` in the user config directory;
+otherwise the embedded defaults. Unknown keys and bad values are errors that name their
+path (``execution.simple.fallback[1]: ...``). API keys never live here: a provider names
+the environment variable that holds its key (``api_key_env``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .models import Tier
+
+APP_NAME = "dynamic-orchestrator"
+ENV_CONFIG = "DYNAMIC_ORCHESTRATOR_CONFIG"
+LOCAL_CONFIG = "dynamic-orchestrator.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierExecution(_Section):
+    """The models of one tier: ``preferred`` first, then ``fallback`` in order."""
+
+    preferred: str
+    fallback: list[str] = Field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        return [self.preferred, *[m for m in self.fallback if m != self.preferred]]
+
+
+class ServiceConfig(_Section):
+    """One downstream MCP service (``mcp_services.<name>``)."""
+
+    type: Literal["stdio", "http"] = "stdio"
+    command: list[str] | None = None
+    url: str | None = None
+    capabilities: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment for a stdio child (no keys)."
+    )
+    cwd: str | None = None
+    enabled: bool = True
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import shlex
+
+            return shlex.split(value)
+        return value
+
+    @model_validator(mode="after")
+    def _transport_needs_target(self) -> ServiceConfig:
+        if self.type == "stdio" and not self.command:
+            raise ValueError("a stdio service needs 'command'")
+        if self.type == "http" and not self.url:
+            raise ValueError("an http service needs 'url'")
+        return self
+
+
+class ProviderConfig(_Section):
+    """Settings of one provider (``providers.<name>``).
+
+    The entry's name is also the provider plugin that serves it, unless ``type`` says
+    otherwise: ``providers.ollama: {type: openai, base_url: http://127.0.0.1:11434/v1}``
+    serves an OpenAI-compatible endpoint under the name ``ollama``.
+    """
+
+    type: str | None = Field(default=None, description="Provider plugin; default: the name.")
+    base_url: str | None = Field(default=None, description="Only ever from configuration.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the key; each provider has one."
+    )
+    models: list[str] = Field(default_factory=list, description="Extra model names it serves.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per call.")
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific.")
+
+
+class ModelOverride(_Section):
+    """Catalog override for one model (``models.<name>``): custom or self-hosted models."""
+
+    provider: str | None = None
+    input_price_per_mtok: float | None = Field(default=None, ge=0)
+    output_price_per_mtok: float | None = Field(default=None, ge=0)
+    context_window: int | None = Field(default=None, gt=0)
+    supports_tools: bool | None = None
+
+
+class CacheConfig(_Section):
+    enabled: bool = True
+    ttl: float = Field(default=3600.0, ge=0, description="Seconds; CACHE_TTL overrides.")
+    max_entries: int = Field(default=1024, ge=0)
+    backend: Literal["memory", "redis"] = "memory"
+
+
+class CircuitBreakerConfig(_Section):
+    enabled: bool = True
+    window_size: int = Field(default=20, ge=1, description="Calls in the sliding window.")
+    minimum_calls: int = Field(default=5, ge=1)
+    failure_rate_threshold: float = Field(default=0.5, gt=0, le=1)
+    slow_call_duration: float = Field(default=30.0, gt=0, description="Seconds.")
+    slow_call_rate_threshold: float = Field(default=1.0, gt=0, le=1)
+    open_duration: float = Field(default=30.0, gt=0, description="Seconds before half-open.")
+    half_open_probes: int = Field(default=1, ge=1)
+
+
+class RetryConfig(_Section):
+    attempts: int = Field(default=3, ge=1, le=10, description="Tries per model, first included.")
+    initial_wait: float = Field(default=0.5, ge=0)
+    max_wait: float = Field(default=8.0, ge=0)
+    max_retry_after: float = Field(
+        default=10.0, ge=0, description="Honour Retry-After up to this; longer falls back now."
+    )
+
+
+class BudgetConfig(_Section):
+    period: Literal["1h", "1d", "30d"] | None = None
+    limit_usd: float | None = Field(default=None, ge=0)
+
+
+class MetricsConfig(_Section):
+    persist: bool = True
+    path: str | None = Field(default=None, description="SQLite file; default in user data dir.")
+    prometheus_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+class PromptConfig(_Section):
+    max_context_chars: int = Field(default=4000, ge=0, description="Context budget per request.")
+    rewrite: bool = Field(default=False, description="Let a cheap model rewrite the prompt.")
+    rewrite_model: str | None = None
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    auth_token_env: str | None = Field(
+        default=None, description="Env var holding the bearer token; required off loopback."
+    )
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=1_000_000, gt=0)
+    max_request_chars: int = Field(default=200_000, gt=0)
+
+
+class PluginsConfig(_Section):
+    load: list[str] | None = Field(default=None, description="Allow-list; None loads all.")
+    disable: list[str] = Field(default_factory=list)
+    strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Free-form settings for third-party plugins, by name."
+    )
+
+
+def _default_execution() -> dict[Tier, TierExecution]:
+    return {
+        "simple": TierExecution(
+            preferred="gemini-2.5-flash-lite", fallback=["gpt-5-nano", "claude-haiku-4-5"]
+        ),
+        "moderate": TierExecution(
+            preferred="gpt-5-mini", fallback=["gemini-2.5-flash", "claude-haiku-4-5"]
+        ),
+        "complex": TierExecution(
+            preferred="claude-sonnet-4-6", fallback=["gpt-5.1", "gemini-2.5-pro"]
+        ),
+    }
+
+
+def _default_client_models() -> dict[Tier, list[str]]:
+    return {
+        "simple": ["claude-haiku-4-5"],
+        "moderate": ["claude-sonnet-4-6"],
+        "complex": ["claude-opus-4-6"],
+    }
+
+
+class Config(_Section):
+    """The whole configuration. Every field has a default, so ``Config()`` just works."""
+
+    use_claude_code: bool = Field(
+        default=True,
+        description="Use the MCP client's own model (sampling, else a delegated plan).",
+    )
+    use_claude_code_first: bool = Field(
+        default=True, description="Try the client's model before API providers."
+    )
+    claude_code_models: dict[Tier, list[str]] = Field(default_factory=_default_client_models)
+    execution: dict[Tier, TierExecution] = Field(default_factory=_default_execution)
+    mcp_services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    baseline_model: str | None = Field(
+        default=None, description="What savings are measured against; default: complex preferred."
+    )
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, ModelOverride] = Field(default_factory=dict)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    source: str | None = Field(default=None, exclude=True, description="Where it was loaded.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_tiers(cls, data: Any) -> Any:
+        # A file may set only some tiers; the others keep their defaults.
+        if isinstance(data, dict):
+            data = dict(data)
+            for key, default in (
+                ("execution", _default_execution),
+                ("claude_code_models", _default_client_models),
+            ):
+                value = data.get(key)
+                if isinstance(value, dict):
+                    data[key] = {**default(), **value}
+        return data
+
+    @property
+    def effective_baseline_model(self) -> str:
+        return self.baseline_model or self.execution["complex"].preferred
+
+    def plugin_settings(self, name: str) -> dict[str, Any]:
+        return self.plugins.settings.get(name, {})
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: ``source: key.path: message``."""
+    lines = []
+    for item in error.errors():
+        loc = _format_loc(tuple(p for p in item["loc"] if p not in ("function-after",)))
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{source}: {loc}: unknown key")
+        else:
+            lines.append(f"{source}: {loc}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> Config:
+    """Validate already-parsed YAML/JSON data."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, not {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+    return config.model_copy(update={"source": source})
+
+
+def find_config_path(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The file the lookup order picks, or None for the embedded defaults."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    local = Path.cwd() / LOCAL_CONFIG
+    if local.is_file():
+        return local
+    user = Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml"
+    if user.is_file():
+        return user
+    return None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the configuration by the lookup order; embedded defaults when no file is found."""
+    found = find_config_path(path)
+    if found is None:
+        config = Config(source="embedded defaults")
+    else:
+        try:
+            text = found.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{found}: cannot read: {exc.strerror or exc}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{found}: invalid YAML{where}: {problem}") from None
+        config = parse_config(data, str(found))
+    return _apply_environment(config)
+
+
+def _apply_environment(config: Config) -> Config:
+    ttl = os.environ.get("CACHE_TTL")
+    if ttl:
+        try:
+            value = float(ttl)
+            if value < 0:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"CACHE_TTL: expected seconds >= 0, got {ttl!r}") from None
+        config = config.model_copy(update={"cache": config.cache.model_copy(update={"ttl": value})})
+    return config

@@ -1,0 +1,229 @@
+"""Running a request on its chain of models: the built-in ``execute`` implementation.
+
+The built-in executor walks the chain once, retrying transient failures of the same model
+with tenacity and falling back as the error taxonomy says
+(:data:`~dynamic_orchestrator.errors.POLICIES`). It is ``trylast``: the resilience plugin
+replaces it with one that adds circuit breakers, the budget and the cache, reusing the
+pieces below (:func:`call_model`, :func:`remaining_after`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from .errors import ErrorKind, ProviderError, redact
+from .hookspecs import hookimpl
+from .models import Attempt, ChatMessage, Completion, Execution
+from .providers import ProviderCall
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, ModelInfo
+    from .config import Config
+    from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
+
+ProgressCallback = Callable[[str, float], Awaitable[None]]
+
+
+@dataclass
+class ExecutionContext:
+    """What the ``execute`` stage gets: the request, its plan, and helpers."""
+
+    request: Request
+    analysis: RequestAnalysis
+    selection: Selection
+    catalog: Catalog
+    config: Config
+    prompt_for: Callable[[ModelInfo], Prompt]
+    """Build the prompt for a model (calls ``generate_prompt``)."""
+    progress: ProgressCallback | None = None
+    client: Any = None
+    """The MCP client connection, for the client-model provider."""
+    max_tokens: int | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    async def report(self, stage: str, fraction: float) -> None:
+        if self.progress is not None:
+            await self.progress(stage, fraction)
+
+
+def build_call(
+    ctx: ExecutionContext, candidate: Candidate, model: ModelInfo, prompt: Prompt
+) -> ProviderCall:
+    """The provider call for one candidate."""
+    settings = ctx.config.providers.get(candidate.provider)
+    max_tokens = ctx.max_tokens or prompt.max_tokens
+    return ProviderCall(
+        model=model,
+        system=prompt.system,
+        messages=[ChatMessage(role="user", content=prompt.user)],
+        max_tokens=max_tokens,
+        tools=list(prompt.tools),
+        timeout=settings.timeout if settings else 60.0,
+        tier=ctx.selection.tier,
+        complexity_score=ctx.analysis.complexity.score,
+        client=ctx.client,
+    )
+
+
+async def call_model(ctx: ExecutionContext, candidate: Candidate, call: ProviderCall) -> Completion:
+    """One try on one model, with its timeout; the attempt is appended to ``ctx.attempts``.
+
+    Every exception becomes a :class:`ProviderError` so the caller can act on its kind.
+    """
+    provider = ctx.catalog.providers.get(candidate.provider)
+    start = time.perf_counter()
+
+    def note(outcome: str, error: ProviderError | None = None) -> None:
+        ctx.attempts.append(
+            Attempt(
+                model=candidate.model,
+                provider=candidate.provider,
+                outcome=outcome,  # type: ignore[arg-type]
+                error=error.describe() if error else None,
+                error_kind=error.kind.value if error else None,
+                duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            )
+        )
+
+    if provider is None:
+        error = ProviderError(
+            ErrorKind.UNAVAILABLE,
+            f"provider {candidate.provider!r} is not installed",
+            provider=candidate.provider,
+            model=candidate.model,
+        )
+        note("skipped", error)
+        raise error
+    try:
+        with anyio.fail_after(call.timeout):
+            completion = await provider.complete(call)
+    except ProviderError as exc:
+        exc.provider = exc.provider or candidate.provider
+        exc.model = exc.model or candidate.model
+        note("skipped" if exc.kind is ErrorKind.UNAVAILABLE else "error", exc)
+        raise
+    except TimeoutError:
+        error = ProviderError(
+            ErrorKind.TRANSIENT,
+            f"timed out after {call.timeout:g}s",
+            provider=candidate.provider,
+            model=candidate.model,
+        )
+        note("error", error)
+        raise error from None
+    except anyio.get_cancelled_exc_class():
+        note("cancelled")
+        raise
+    except Exception as exc:
+        error = ProviderError(
+            ErrorKind.TRANSIENT,
+            f"{type(exc).__name__}: {redact(str(exc))}",
+            provider=candidate.provider,
+            model=candidate.model,
+        )
+        note("error", error)
+        raise error from None
+    note("ok")
+    return completion
+
+
+def _retryable(max_retry_after: float) -> Callable[[BaseException], bool]:
+    def check(exc: BaseException) -> bool:
+        if not isinstance(exc, ProviderError) or not exc.policy.retry:
+            return False
+        if exc.kind is ErrorKind.RATE_LIMITED:
+            return exc.retry_after is not None and exc.retry_after <= max_retry_after
+        return True
+
+    return check
+
+
+def _wait(initial: float, maximum: float) -> Callable[[RetryCallState], float]:
+    jitter = wait_random_exponential(multiplier=initial, max=maximum)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(jitter(state))
+
+    return wait
+
+
+async def call_with_retries(
+    ctx: ExecutionContext,
+    candidate: Candidate,
+    call: ProviderCall,
+    *,
+    attempt: Callable[
+        [ExecutionContext, Candidate, ProviderCall], Awaitable[Completion]
+    ] = call_model,
+) -> Completion:
+    """:func:`call_model` with the configured retries for retryable error kinds."""
+    retry = ctx.config.retry
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_retryable(retry.max_retry_after)),
+        stop=stop_after_attempt(retry.attempts),
+        wait=_wait(retry.initial_wait, retry.max_wait),
+        reraise=True,
+    )
+    async for try_ in retrying:
+        with try_:
+            return await attempt(ctx, candidate, call)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def remaining_after(
+    error: ProviderError, failed: Candidate, remaining: list[Candidate]
+) -> list[Candidate] | None:
+    """The candidates still worth trying after ``error``; None means stop here."""
+    policy = error.policy
+    if not policy.fallback:
+        return None
+    if policy.larger_context_only:
+        window = failed.context_window or 0
+        return [c for c in remaining if (c.context_window or 0) > window]
+    return remaining
+
+
+async def run_chain(ctx: ExecutionContext) -> Execution:
+    """Try each model of the chain in order until one answers."""
+    chain = list(ctx.selection.chain)
+    last_error: ProviderError | None = None
+    while chain:
+        candidate = chain.pop(0)
+        model = ctx.catalog.get(candidate.model)
+        if model is None:
+            continue
+        await ctx.report(f"calling {candidate.model}", 0.6)
+        call = build_call(ctx, candidate, model, ctx.prompt_for(model))
+        try:
+            completion = await call_with_retries(ctx, candidate, call)
+        except ProviderError as exc:
+            last_error = exc
+            next_chain = remaining_after(exc, candidate, chain)
+            if next_chain is None:
+                break
+            chain = next_chain
+            continue
+        return Execution(completion=completion, attempts=list(ctx.attempts))
+    message = last_error.describe() if last_error else "no model in the chain could be called"
+    return Execution(completion=None, attempts=list(ctx.attempts), error=message)
+
+
+@hookimpl(trylast=True)
+def execute(context: ExecutionContext) -> Awaitable[Execution]:
+    """The built-in executor: the chain in order, retries, fallback by error kind."""
+    return run_chain(context)

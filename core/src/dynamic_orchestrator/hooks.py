@@ -1,0 +1,203 @@
+"""The one typed facade over ``pm.hook``: the only module that calls hooks.
+
+pluggy cannot type hook calls; this class calls each hook with keyword arguments, checks
+what comes back, and turns "no plugin answered" into a clear error that says what to
+install.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import NoImplementationError, PluginError
+from .log import get_logger
+
+if TYPE_CHECKING:
+    import click
+
+    from .catalog import Catalog, ModelInfo
+    from .config import Config
+    from .execution import ExecutionContext
+    from .models import (
+        ComplexityResult,
+        Constraints,
+        Execution,
+        IntentResult,
+        MetricsSummary,
+        Prompt,
+        Request,
+        RequestAnalysis,
+        RequestRecord,
+        Selection,
+        ServiceRoute,
+    )
+    from .orchestrator import Orchestrator
+    from .plugins import PluginManager
+    from .providers import Provider
+    from .services import Service
+
+T = TypeVar("T")
+log = get_logger("hooks")
+
+_INSTALL_HINT = "install 'dynamic-orchestrator' (the default plugins) or a plugin that does"
+
+
+def _expect(value: Any, kind: type[T], hook: str) -> T:
+    if value is None:
+        raise NoImplementationError(f"no plugin implements {hook!r}; {_INSTALL_HINT}")
+    if not isinstance(value, kind):
+        raise PluginError(
+            f"hook {hook!r} returned {type(value).__name__}, expected {kind.__name__}", hook=hook
+        )
+    return value
+
+
+class Hooks:
+    """Typed calls into the plugins of one plugin manager."""
+
+    def __init__(self, pm: PluginManager, *, strict: bool = False):
+        self.pm = pm
+        self._hook = pm.hook
+        self.strict = strict
+
+    # --- registration ------------------------------------------------------------------
+
+    def _collect(self, hook_name: str, key: Callable[[Any], str], **kwargs: Any) -> list[Any]:
+        """Call a registration hook plugin by plugin; the first to register a name keeps it.
+
+        Implementations run in pluggy's order (installed plugins before the trylast
+        defaults), so an installed plugin overrides a default of the same name. Two
+        plugins of equal rank claiming one name, or a registration that raises, is logged
+        with the plugins' names and skipped.
+        """
+        items: dict[str, tuple[Any, str, bool]] = {}
+        caller = getattr(self._hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            plugin_name = impl.plugin_name
+
+            def register(item: Any, _plugin: str = plugin_name, _last: bool = impl.trylast) -> None:
+                name = key(item)
+                if name in items:
+                    _, first_plugin, first_last = items[name]
+                    if not (_last and not first_last):
+                        log.warning(
+                            "duplicate_registration",
+                            hook=hook_name,
+                            name=name,
+                            kept=first_plugin,
+                            ignored=_plugin,
+                        )
+                    return
+                items[name] = (item, _plugin, _last)
+
+            args = {k: v for k, v in {"register": register, **kwargs}.items() if k in impl.argnames}
+            try:
+                impl.function(**args)
+            except Exception as exc:
+                if self.strict:
+                    raise
+                log.warning(
+                    "registration_failed", hook=hook_name, plugin=plugin_name, error=str(exc)
+                )
+        return [item for item, _, _ in items.values()]
+
+    def register_models(self, config: Config) -> list[ModelInfo]:
+        return self._collect("register_models", lambda m: m.name, config=config)
+
+    def register_providers(self, config: Config) -> list[Provider]:
+        return self._collect("register_providers", lambda p: p.name, config=config)
+
+    def register_services(self, config: Config) -> list[Service]:
+        return self._collect("register_services", lambda s: s.name, config=config)
+
+    def register_commands(self) -> list[click.Command]:
+        return self._collect("register_commands", lambda c: c.name or "")
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def _call_all(self, hook_name: str, **kwargs: Any) -> list[BaseException]:
+        """Call every implementation, awaiting awaitables; return the errors, never raise."""
+        errors: list[BaseException] = []
+        caller = getattr(self._hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                errors.append(exc)
+        return errors
+
+    async def startup(self, orchestrator: Orchestrator) -> list[BaseException]:
+        return await self._call_all("startup", orchestrator=orchestrator)
+
+    async def shutdown(self, orchestrator: Orchestrator) -> list[BaseException]:
+        return await self._call_all("shutdown", orchestrator=orchestrator)
+
+    # --- per-request stages ------------------------------------------------------------
+
+    def classify(self, request: Request) -> IntentResult:
+        from .models import IntentResult
+
+        return _expect(self._hook.classify(request=request), IntentResult, "classify")
+
+    def score_complexity(self, request: Request, intent: IntentResult) -> ComplexityResult:
+        from .models import ComplexityResult
+
+        result = self._hook.score_complexity(request=request, intent=intent)
+        return _expect(result, ComplexityResult, "score_complexity")
+
+    def route_services(
+        self, request: Request, intent: IntentResult, services: list[Service]
+    ) -> ServiceRoute | None:
+        from .models import ServiceRoute
+
+        result = self._hook.route_services(request=request, intent=intent, services=services)
+        return None if result is None else _expect(result, ServiceRoute, "route_services")
+
+    def select_model(
+        self,
+        request: Request,
+        analysis: RequestAnalysis,
+        catalog: Catalog,
+        constraints: Constraints,
+    ) -> Selection:
+        from .models import Selection
+
+        result = self._hook.select_model(
+            request=request, analysis=analysis, catalog=catalog, constraints=constraints
+        )
+        return _expect(result, Selection, "select_model")
+
+    def generate_prompt(
+        self, request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
+    ) -> Prompt:
+        from .models import Prompt
+
+        result = self._hook.generate_prompt(
+            request=request, analysis=analysis, model=model, config=config
+        )
+        return _expect(result, Prompt, "generate_prompt")
+
+    def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
+        result = self._hook.execute(context=context)
+        if result is None:
+            raise NoImplementationError(f"no plugin implements 'execute'; {_INSTALL_HINT}")
+        if not inspect.isawaitable(result):
+            raise PluginError("hook 'execute' must return an awaitable", hook="execute")
+        return result
+
+    def record(self, record: RequestRecord) -> None:
+        self._hook.record(record=record)
+
+    def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
+        from .models import MetricsSummary
+
+        result = self._hook.metrics_summary(period=period, persistent=persistent)
+        return None if result is None else _expect(result, MetricsSummary, "metrics_summary")
+
+    def circuit_states(self) -> dict[str, str]:
+        result = self._hook.circuit_states()
+        return dict(result) if result else {}

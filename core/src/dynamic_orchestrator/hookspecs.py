@@ -1,0 +1,252 @@
+"""The hooks of Dynamic Orchestrator: markers and specifications only.
+
+A plugin is any object or module with functions named after these hooks and marked
+with :data:`hookimpl`. Plugins are found through the ``dynamic_orchestrator`` entry-point
+group; see :mod:`dynamic_orchestrator.plugins`.
+
+Per-request stages run in this order: :func:`classify`, :func:`score_complexity`,
+:func:`route_services`, :func:`select_model`, :func:`generate_prompt`, :func:`execute`,
+:func:`record`. The decision hooks (all but ``execute`` and ``record``) are synchronous
+and CPU-only: an ``async def`` implementation of a first-result hook is refused when the
+plugin is registered, because pluggy would take the un-awaited coroutine as a result.
+Asynchronous work goes through :func:`execute`, which returns an awaitable, or through
+objects registered with the registration hooks, whose methods may be ``async``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .catalog import Catalog, ModelInfo
+    from .config import Config
+    from .execution import ExecutionContext
+    from .models import (
+        ComplexityResult,
+        Constraints,
+        Execution,
+        IntentResult,
+        MetricsSummary,
+        Prompt,
+        Request,
+        RequestAnalysis,
+        RequestRecord,
+        Selection,
+        ServiceRoute,
+    )
+    from .orchestrator import Orchestrator
+    from .providers import Provider
+    from .services import Service
+
+PROJECT = "dynamic_orchestrator"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- registration hooks: called once at start-up -------------------------------------
+
+
+@hookspec
+def register_models(register: Callable[[ModelInfo], None], config: Config) -> None:
+    """Add models to the catalog.
+
+    :param register: call once per :class:`~dynamic_orchestrator.catalog.ModelInfo`;
+        registering a name twice is an error that names both plugins.
+    :param config: the loaded configuration.
+    """
+
+
+@hookspec
+def register_providers(register: Callable[[Provider], None], config: Config) -> None:
+    """Add providers that can run a model call.
+
+    :param register: call once per :class:`~dynamic_orchestrator.providers.Provider`;
+        the provider's ``name`` must be unique.
+    :param config: the loaded configuration (``providers.<name>`` holds each provider's
+        ``base_url``, ``api_key_env`` and extra ``models``).
+    """
+
+
+@hookspec
+def register_services(register: Callable[[Service], None], config: Config) -> None:
+    """Add downstream services (MCP servers) that requests can be routed to.
+
+    :param register: call once per :class:`~dynamic_orchestrator.services.Service`.
+    :param config: the loaded configuration (``mcp_services`` holds the registry).
+    """
+
+
+@hookspec
+def register_commands(register: Callable[[click.Command], None]) -> None:
+    """Add sub-commands to the ``dynamic-orchestrator`` command line.
+
+    :param register: call once per :class:`click.Command`; a name already taken is an
+        error.
+    """
+
+
+# --- lifecycle -------------------------------------------------------------------------
+
+
+@hookspec
+def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
+    """Called once when an :class:`~dynamic_orchestrator.Orchestrator` starts.
+
+    May return an awaitable (open connections, start writer threads). Every
+    implementation is called.
+
+    :param orchestrator: the starting orchestrator.
+    :return: None, or an awaitable the host awaits.
+    """
+
+
+@hookspec
+def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
+    """Called once when an :class:`~dynamic_orchestrator.Orchestrator` closes.
+
+    May return an awaitable (flush buffers, close sessions). Every implementation is
+    called, even if another one failed.
+
+    :param orchestrator: the closing orchestrator.
+    :return: None, or an awaitable the host awaits.
+    """
+
+
+# --- per-request stages ------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def classify(request: Request) -> IntentResult | None:
+    """Classify the intent of a request.
+
+    Stops at the first non-None result.
+
+    :param request: the validated request (text, context, options).
+    :return: the intent (``read``, ``write``, ``search``, ``analyze`` or ``manage``)
+        with a confidence in [0, 1] and the reasons for it, or None to let another
+        plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def score_complexity(request: Request, intent: IntentResult) -> ComplexityResult | None:
+    """Score how hard a request is.
+
+    Stops at the first non-None result.
+
+    :param request: the validated request.
+    :param intent: the result of :func:`classify`.
+    :return: ``simple``, ``moderate`` or ``complex`` with a score in [0, 1] and reasons,
+        or None.
+    """
+
+
+@hookspec(firstresult=True)
+def route_services(
+    request: Request, intent: IntentResult, services: list[Service]
+) -> ServiceRoute | None:
+    """Choose the downstream services and tools a request needs.
+
+    Stops at the first non-None result. Only called when services are registered.
+
+    :param request: the validated request.
+    :param intent: the result of :func:`classify`.
+    :param services: every registered service.
+    :return: the routed services and the tools to send the model, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def select_model(
+    request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
+) -> Selection | None:
+    """Choose the models to try, in order.
+
+    Stops at the first non-None result.
+
+    :param request: the validated request.
+    :param analysis: intent, complexity, routed services and token estimates.
+    :param catalog: every known model with its provider, tier, prices and whether it is
+        usable now (:meth:`~dynamic_orchestrator.catalog.Catalog.usable`).
+    :param constraints: ``max_cost``, ``preferred_models``, a forced ``model`` and
+        whether the client can sample.
+    :return: a :class:`~dynamic_orchestrator.models.Selection`: the primary model then
+        its fallbacks, each with its estimated cost, none of which may exceed
+        ``max_cost``; an empty chain with a reason when nothing fits; or None.
+    """
+
+
+@hookspec(firstresult=True)
+def generate_prompt(
+    request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
+) -> Prompt | None:
+    """Write the messages actually sent to a model.
+
+    Stops at the first non-None result. Called once per model tried, so a prompt may be
+    shaped for the model that receives it.
+
+    :param request: the validated request.
+    :param analysis: intent, complexity, routed services and tools.
+    :param model: the model that will receive the prompt.
+    :param config: the configuration (``prompt.max_context_chars`` is the context budget).
+    :return: the system and user messages and the tools to send, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
+    """Run a request on the selected chain of models.
+
+    Stops at the first non-None result. Return an awaitable (a coroutine from a plain
+    function that calls an ``async def``), not an ``async def`` hook. The built-in
+    implementation tries each model of the chain once, with retries on transient
+    errors; the resilience plugin overrides it with circuit breakers, budget and cache.
+
+    :param context: the request, its analysis, the chain, the providers and helpers to
+        build prompts, report progress and call a model
+        (:class:`~dynamic_orchestrator.execution.ExecutionContext`).
+    :return: an awaitable :class:`~dynamic_orchestrator.models.Execution` listing every
+        attempt, or None.
+    """
+
+
+@hookspec
+def record(record: RequestRecord) -> None:
+    """Receive each finished request, for metrics.
+
+    Every implementation is called. Implementations must return quickly (queue slow work);
+    an exception is logged and counted, and never fails the request.
+
+    :param record: what happened: intent, tier, model, tokens, cost, savings, latency.
+    """
+
+
+@hookspec(firstresult=True)
+def metrics_summary(period: str, persistent: bool) -> MetricsSummary | None:
+    """Summarise recorded requests over a period, for ``get_metrics``.
+
+    Stops at the first non-None result.
+
+    :param period: one of ``1m``, ``5m``, ``1h``, ``1d``.
+    :param persistent: True to read the persistent store (across restarts and
+        processes), False for this process's live windows.
+    :return: a :class:`~dynamic_orchestrator.models.MetricsSummary` (its
+        ``circuit_breakers`` field is filled by the host), or None.
+    """
+
+
+@hookspec(firstresult=True)
+def circuit_states() -> dict[str, str] | None:
+    """Report the circuit-breaker state of each model.
+
+    Stops at the first non-None result.
+
+    :return: a mapping of model name to ``closed``, ``open`` or ``half_open``, or None
+        when no breaker is installed.
+    """

@@ -1,0 +1,303 @@
+"""Finding, loading and guarding plugins.
+
+Plugins are entry points in the ``dynamic_orchestrator`` group. Each is loaded on its own:
+a plugin that fails to import is reported by name and skipped (``strict`` re-raises, for
+plugin authors). The environment chooses what loads:
+
+- ``DYNAMIC_ORCHESTRATOR_LOAD_PLUGINS``: comma-separated allow-list (empty: load none);
+- ``DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS``: comma-separated block-list;
+- ``DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS=1``: log every hook call and result to stderr;
+- ``DYNAMIC_ORCHESTRATOR_STRICT_PLUGINS=1``: a plugin that fails to load is fatal.
+
+A name matches an entry point's name or its distribution's name. Every hook
+implementation is wrapped so that an exception names the plugin that raised it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .log import get_logger
+
+GROUP = "dynamic_orchestrator"
+ENV_LOAD = "DYNAMIC_ORCHESTRATOR_LOAD_PLUGINS"
+ENV_DISABLE = "DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS"
+ENV_TRACE = "DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS"
+ENV_STRICT = "DYNAMIC_ORCHESTRATOR_STRICT_PLUGINS"
+
+# Hooks whose every implementation runs; an exception in one is logged and swallowed so
+# one broken sink or lifecycle hook cannot fail a request or block the others.
+SWALLOWING_HOOKS = frozenset({"record"})
+
+log = get_logger("plugins")
+
+
+@dataclass
+class PluginInfo:
+    """What ``dynamic-orchestrator plugins`` lists about one plugin."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    builtin: bool = False
+    error: str | None = None
+
+
+@dataclass
+class LoadReport:
+    loaded: list[PluginInfo] = field(default_factory=list)
+    failed: list[PluginInfo] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def hookspec_names() -> set[str]:
+    """The names of every hook the host defines."""
+    return {
+        name
+        for name, value in vars(hookspecs).items()
+        if callable(value) and hasattr(value, hookspecs.PROJECT + "_spec")
+    }
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy manager that refuses async first-result hooks and guards every call."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.report = LoadReport()
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        plugin_name = name or self.get_canonical_name(plugin)
+        self._refuse_async_decisions(plugin, plugin_name)
+        result = super().register(plugin, plugin_name)
+        if result is not None:
+            self._guard(plugin, result)
+            info = self.infos.setdefault(result, PluginInfo(name=result))
+            info.hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
+        return result
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        if name is None and plugin is not None:
+            name = self.get_name(plugin)
+        removed = super().unregister(plugin, name)
+        if name is not None:
+            self.infos.pop(name, None)
+        return removed
+
+    def unknown_hooks(self, plugin: object) -> list[str]:
+        """Hooks this plugin implements that no spec defines (a misspelt name, say)."""
+        unknown = []
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.spec is None and any(
+                impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls()
+            ):
+                unknown.append(caller.name)
+        return unknown
+
+    def _refuse_async_decisions(self, plugin: object, name: str) -> None:
+        for attr in dir(plugin):
+            spec = getattr(self.hook, attr, None)
+            if spec is None or not isinstance(spec, pluggy.HookCaller) or spec.spec is None:
+                continue
+            if not spec.spec.opts.get("firstresult"):
+                continue
+            func = getattr(plugin, attr, None)
+            if func is None or self.parse_hookimpl_opts(plugin, attr) is None:
+                continue
+            if inspect.iscoroutinefunction(func):
+                raise PluginError(
+                    f"plugin {name!r}: hook {attr!r} is 'async def'; decision hooks are "
+                    "synchronous (pluggy would take the un-awaited coroutine as the answer). "
+                    "Return an awaitable from a plain function instead.",
+                    plugin=name,
+                    hook=attr,
+                )
+
+    def _guard(self, plugin: object, name: str) -> None:
+        for caller in self.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not getattr(impl.function, "_do_guarded", False):
+                    impl.function = _guarded(impl.function, name, caller.name)  # type: ignore[misc]
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        return sorted(self.infos.values(), key=lambda i: (i.builtin, i.name))
+
+
+def _guarded(func: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+    swallow = hook in SWALLOWING_HOOKS
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:
+            if swallow:
+                log.warning("plugin_hook_failed", plugin=plugin, hook=hook, error=repr(exc))
+                return None
+            raise PluginError(
+                f"plugin {plugin!r} failed in hook {hook!r}: {type(exc).__name__}: {exc}",
+                plugin=plugin,
+                hook=hook,
+            ) from exc
+
+    wrapper._do_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _matches(names: Iterable[str], entry_point: metadata.EntryPoint) -> bool:
+    dist = entry_point.dist.name if entry_point.dist else None
+    wanted = {n.lower().replace("_", "-") for n in names}
+    candidates = {entry_point.name.lower().replace("_", "-")}
+    if dist:
+        candidates.add(dist.lower().replace("_", "-"))
+    return bool(wanted & candidates)
+
+
+def load_entry_points(
+    pm: PluginManager,
+    *,
+    allow: list[str] | None = None,
+    disable: Iterable[str] = (),
+    strict: bool = False,
+) -> LoadReport:
+    """Load every ``dynamic_orchestrator`` entry point, each on its own.
+
+    :param allow: names to load (None: all); the environment's allow-list wins.
+    :param disable: names never to load, added to the environment's block-list.
+    :param strict: re-raise the first failure instead of warning.
+    """
+    env_allow = _env_list(ENV_LOAD)
+    allow = env_allow if env_allow is not None else allow
+    blocked = list(disable) + (_env_list(ENV_DISABLE) or [])
+    strict = strict or _truthy(os.environ.get(ENV_STRICT))
+    report = pm.report
+    seen: set[str] = set()
+    for entry_point in metadata.entry_points(group=GROUP):
+        if entry_point.name in seen:
+            continue
+        seen.add(entry_point.name)
+        if allow is not None and not _matches(allow, entry_point):
+            report.skipped.append(entry_point.name)
+            continue
+        if _matches(blocked, entry_point):
+            report.skipped.append(entry_point.name)
+            continue
+        dist = entry_point.dist
+        info = PluginInfo(
+            name=entry_point.name,
+            distribution=dist.name if dist else None,
+            version=dist.version if dist else None,
+        )
+        try:
+            plugin = entry_point.load()
+            if pm.get_plugin(entry_point.name) is not None:
+                continue
+            pm.infos[entry_point.name] = info
+            pm.register(plugin, name=entry_point.name)
+            unknown = pm.unknown_hooks(plugin)
+            if unknown:
+                pm.unregister(name=entry_point.name)
+                raise PluginError(
+                    f"implements unknown hook(s) {', '.join(unknown)}; "
+                    f"known hooks: {', '.join(sorted(hookspec_names()))}"
+                )
+        except Exception as exc:
+            pm.infos.pop(entry_point.name, None)
+            info.error = f"{type(exc).__name__}: {exc}"
+            report.failed.append(info)
+            if strict:
+                raise PluginError(
+                    f"plugin {entry_point.name!r} failed to load: {info.error}",
+                    plugin=entry_point.name,
+                ) from exc
+            log.warning("plugin_load_failed", plugin=entry_point.name, error=info.error)
+            continue
+        report.loaded.append(info)
+    return report
+
+
+def enable_tracing(pm: PluginManager) -> None:
+    """Log every hook call, its arguments' types and its result to stderr."""
+
+    def before(
+        hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        log.info(
+            "hook_call",
+            hook=hook_name,
+            plugins=[impl.plugin_name for impl in hook_impls],
+            args=sorted(kwargs),
+        )
+
+    def after(
+        outcome: pluggy.Result[Any],
+        hook_name: str,
+        hook_impls: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        exc = outcome.exception
+        if exc is not None:
+            log.info("hook_error", hook=hook_name, error=repr(exc))
+        else:
+            log.info("hook_result", hook=hook_name, result=type(outcome.get_result()).__name__)
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def make_plugin_manager(
+    *,
+    load_entrypoints: bool = True,
+    allow: list[str] | None = None,
+    disable: Iterable[str] = (),
+    strict: bool = False,
+) -> PluginManager:
+    """A plugin manager with the installed plugins, then the built-ins (which are trylast)."""
+    pm = PluginManager()
+    if load_entrypoints:
+        load_entry_points(pm, allow=allow, disable=disable, strict=strict)
+    register_builtins(pm)
+    pm.check_pending()
+    if _truthy(os.environ.get(ENV_TRACE)):
+        enable_tracing(pm)
+    return pm
+
+
+def register_builtins(pm: PluginManager) -> None:
+    """Register the host's own fallbacks (the sequential executor) after external plugins."""
+    from . import execution
+
+    name = "dynamic_orchestrator.execution"
+    if pm.get_plugin(name) is None:
+        pm.infos[name] = PluginInfo(
+            name=name, builtin=True, distribution="dynamic-orchestrator-core"
+        )
+        pm.register(execution, name=name)
+        from . import __version__
+
+        pm.infos[name].version = __version__

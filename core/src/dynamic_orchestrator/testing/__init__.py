@@ -1,0 +1,1 @@
+"""Test helpers for Dynamic Orchestrator and its provider plugins."""
