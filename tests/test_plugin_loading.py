@@ -23,8 +23,18 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
     for name in ("good", "broken", "misspelt"):
         subprocess.run(
-            [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-             "--python", sys.executable, str(FIXTURES / name)],
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(target),
+                "--python",
+                sys.executable,
+                str(FIXTURES / name),
+            ],
             check=True,
         )
     return target
@@ -37,7 +47,10 @@ def run_cli(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
             del environment[key]
     return subprocess.run(
         [sys.executable, "-m", "dynamic_orchestrator", *args],
-        capture_output=True, text=True, env=environment, timeout=60,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
     )
 
 
@@ -90,7 +103,9 @@ def test_allow_list_and_block_list(plugin_site: Path) -> None:
     )
     assert {p["name"] for p in json.loads(by_dist.stdout)["plugins"]} == {"good"}
     blocked = run_cli(
-        plugin_site, "plugins", "--json",
+        plugin_site,
+        "plugins",
+        "--json",
         DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS="good,broken,misspelt",
     )
     data = json.loads(blocked.stdout)
@@ -102,8 +117,12 @@ def test_allow_list_and_block_list(plugin_site: Path) -> None:
 
 def test_tracing_logs_hook_calls_to_stderr(plugin_site: Path) -> None:
     result = run_cli(
-        plugin_site, "analyze", "show the readme", "--json",
-        DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS="1", DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS="broken,misspelt",
+        plugin_site,
+        "analyze",
+        "show the readme",
+        "--json",
+        DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS="1",
+        DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS="broken,misspelt",
         LOG_LEVEL="INFO",
     )
     assert result.returncode == 0, result.stderr

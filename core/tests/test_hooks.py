@@ -50,7 +50,8 @@ def test_every_hook_is_documented_the_pytest_way() -> None:
 
 def test_every_hook_has_a_test() -> None:
     sources = "\n".join(
-        p.read_text() for p in Path(__file__).resolve().parents[2].rglob("test_*.py")
+        p.read_text()
+        for p in Path(__file__).resolve().parents[2].rglob("test_*.py")
         if ".venv" not in p.parts
     )
     missing = [name for name in HOOKS if not re.search(rf"def test_hook_{name}\b", sources)]
@@ -150,6 +151,27 @@ def test_hook_register_commands(plugin_manager: Any, register_plugin: Any) -> No
     assert [c.name for c in Hooks(plugin_manager).register_commands()] == ["hello"]
 
 
+def test_hook_register_http_routes(plugin_manager: Any, register_plugin: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    class A:
+        @hookimpl
+        def register_http_routes(self, register: Any, config: Config) -> None:
+            register("/metrics", app)
+
+    class B:
+        @hookimpl(trylast=True)
+        def register_http_routes(self, register: Any) -> None:
+            register("/metrics", object())
+            register("/health", app)
+
+    register_plugin(B())
+    register_plugin(A())
+    routes = dict(Hooks(plugin_manager).register_http_routes(Config()))
+    assert routes == {"/metrics": app, "/health": app}
+
+
 # --- lifecycle ----------------------------------------------------------------------------
 
 
@@ -208,7 +230,9 @@ async def test_hook_score_complexity(make_orchestrator: Any) -> None:
     class Plugin:
         @hookimpl
         def score_complexity(self, request: Any, intent: IntentResult) -> ComplexityResult:
-            return ComplexityResult(level="complex", score=0.99, reasons=[f"always ({intent.intent})"])
+            return ComplexityResult(
+                level="complex", score=0.99, reasons=[f"always ({intent.intent})"]
+            )
 
     orch = await make_orchestrator(plugins=(Plugin(),))
     result = await orch.analyze("rename x to y")
@@ -253,7 +277,9 @@ async def test_hook_route_services(make_orchestrator: Any) -> None:
 async def test_hook_select_model(make_orchestrator: Any) -> None:
     class Plugin:
         @hookimpl
-        def select_model(self, request: Any, analysis: Any, catalog: Any, constraints: Any) -> Selection:
+        def select_model(
+            self, request: Any, analysis: Any, catalog: Any, constraints: Any
+        ) -> Selection:
             return Selection(
                 tier="simple",
                 chain=[Candidate(model="gpt-5-nano", provider="openai", estimated_cost_usd=0.0001)],
@@ -319,7 +345,9 @@ async def test_hook_record(make_orchestrator: Any) -> None:
         def record(self, record: RequestRecord) -> None:
             raise RuntimeError("sink down")
 
-    orch = await make_orchestrator(plugins=(Sink(), BrokenSink(), _echo_plugin(EchoProvider("gemini"))))
+    orch = await make_orchestrator(
+        plugins=(Sink(), BrokenSink(), _echo_plugin(EchoProvider("gemini")))
+    )
     result = await orch.orchestrate("Where is the JWT secret loaded from?")
     assert result.status == "completed"
     (record,) = records
@@ -363,7 +391,9 @@ def test_async_first_result_hook_is_refused_with_the_plugin_name(
         async def classify(self, request: Any) -> None:
             return None
 
-    with pytest.raises(PluginError, match=r"plugin 'async-classifier': hook 'classify' is 'async def'"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'async-classifier': hook 'classify' is 'async def'"
+    ):
         plugin_manager.register(AsyncClassifier(), name="async-classifier")
 
 
@@ -396,4 +426,3 @@ def _echo_plugin(provider: EchoProvider) -> object:
             register(provider)
 
     return Plugin()
-

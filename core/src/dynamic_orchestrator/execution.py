@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .catalog import Catalog, ModelInfo
     from .config import Config
     from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
+    from .services import Service
 
 ProgressCallback = Callable[[str, float], Awaitable[None]]
 
@@ -51,6 +52,8 @@ class ExecutionContext:
     client: Any = None
     """The MCP client connection, for the client-model provider."""
     max_tokens: int | None = None
+    services: dict[str, Service] = field(default_factory=dict)
+    """The registered services by name, for running the tools a model calls."""
     attempts: list[Attempt] = field(default_factory=list)
 
     async def report(self, stage: str, fraction: float) -> None:

@@ -77,7 +77,10 @@ class Hooks:
         for impl in reversed(caller.get_hookimpls()):
             plugin_name = impl.plugin_name
 
-            def register(item: Any, _plugin: str = plugin_name, _last: bool = impl.trylast) -> None:
+            def register(
+                *args: Any, _plugin: str = plugin_name, _last: bool = impl.trylast
+            ) -> None:
+                item = args[0] if len(args) == 1 else tuple(args)
                 name = key(item)
                 if name in items:
                     _, first_plugin, first_last = items[name]
@@ -114,6 +117,10 @@ class Hooks:
 
     def register_commands(self) -> list[click.Command]:
         return self._collect("register_commands", lambda c: c.name or "")
+
+    def register_http_routes(self, config: Config) -> list[tuple[str, Any]]:
+        """(path, ASGI app) pairs; the first plugin to claim a path keeps it."""
+        return self._collect("register_http_routes", lambda route: route[0], config=config)
 
     # --- lifecycle -------------------------------------------------------------------
 

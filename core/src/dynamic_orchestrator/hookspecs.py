@@ -16,7 +16,7 @@ objects registered with the registration hooks, whose methods may be ``async``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -88,6 +88,16 @@ def register_commands(register: Callable[[click.Command], None]) -> None:
 
     :param register: call once per :class:`click.Command`; a name already taken is an
         error.
+    """
+
+
+@hookspec
+def register_http_routes(register: Callable[[str, Any], None], config: Config) -> None:
+    """Add HTTP endpoints beside ``/mcp`` on the streamable HTTP transport.
+
+    :param register: call ``register(path, asgi_app)`` once per path (``/metrics``, say);
+        a path already taken is an error that names both plugins.
+    :param config: the loaded configuration.
     """
 
 

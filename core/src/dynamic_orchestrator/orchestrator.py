@@ -382,6 +382,7 @@ class Orchestrator:
             progress=report,
             client=client,
             max_tokens=req.options.max_tokens,
+            services={s.name: s for s in self.services},
         )
         execution = await self.hooks.execute(ctx)
         await report("done", 1.0)
