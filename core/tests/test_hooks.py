@@ -5,11 +5,10 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 import pytest
-
 from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config
@@ -120,7 +119,7 @@ async def test_duplicate_provider_names_keep_the_first(make_orchestrator: Any) -
 async def test_hook_register_services(make_orchestrator: Any) -> None:
     class FakeService:
         name = "files"
-        capabilities = ["read"]
+        capabilities: ClassVar[list[str]] = ["read"]
 
         def known_tools(self) -> list[ToolSpec]:
             return [ToolSpec(name="read_file", service="files")]
@@ -243,7 +242,7 @@ async def test_hook_score_complexity(make_orchestrator: Any) -> None:
 async def test_hook_route_services(make_orchestrator: Any) -> None:
     class Service:
         name = "git"
-        capabilities = ["manage"]
+        capabilities: ClassVar[list[str]] = ["manage"]
 
         def known_tools(self) -> list[ToolSpec]:
             return []
