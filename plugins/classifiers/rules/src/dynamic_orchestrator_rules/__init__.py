@@ -1,52 +1,85 @@
-"""The default classifier: intent and complexity by explainable rules.
+"""The default classifier: intent and complexity from readable rules with learned weights.
 
-Both hooks are ``trylast``, so any installed classifier takes precedence.
+Each request is reduced to readable features (:mod:`.features`: cue patterns, the
+opening verb and its object, words, length, steps, context keys). A linear model per
+question (:mod:`.model`) weighs them; the reasons of a decision are the features that
+pushed it most, with their weights. The shipped weights were learned from the labelled
+requests in the repository's ``tests/data/requests/train``; retrain on your own with
+``dynamic-orchestrator classifier train`` and point ``plugins.settings.rules.weights`` at
+the folder it writes. Both hooks are ``trylast``, so any installed classifier wins.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
-from dynamic_orchestrator import hookimpl
+import click
+from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
 
-from .complexity import RulesScorer
-from .intent import RulesClassifier
+from .features import extract
+from .model import LinearModel
 
-__all__ = ["RulesClassifier", "RulesScorer", "classify", "score_complexity"]
+__all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
 
-_classifier = RulesClassifier()
-_scorer = RulesScorer()
+WEIGHTS = Path(__file__).parent / "weights"
+_LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
 
 
-def _context_text(request: Request) -> str:
-    """Short context values that read like part of the request (an error, a symptom)."""
-    parts = [
-        v for k, v in request.context.items() if isinstance(v, str) and k in ("error", "symptom")
-    ]
-    return " ".join(parts)
+@cache
+def load_models(folder: str | None = None) -> tuple[LinearModel, LinearModel]:
+    """The intent and complexity models from ``folder`` (default: the shipped weights)."""
+    base = Path(folder) if folder else WEIGHTS
+    return LinearModel.load(base / "intent.json"), LinearModel.load(base / "complexity.json")
+
+
+_settings: dict[str, str | None] = {"weights": None}
+
+
+def _request_features(request: Request) -> list[str]:
+    return extract(request.text, request.context)
+
+
+@hookimpl
+def startup(orchestrator: Orchestrator) -> None:
+    """Use the weights folder named by ``plugins.settings.rules.weights`` (process-wide)."""
+    folder = orchestrator.config.plugin_settings("rules").get("weights")
+    if folder is not None and not (Path(folder) / "intent.json").is_file():
+        raise ValueError(f"plugins.settings.rules.weights: no intent.json in {folder}")
+    _settings["weights"] = folder
 
 
 @hookimpl(trylast=True)
 def classify(request: Request) -> IntentResult:
-    """Intent from weighted cues and the opening verb, with the cues as reasons."""
-    extra = _context_text(request)
-    text = f"{request.text} {extra}" if extra and len(request.text) < 40 else request.text
-    result = _classifier.classify(text)
+    """Intent with its probability as confidence and the features that decided it."""
+    intent_model, _ = load_models(_settings["weights"])
+    prediction = intent_model.predict(_request_features(request))
     return IntentResult(
-        intent=result.intent,  # type: ignore[arg-type]
-        confidence=result.confidence,
-        reasons=result.reasons,
+        intent=prediction.label,  # type: ignore[arg-type]
+        confidence=round(prediction.confidence, 4),
+        reasons=prediction.reasons,
     )
 
 
 @hookimpl(trylast=True)
 def score_complexity(request: Request, intent: IntentResult) -> ComplexityResult:
-    """Complexity from scope, size, steps and kind of work, with each feature as a reason."""
-    context_chars = len(json.dumps(request.context, default=str)) if request.context else 0
-    result = _scorer.score(request.text, intent.intent, context_chars)
+    """Level by the most probable class; score = expected level on a 0 / 0.5 / 1 scale."""
+    _, complexity_model = load_models(_settings["weights"])
+    features = [*_request_features(request), f"intent:{intent.intent}"]
+    prediction = complexity_model.predict(features)
+    score = sum(_LEVEL_SCORE[c] * p for c, p in prediction.probabilities.items())
     return ComplexityResult(
-        level=result.level,  # type: ignore[arg-type]
-        score=result.score,
-        reasons=result.reasons,
+        level=prediction.label,  # type: ignore[arg-type]
+        score=round(score, 4),
+        reasons=prediction.reasons,
     )
+
+
+@hookimpl
+def register_commands(register: Callable[[click.Command], None]) -> None:
+    """``dynamic-orchestrator classifier train``: learn weights from labelled requests."""
+    from .commands import classifier
+
+    register(classifier)

@@ -1,0 +1,149 @@
+"""Configuration: the original design's examples, lookup order, and errors that name paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dynamic_orchestrator.config import Config, load_config, parse_config
+from dynamic_orchestrator.errors import ConfigError
+
+SEED = Path(__file__).resolve().parents[2] / "tests" / "data" / "seed-config"
+
+
+def test_embedded_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DYNAMIC_ORCHESTRATOR_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing"))
+    config = load_config()
+    assert config.source == "embedded defaults"
+    assert set(config.execution) == {"simple", "moderate", "complex"}
+    assert config.effective_baseline_model == config.execution["complex"].preferred
+
+
+def test_seed_claude_code_priority_example_loads_and_means_what_it_says() -> None:
+    config = load_config(SEED / "claude-code-priority.yaml")
+    assert config.use_claude_code is True and config.use_claude_code_first is True
+    assert config.claude_code_models["simple"] == ["gemini-2.0-flash", "claude-3-5-haiku"]
+    assert config.claude_code_models["complex"] == ["gpt-4o", "claude-opus-4"]
+    # tiers it does not mention keep their defaults
+    assert config.execution == Config().execution
+
+
+def test_seed_execution_example_loads_and_orders_the_chain() -> None:
+    config = load_config(SEED / "execution.yaml")
+    assert config.execution["simple"].models == [
+        "gemini-2.0-flash",
+        "gpt-3.5-turbo",
+        "claude-3-haiku-20240307",
+    ]
+    assert config.execution["complex"].preferred == "gpt-4o"
+    assert config.effective_baseline_model == "gpt-4o"
+
+
+def test_seed_mcp_services_example_loads() -> None:
+    config = load_config(SEED / "mcp-services.yaml")
+    files = config.mcp_services["file_manager"]
+    assert files.type == "stdio"
+    assert files.command == ["node", "/path/to/file-manager.js"]
+    assert files.capabilities == ["read", "write", "search"]
+    assert config.mcp_services["code_analyzer"].capabilities == ["analyze", "metrics"]
+
+
+def test_the_three_examples_combine_in_one_file(tmp_path: Path) -> None:
+    combined = tmp_path / "all.yaml"
+    combined.write_text(
+        "\n".join((SEED / n).read_text() for n in sorted(p.name for p in SEED.iterdir()))
+    )
+    config = load_config(combined)
+    assert config.execution["moderate"].preferred == "gpt-4o-mini"
+    assert "file_manager" in config.mcp_services
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("use_claude_cod: true\n", "use_claude_cod: unknown key"),
+        (
+            "execution:\n  simple:\n    preferred: x\n    fallbak: [y]\n",
+            "execution.simple.fallbak: unknown key",
+        ),
+        ("execution:\n  trivial:\n    preferred: x\n", "execution.trivial"),
+        (
+            "execution:\n  simple:\n    fallback: [a]\n",
+            "execution.simple.preferred: Field required",
+        ),
+        ("providers:\n  openai:\n    base_url: 12\n", "providers.openai.base_url"),
+        ("providers:\n  openai:\n    api_key: sk-123\n", "providers.openai.api_key: unknown key"),
+        (
+            "circuit_breaker:\n  failure_rate_threshold: 2\n",
+            "circuit_breaker.failure_rate_threshold",
+        ),
+        (
+            "mcp_services:\n  x:\n    type: stdio\n",
+            "mcp_services.x: Value error, a stdio service needs 'command'",
+        ),
+        ("mcp_services:\n  x:\n    type: websocket\n    url: ws://a\n", "mcp_services.x.type"),
+        ("claude_code_models:\n  simple: haiku\n", "claude_code_models.simple"),
+        ("- a list\n", "the top level must be a mapping"),
+    ],
+)
+def test_bad_config_errors_name_the_key_path(tmp_path: Path, yaml_text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_invalid_yaml_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("execution:\n  simple: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"invalid YAML \(line \d+, column \d+\)"):
+        load_config(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = tmp_path / "dynamic-orchestrator.yaml"
+    local.write_text("baseline_model: from-local\n")
+    env_file = tmp_path / "env.yaml"
+    env_file.write_text("baseline_model: from-env\n")
+    explicit = tmp_path / "explicit.yaml"
+    explicit.write_text("baseline_model: from-explicit\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DYNAMIC_ORCHESTRATOR_CONFIG", raising=False)
+    assert load_config().baseline_model == "from-local"
+    monkeypatch.setenv("DYNAMIC_ORCHESTRATOR_CONFIG", str(env_file))
+    assert load_config().baseline_model == "from-env"
+    assert load_config(explicit).baseline_model == "from-explicit"
+
+
+def test_user_config_directory_is_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DYNAMIC_ORCHESTRATOR_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    user = tmp_path / "xdg" / "dynamic-orchestrator" / "config.yaml"
+    user.parent.mkdir(parents=True)
+    user.write_text("baseline_model: from-user-dir\n")
+    assert load_config().baseline_model == "from-user-dir"
+
+
+def test_cache_ttl_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE_TTL", "120")
+    assert load_config(SEED / "execution.yaml").cache.ttl == 120
+    monkeypatch.setenv("CACHE_TTL", "soon")
+    with pytest.raises(ConfigError, match="CACHE_TTL: expected seconds"):
+        load_config(SEED / "execution.yaml")
+
+
+def test_stdio_command_may_be_a_shell_string() -> None:
+    config = parse_config(
+        {"mcp_services": {"git": {"command": "uvx mcp-server-git --repository ."}}}
+    )
+    assert config.mcp_services["git"].command == ["uvx", "mcp-server-git", "--repository", "."]
