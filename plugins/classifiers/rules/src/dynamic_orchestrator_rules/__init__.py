@@ -38,8 +38,16 @@ def load_models(folder: str | None = None) -> tuple[LinearModel, LinearModel]:
 _settings: dict[str, str | None] = {"weights": None}
 
 
+_last: list[tuple[Request, list[str]]] = []
+
+
 def _request_features(request: Request) -> list[str]:
-    return extract(request.text, request.context)
+    """Features of a request, computed once for both hooks (the last request is kept)."""
+    if _last and _last[0][0] is request:
+        return _last[0][1]
+    features = extract(request.text, request.context)
+    _last[:] = [(request, features)]
+    return features
 
 
 @hookimpl

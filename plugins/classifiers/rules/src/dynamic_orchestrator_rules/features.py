@@ -12,111 +12,106 @@ import itertools
 import re
 from collections.abc import Mapping
 
-# Named cue patterns, matched on the lowercased text. Which intent or level each supports,
-# and how strongly, is learned; the names are what a reason shows.
-CUES: list[tuple[str, str]] = [
-    (
-        "what-does-x-do",
-        r"\bwhat does\b.{0,60}?\b(?:do|return|take|contain|mean|say|print|output|compute|expose|create)s?\b",
-    ),
-    ("what-is-in", r"\bwhat(?:'s| is|s) in\b"),
-    ("what-question", r"^(?:what|whats|what's|what is|what are)\b"),
-    (
-        "how-does-x-work",
-        r"\bhow (?:does|do|is|are)\b.{0,60}?\b(?:work|fit|relate|handled|populated|structured)",
-    ),
-    ("how-do-i", r"\bhow (?:do|can|should) (?:i|we)\b"),
-    (
-        "describe",
-        r"\b(?:describe|summari[sz]e|summary|overview|outline|gist|walk (?:me )?through|break down|recap|tl;?dr)\b",
-    ),
-    ("explain-what", r"\bexplain (?:what|how)\b|\bremind me\b"),
-    ("show", r"\b(?:show|display|print|cat|tail|head|open|view|pull up|dump)\b"),
-    (
-        "value-of",
-        r"\b(?:default value|return type|signature|value of|set to|currently (?:say|set)|what port|which version)\b",
-    ),
-    (
-        "as-written",
-        r"\b(?:as (?:it is )?written|don't (?:suggest|change)|no changes|just describe|only describe)\b",
-    ),
-    ("where", r"\bwhere(?:'s| is| are| do| does| did| in|ver)\b"),
-    (
-        "find",
-        r"\b(?:find|grep|locate|search|hunt(?:ing)? (?:down|for)|track down|dig up|look(?:ing)? for|look up|point me to)\b",
-    ),
-    (
-        "which-x-does",
-        r"\bwhich (?:\w+ ){0,3}(?:defines?|owns?|creates?|produced|contains?|mentions?|references?|uses?|calls?|imports?|reads?|writes?|sets?|pins?|still|lacks?|bypass)",
-    ),
-    (
-        "which-file",
-        r"\bwhich (?:file|files|folder|module|modules|notebook|service|services|repo|repos|test|tests|package|packages|class|function|script|one)\b",
-    ),
-    (
-        "is-there",
-        r"\b(?:is|are) there (?:already |any |a |an )|\bdo we (?:have|already)\b|\bdoes any\b",
-    ),
-    (
-        "every-place",
-        r"\b(?:every|all) (?:place|call|usage|use|caller|reference|occurrence)s?\b|\ball (?:the )?call sites\b|\binventory\b",
-    ),
-    ("list-every", r"\b(?:list|flag) (?:every|all)\b|\ba list of\b|\bfull list\b"),
-    (
-        "library-lookup",
-        r"\b(?:library|libraries|crate|package|gem|alternatives?|examples?|docs|documentation|link)\b",
-    ),
-    ("why", r"\bwhy\b"),
-    (
-        "cause",
-        r"\b(?:cause|causing|root cause|what's going on|what went wrong|figure out|diagnos\w*|culprit)\b",
-    ),
-    (
-        "evaluate",
-        r"\b(?:analy[sz]e|review|assess|evaluate|audit|compare|profile|benchmark|critique|estimate|investigate)\b",
-    ),
-    (
-        "worth-it",
-        r"\b(?:worth it|is it worth|should (?:we|i)|better|faster|cheaper|vs\.?|versus|trade-?offs?|pros and cons|which (?:is|one))\b",
-    ),
-    (
-        "is-it-safe",
-        r"\b(?:is (?:this|it|that) (?:safe|ok|okay|correct|vulnerable|thread-safe|idiomatic)|could this|can this|risk|edge cases?|complexity of)\b",
-    ),
-    (
-        "symptom",
-        r"\b(?:slow|leaks?|spikes?|latency|oom|crash\w*|fails?|failing|failed|broken|corrupt\w*|timeouts?|hangs?|flaky|regression|error|exception|panic|500|502|503)\b",
-    ),
-    (
-        "create",
-        r"\b(?:write|implement|create|build|generate|produce|draft|scaffold|code up|make)\b",
-    ),
-    (
-        "change",
-        r"\b(?:add|refactor|rewrite|rename|convert|translate|port|split|extract|replace|swap|change|modify|update|fix|correct|patch|guard|drop|remove|delete)\b",
-    ),
-    (
-        "artifact",
-        r"\b(?:function|method|class|struct|enum|interface|trait|extension|snippet|one-liner|script|test|tests|fixture|docstring|comment|regex|query|migration|endpoint|hook|component|dockerfile|makefile|schema|data class|decorator|macro|helper|wrapper|handler|parser|cli|command|commit message)\b",
-    ),
-    (
-        "file-path",
-        r"[\w./-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
-    ),
-    ("code-inline", r"[`(){}\[\];=]"),
-    (
-        "operate",
-        r"\b(?:deploy|redeploy|release|roll ?back|rollback|roll out|restart|reboot|scale|provision|rotate|schedule|install|uninstall|upgrade|downgrade|bump|merge|rebase|revert|cherry-pick|tag|push|stop|start|kill|onboard|offboard|back ?up|snapshot|grant|revoke|run|execute|trigger|enable|disable|clean ?up|prune|purge|mount|migrate)\b",
-    ),
-    (
-        "infra-object",
-        r"\b(?:branch(?:es)?|replicas?|pods?|containers?|images?|clusters?|nodes?|instances?|vms?|servers?|staging|production|prod|environment|namespace|bucket|queue|workers?|cron|job|jobs|pipeline|workflow|ci|cd|github actions|runner|secrets?|keys?|credentials|certificates?|access|permissions?|roles?|users?|accounts?|sso|team|group|alerts?|alerting|monitoring|dashboard|dependenc(?:y|ies)|virtualenv|venv|database|db)\b",
-    ),
-    ("please-end", r"\b(?:please|pls|plz)\W*$"),
-    ("need", r"\b(?:i|we) (?:need|want|would like|'d like)\b|\bneeds?\b"),
-    ("question", r"\?\s*$"),
+# Named cues. Which intent or level each supports, and how strongly, is learned; the names
+# are what a reason shows. Word cues match single words or two-word phrases of the request
+# (fast set lookups); the few cues that need context are regular expressions.
+WORD_CUES: dict[str, frozenset[str]] = {
+    name: frozenset(phrases.split("|"))
+    for name, phrases in {
+        "describe": "describe|summarize|summarise|summary|overview|outline|gist|walk through|"
+        "walk me|break down|recap|tldr|tl;dr|remind me|explain what|explain how",
+        "show": "show|display|print|cat|tail|head|open|view|pull up|dump|contents",
+        "value-of": "default value|return type|signature|value of|set to|what port|"
+        "which version|currently set|currently says",
+        "as-written": "as written|just describe|only describe|no changes|don't suggest",
+        "find": "find|grep|locate|search|searching|hunt|hunting|track down|dig up|look for|"
+        "looking for|look up|lookup|point me|inventory",
+        "library-lookup": "library|libraries|crate|package|gem|alternative|alternatives|"
+        "example|examples|docs|documentation|link|links",
+        "every-place": "every place|all places|every call|all calls|every usage|all usages|"
+        "call sites|every occurrence|every reference|all references",
+        "list-every": "list every|list all|flag every|full list|a list",
+        "why": "why",
+        "cause": "cause|causing|culprit|diagnose|diagnosis|figure out|root cause|went wrong",
+        "evaluate": "analyze|analyse|analysis|review|assess|assessment|evaluate|audit|compare|"
+        "comparison|profile|benchmark|critique|estimate|investigate",
+        "worth-it": "worth|should we|should i|better|faster|cheaper|vs|versus|tradeoff|"
+        "tradeoffs|trade-off|trade-offs|pros|cons|which is|which one",
+        "is-it-safe": "safe|unsafe|vulnerable|correct|idiomatic|risk|risky|edge case|"
+        "edge cases|complexity of|thread-safe|could this|can this",
+        "symptom": "slow|leak|leaks|spike|spikes|latency|oom|crash|crashes|crashing|fails|fail|"
+        "failing|failed|broken|corrupt|corrupted|timeout|timeouts|hangs|hang|flaky|"
+        "regression|error|errors|exception|panic|500|502|503",
+        "create": "write|implement|create|build|generate|produce|draft|scaffold|make|code up",
+        "change": "add|refactor|rewrite|rename|convert|translate|port|split|extract|replace|"
+        "swap|change|modify|update|fix|correct|patch|guard|drop|remove|delete",
+        "artifact": "function|method|class|struct|enum|interface|trait|extension|snippet|"
+        "one-liner|script|test|tests|fixture|docstring|comment|regex|query|migration|"
+        "endpoint|hook|component|dockerfile|makefile|schema|decorator|macro|helper|wrapper|"
+        "handler|parser|cli|command|data class|commit message",
+        "operate": "deploy|redeploy|release|rollback|roll back|roll out|restart|reboot|scale|"
+        "provision|rotate|schedule|install|uninstall|upgrade|downgrade|bump|merge|rebase|"
+        "revert|cherry-pick|tag|push|stop|start|kill|onboard|offboard|backup|back up|"
+        "snapshot|grant|revoke|run|execute|trigger|enable|disable|cleanup|clean up|prune|"
+        "purge|mount|migrate",
+        "infra-object": "branch|branches|replica|replicas|pod|pods|container|containers|image|"
+        "images|cluster|clusters|node|nodes|instance|instances|vm|vms|server|servers|staging|"
+        "production|prod|environment|namespace|bucket|queue|worker|workers|cron|job|jobs|"
+        "pipeline|workflow|ci|cd|runner|secret|secrets|key|keys|credentials|certificate|"
+        "certificates|access|permission|permissions|role|roles|user|users|account|accounts|"
+        "sso|team|group|alert|alerts|alerting|monitoring|dashboard|dependency|dependencies|"
+        "virtualenv|venv|database|db",
+        "need": "i need|we need|i want|we want|needs|need",
+        "please": "please|pls|plz",
+    }.items()
+}
+_CUES_OF: dict[str, tuple[str, ...]] = {}
+for _name, _phrases in WORD_CUES.items():
+    for _phrase in _phrases:
+        _CUES_OF[_phrase] = (*_CUES_OF.get(_phrase, ()), f"cue:{_name}")
+
+# (name, a substring the text must contain for the pattern to be tried, pattern)
+REGEX_CUES: list[tuple[str, str, re.Pattern[str]]] = [
+    (name, gate, re.compile(pattern))
+    for name, gate, pattern in [
+        (
+            "what-does-x-do",
+            "what does",
+            r"\bwhat does\b.{0,60}?\b(?:do|return|take|contain|mean|say|print|output|compute|expose|create)s?\b",
+        ),
+        ("what-is-in", "what", r"\bwhat(?:'s| is|s) in\b"),
+        ("what-question", "what", r"^(?:what|whats|what's|what is|what are)\b"),
+        (
+            "how-does-x-work",
+            "how ",
+            r"\bhow (?:does|do|is|are)\b.{0,60}?\b(?:work|fit|relate|handled|populated|structured)",
+        ),
+        ("how-do-i", "how ", r"\bhow (?:do|can|should) (?:i|we)\b"),
+        ("where", "where", r"\bwhere(?:'s| is| are| do| does| did| in|ver)\b"),
+        (
+            "which-x-does",
+            "which ",
+            r"\bwhich (?:\w+ ){0,3}(?:defines?|owns?|creates?|produced|contains?|mentions?|references?|uses?|calls?|imports?|reads?|writes?|sets?|pins?|still|lacks?|bypass)",
+        ),
+        (
+            "which-file",
+            "which ",
+            r"\bwhich (?:file|files|folder|module|modules|notebook|service|services|repo|repos|test|tests|package|packages|class|function|script|one)\b",
+        ),
+        (
+            "is-there",
+            " ",
+            r"\b(?:is|are) there (?:already |any |a |an )|\bdo we (?:have|already)\b|\bdoes any\b",
+        ),
+        (
+            "file-path",
+            ".",
+            r"[\w./-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
+        ),
+        ("code-inline", "", r"[`(){}\[\];=]"),
+        ("question", "?", r"\?\s*$"),
+    ]
 ]
-_CUE_PATTERNS = [(name, re.compile(pattern)) for name, pattern in CUES]
 
 PREAMBLE = re.compile(
     r"^(?:(?:hey|hi|ok|okay|so|quick question|quick one|question|q|fyi|also|btw)[,:!.]?\s+)?"
@@ -165,17 +160,26 @@ STOP = frozenset(
         "into",
     ]
 )
-_CUE_BY_NAME = dict(_CUE_PATTERNS)
-OBJECT_CLASSES = [
-    ("infra", _CUE_BY_NAME["infra-object"]),
-    ("artifact", _CUE_BY_NAME["artifact"]),
-    ("file", _CUE_BY_NAME["file-path"]),
-]
-STEPS = re.compile(r",|;|\band\b|\bthen\b|\bplus\b|\bincluding\b|\b\d\)|\n")
-SCALE = re.compile(
-    r"\b\d{2,}\s*(?:services|repos|modules|teams|regions|clusters|classes|files|tables|"
-    r"endpoints|microservices|apps|languages)\b|\b\d+k\b|\bmillions?\b|\bacross\b|\bevery\b|"
-    r"\ball (?:of )?(?:our|the)\b|\bwhole\b|\bentire\b|\bend[- ]to[- ]end\b"
+OBJECT_CLASSES = ("infra-object", "artifact")
+STEP_WORDS = frozenset({"and", "then", "plus", "including", "also"})
+SCALE_WORDS = frozenset(
+    {
+        "across",
+        "every",
+        "whole",
+        "entire",
+        "million",
+        "millions",
+        "end-to-end",
+        "all our",
+        "all the",
+        "all of",
+        "end to",
+    }
+)
+SCALE_NUMBER = re.compile(
+    r"(?<![\w.])\d{2,}\s*(?:services|repos|modules|teams|regions|clusters|classes|files|tables|"
+    r"endpoints|microservices|apps|languages)\b|\b\d+k\b"
 )
 
 
@@ -193,30 +197,45 @@ def lead_words(lowered: str) -> list[str]:
     return WORD.findall(rest[:80])[:3]
 
 
+MAX_CHARS = 1500
+"""Only the opening of a very long request is read: it states what is wanted."""
+
+
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
     """The features of one request, deduplicated, in a stable order."""
-    lowered = text.lower().strip()
+    lowered = text[:MAX_CHARS].lower().strip()
     features: list[str] = ["bias"]
-    for name, pattern in _CUE_PATTERNS:
-        if pattern.search(lowered):
+    for name, gate, pattern in REGEX_CUES:
+        if gate in lowered and pattern.search(lowered):
             features.append(f"cue:{name}")
     words = WORD.findall(lowered)
-    content = [w for w in words if w not in STOP]
-    features.extend(f"w:{w}" for w in content)
-    features.extend(f"b:{a} {b}" for a, b in itertools.pairwise(words))
+    bigrams = [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    tokens = set(words).union(bigrams)
+    cues = {cue for token in tokens if token in _CUES_OF for cue in _CUES_OF[token]}
+    features.extend(sorted(cues))
+    features.extend(f"w:{w}" for w in words if w not in STOP)
+    features.extend(f"b:{b}" for b in bigrams)
     lead = lead_words(lowered)
     if lead:
         features.append(f"lead:{lead[0]}")
         if len(lead) > 1:
             features.append(f"lead2:{lead[0]} {lead[1]}")
-        after = lowered[lowered.find(lead[0]) + len(lead[0]) :][:60]
-        for cls, pattern in OBJECT_CLASSES:
-            if pattern.search(after):
+        start = lowered.find(lead[0]) + len(lead[0])
+        following = WORD.findall(lowered[start : start + 60])
+        near = set(following).union(f"{a} {b}" for a, b in itertools.pairwise(following))
+        for cls in OBJECT_CLASSES:
+            if near & WORD_CUES[cls]:
                 features.append(f"leadobj:{lead[0]}/{cls}")
     count = len(words)
     features.append(f"len:{_bucket(count, (5, 9, 14, 22, 35, 60))}")
-    features.append(f"steps:{_bucket(len(STEPS.findall(lowered)), (0, 1, 3, 6))}")
-    if SCALE.search(lowered):
+    steps = (
+        lowered.count(",")
+        + lowered.count(";")
+        + lowered.count("\n")
+        + sum(1 for w in words if w in STEP_WORDS)
+    )
+    features.append(f"steps:{_bucket(steps, (0, 1, 3, 6))}")
+    if tokens & SCALE_WORDS or SCALE_NUMBER.search(lowered):
         features.append("scale")
     if context:
         features.extend(f"ctx:{key.lower()}" for key in list(context)[:8])

@@ -1,0 +1,134 @@
+"""The default classifier: decisions with reasons, weights that load, retraining."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dynamic_orchestrator.models import INTENTS, TIERS
+from dynamic_orchestrator_rules import load_models
+from dynamic_orchestrator_rules.features import extract
+from dynamic_orchestrator_rules.model import LinearModel, train
+
+CLEAR_CASES = [
+    ("Show me the contents of config.yaml", "read"),
+    ("Write unit tests for the PriceCalculator class", "write"),
+    ("Where is the database connection string defined?", "search"),
+    ("Why is this query so slow on 2M rows?", "analyze"),
+    ("Deploy release 2.4.0 to staging", "manage"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), CLEAR_CASES)
+async def test_clear_requests_and_their_reasons(
+    make_orchestrator: Any, text: str, intent: str
+) -> None:
+    orch = await make_orchestrator()
+    result = await orch.analyze(text)
+    assert result.intent == intent
+    assert 0 < result.intent_confidence <= 1
+    intent_reasons = result.reasons[0]
+    assert intent_reasons.startswith(f"intent {intent}: ")
+    assert "(+" in intent_reasons  # each reason carries its learned push
+
+
+async def test_complexity_orders_small_and_system_wide_work(make_orchestrator: Any) -> None:
+    orch = await make_orchestrator()
+    small = await orch.analyze("Rename the variable tmp to pending_orders in order_service.py")
+    large = await orch.analyze(
+        "Migrate our 25 services from AWS to GCP with zero downtime: data replication, DNS "
+        "cut-over, IAM mapping across every environment, and a rollback plan for each region"
+    )
+    assert small.complexity == "simple" and large.complexity == "complex"
+    assert 0 <= small.complexity_score < large.complexity_score <= 1
+
+
+def test_features_are_readable() -> None:
+    features = extract("Could you please find every place we call os.system?", {"file": "a.py"})
+    assert "lead:find" in features
+    assert "cue:find" in features and "cue:every-place" in features
+    assert "ctx:file" in features and "cue:question" in features
+
+
+def test_shipped_weights_load_and_cover_every_class() -> None:
+    intent, complexity = load_models()
+    assert intent.classes == list(INTENTS) and complexity.classes == list(TIERS)
+    assert intent.meta["examples"] >= 500
+
+
+def test_training_learns_a_separable_toy_problem() -> None:
+    rows = [(["bias", "w:alpha"], "read")] * 5 + [(["bias", "w:beta"], "write")] * 5
+    model = train(rows, ["read", "write"], epochs=200, min_count=1)
+    assert model.predict(["bias", "w:alpha"]).label == "read"
+    assert model.predict(["bias", "w:beta"]).label == "write"
+    assert model.predict(["bias", "w:beta"]).reasons == [
+        "word 'beta' (+%.2f)" % (model.weights["w:beta"][1] - sum(model.weights["w:beta"]) / 2)
+    ]
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    model = LinearModel(["a", "b"], {"bias": [0.1, -0.1], "w:x": [1.0, -1.0]}, {"examples": 2})
+    model.save(tmp_path / "m.json")
+    loaded = LinearModel.load(tmp_path / "m.json")
+    assert loaded.predict(["bias", "w:x"]).probabilities == pytest.approx(
+        model.predict(["bias", "w:x"]).probabilities
+    )
+
+
+def test_train_command_writes_weights_and_rejects_bad_rows(tmp_path: Path) -> None:
+    data = tmp_path / "labelled.jsonl"
+    rows = [
+        {"request": f"show file {i}.txt", "intent": "read", "complexity": "simple"}
+        for i in range(6)
+    ] + [
+        {"request": f"deploy service {i} to prod", "intent": "manage", "complexity": "moderate"}
+        for i in range(6)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "weights"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dynamic_orchestrator",
+            "classifier",
+            "train",
+            str(data),
+            "--out",
+            str(out),
+            "--folds",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2-fold cross-validation on 12 requests" in result.stdout
+    intent = LinearModel.load(out / "intent.json")
+    assert intent.predict(extract("deploy service 9 to prod")).label == "manage"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"request": "x", "intent": "chat", "complexity": "simple"}))
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dynamic_orchestrator",
+            "classifier",
+            "train",
+            str(bad),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert failed.returncode != 0
+    assert (
+        "bad.jsonl:1: intent must be one of read, write, search, analyze, manage" in failed.stderr
+    )
