@@ -197,7 +197,7 @@ class McpService:
                 result = await client.call_tool(tool, dict(arguments), read_timeout_seconds=timeout)
             except MCPError as exc:
                 if exc.error.code == CONNECTION_CLOSED:
-                    self._signal(lost=True)
+                    self._mark_lost()
                     raise ServiceError(
                         f"service {self.name!r} closed the connection during the call; "
                         "it is being restarted"
@@ -242,6 +242,13 @@ class McpService:
             self._wake.set()
             self._stopped.set()
 
+    def _mark_lost(self) -> None:
+        """The session is gone: new calls wait for the next one; the loop reconnects."""
+        self._client = None
+        if self._started and self._ready.is_set():
+            self._ready = anyio.Event()
+        self._signal(lost=True)
+
     def _signal(self, *, lost: bool = False, refresh: bool = False) -> None:
         self._lost = self._lost or lost
         self._refresh = self._refresh or refresh
@@ -269,7 +276,8 @@ class McpService:
                 await self._session()
             except Exception as exc:
                 self.last_error = _describe(exc)
-                log.warning(
+                # The first failure in a row is a warning; the retries after it are info.
+                (log.warning if failures == 0 else log.info)(
                     "service_failed", service=self.name, error=self.last_error, failures=failures
                 )
             finally:
@@ -303,7 +311,7 @@ class McpService:
     @asynccontextmanager
     async def _watched_transport(self) -> AsyncIterator[tuple[Any, Any]]:
         async with self._transport() as (read, write):
-            yield _EofWatchingStream(read, lambda: self._signal(lost=True)), write
+            yield _EofWatchingStream(read, self._mark_lost), write
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):
@@ -329,6 +337,8 @@ class McpService:
         async with client:
             with anyio.fail_after(self.settings.connect_timeout):
                 await self._list(client)
+            if self._lost:
+                raise ServiceError(f"service {self.name!r} went away while being listed")
             self._client = client
             self.state = "ready"
             self.last_error = None
