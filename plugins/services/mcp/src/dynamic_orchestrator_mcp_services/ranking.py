@@ -36,42 +36,43 @@ _STOPWORDS_TEXT = """a about above after again against all am an and any are as 
     yourselves please let lets want need give tell get use using can t s"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
-# Words a person uses for the same thing a tool description says differently. Each entry
-# adds the right-hand terms to a query that has the left-hand one (after stemming).
-_SYNONYM_WORDS: dict[str, str] = {
-    "folder": "directory",
-    "folders": "directory",
-    "rename": "move",
-    "find": "search",
-    "save": "write",
-    "locate": "search",
-    "screenshot": "image media",
-    "picture": "image media",
-    "photo": "image media",
-    "png": "image media",
-    "jpg": "image media",
-    "wav": "audio media",
-    "mp3": "audio media",
-    "inside": "read contents",
-    "open": "read",
-    "view": "read",
-    "change": "edit",
-    "replace": "edit",
-    "make": "create",
-    "new": "create",
-    "history": "log",
-    "unstage": "reset staged",
-    "switch": "checkout",
-    "plus": "sum",
-    "add": "sum",
-    "clock": "time current",
-    "biggest": "size",
-    "compress": "gzip",
-    "zip": "gzip",
-    "hierarchy": "tree recursive",
-    "structure": "tree",
-    "environment": "env",
-}
+# Words people use for the same thing in requests about files, code, repositories and
+# tools, where a tool's description may say it differently. A query term also matches the
+# other words of its groups, at SYNONYM_WEIGHT of its own weight.
+SYNONYM_GROUPS: tuple[str, ...] = (
+    "folder directory dir",
+    "rename move mv",
+    "find search locate grep glob lookup",
+    "delete remove rm erase",
+    "copy duplicate cp",
+    "edit modify change alter patch replace update",
+    "diff difference compare change delta",
+    "read open view cat contents inside load",
+    "write save store",
+    "create make new mkdir",
+    "list ls enumerate",
+    "size large big biggest small bytes",
+    "info metadata details stats attributes permissions timestamps",
+    "tree hierarchy structure recursive nested",
+    "image picture photo screenshot png jpg jpeg gif svg logo",
+    "audio sound wav mp3",
+    "log history",
+    "time clock hour",
+    "timezone zone tz",
+    "convert translate",
+    "sum add plus total",
+    "echo repeat",
+    "env environment variables vars",
+    "compress gzip zip",
+    "toggle enable disable turn switch",
+    "stage staging index",
+    "unstage reset",
+    "checkout switch",
+    "status clean dirty state",
+    "allowed permitted accessible access",
+    "research investigate study",
+)
+SYNONYM_WEIGHT = 0.5
 
 
 @lru_cache(maxsize=8192)
@@ -86,22 +87,50 @@ def terms(text: str) -> list[str]:
 
 
 SYNONYMS: dict[str, tuple[str, ...]] = {}
+"""Stemmed term → the stemmed terms of every group it is in."""
 
 
 def _build_synonyms() -> None:
-    for word, related in _SYNONYM_WORDS.items():
-        key = _stem(word)
-        SYNONYMS[key] = tuple(dict.fromkeys((*SYNONYMS.get(key, ()), *terms(related))))
+    for group in SYNONYM_GROUPS:
+        stems = [_stem(w) for w in group.split()]
+        for stem in stems:
+            related = [s for s in stems if s != stem]
+            SYNONYMS[stem] = tuple(dict.fromkeys((*SYNONYMS.get(stem, ()), *related)))
 
 
-def expand(query_terms: Iterable[str]) -> list[str]:
-    """The query terms plus their synonyms (each term once)."""
-    out: list[str] = []
+_PATH = re.compile(r"(?:[\w.-]*/[\w./-]+|\b[\w-]+\.[A-Za-z][A-Za-z0-9]{0,4})\b")
+_HEX = re.compile(r"\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,40}\b")
+_NEGATED = re.compile(r"\bun([a-z]{4,})\b")
+
+
+def expand(query_terms: Iterable[str]) -> dict[str, float]:
+    """The query terms (weight 1) plus their synonyms (weight ``SYNONYM_WEIGHT``)."""
+    out: dict[str, float] = {}
     for term in query_terms:
-        for t in (term, *SYNONYMS.get(term, ())):
-            if t not in out:
-                out.append(t)
+        out[term] = 1.0
+    for term in list(out):
+        for related in SYNONYMS.get(term, ()):
+            out.setdefault(related, SYNONYM_WEIGHT)
     return out
+
+
+def query_terms(text: str) -> dict[str, float]:
+    """The weighted terms of a request: its own terms and synonyms, plus what its shapes say.
+
+    A path or file name (``src/app.py``, ``notes.txt``) adds *file* and *path*; a hex string
+    like a commit id adds *commit* and *revision*; an ``un``-word (``uncommitted``) adds its
+    stem (``commit``); each at ``SYNONYM_WEIGHT``.
+    """
+    hints: list[str] = []
+    if _PATH.search(text):
+        hints += ["file", "path"]
+    if _HEX.search(text.lower()):
+        hints += ["commit", "revision"]
+    hints += _NEGATED.findall(text.lower())
+    weighted = expand(terms(text))
+    for hint in terms(" ".join(hints)):
+        weighted.setdefault(hint, SYNONYM_WEIGHT)
+    return weighted
 
 
 _build_synonyms()
@@ -169,15 +198,16 @@ class ToolIndex:
 
     def rank(self, query: str) -> list[RankedTool]:
         """Every document with a positive score, best first."""
-        q = expand(terms(query))
+        q = query_terms(query)
         ranked: list[RankedTool] = []
         for doc, bag, length in zip(self.documents, self._bags, self._lengths, strict=True):
             parts: list[tuple[str, float]] = []
             norm = self.k1 * (1 - self.b + self.b * length / self._avg) if self._avg else self.k1
-            for term in q:
+            for term, weight in q.items():
                 tf = bag.get(term, 0)
                 if tf:
-                    parts.append((term, self._idf[term] * tf * (self.k1 + 1) / (tf + norm)))
+                    score = weight * self._idf[term] * tf * (self.k1 + 1) / (tf + norm)
+                    parts.append((term, score))
             if parts:
                 parts.sort(key=lambda p: -p[1])
                 ranked.append(RankedTool(doc.key, sum(p[1] for p in parts), tuple(parts)))

@@ -66,7 +66,7 @@ class Settings(BaseModel):
     )
 
     # --- routing ---------------------------------------------------------------------
-    top_k: int = Field(default=5, ge=0, description="Most tools sent per request.")
+    top_k: int = Field(default=8, ge=0, description="Most tools sent per request.")
     min_score: float = Field(default=1.0, ge=0, description="Least BM25 score of a sent tool.")
     relative_score: float = Field(
         default=0.25,
