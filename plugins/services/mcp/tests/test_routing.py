@@ -194,3 +194,17 @@ async def test_analyze_reports_services_and_tools_through_the_hook(
     orch = await make_orchestrator(plugins=(Services(),))
     result = await orch.analyze("What time is it in Lisbon?")
     assert result.services == ["clock"] and result.tools == ["get_current_time"]
+
+
+def test_a_small_server_is_scored_like_a_large_one() -> None:
+    clock = ListedService(
+        "clock",
+        {
+            "get_current_time": "Get current time in a specific timezone.",
+            "convert_time": "Convert time between timezones.",
+        },
+        [],
+    )
+    result = _route("What time is it in Tokyo right now?", services=[clock])
+    assert {t.name for t in result.tools} == {"get_current_time", "convert_time"}
+    assert _route("Compose a haiku about autumn", services=[clock]).tools == []

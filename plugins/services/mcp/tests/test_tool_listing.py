@@ -126,3 +126,11 @@ def test_bad_settings_name_the_key() -> None:
         message
     )
     assert "plugins.settings.mcp_services: colour: unknown key" in message
+
+
+async def test_the_2026_protocol_mode_lists_and_calls(orchestrator_factory: Any) -> None:
+    orch = await orchestrator_factory(_config({"probe": probe_service()}, protocol="auto", **FAST))
+    probe = orch.services[0]
+    assert probe._client is not None and probe._client.protocol_version == "2026-07-28"
+    assert "process_id" in [t.name for t in probe.known_tools()]
+    assert int(await probe.call_tool("process_id", {}, timeout=20)) > 0

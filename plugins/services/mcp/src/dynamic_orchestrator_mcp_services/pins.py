@@ -50,7 +50,7 @@ class ToolPins:
     """Pinned hashes by service and tool; optionally kept in a JSON file."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path else None
+        self.path = Path(path).expanduser() if path else None
         self._pins: dict[str, dict[str, str]] = {}
         if self.path is not None and self.path.is_file():
             try:

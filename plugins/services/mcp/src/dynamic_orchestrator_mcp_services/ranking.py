@@ -182,7 +182,12 @@ class ToolIndex:
     """A BM25 index over tool documents."""
 
     def __init__(
-        self, documents: Sequence[ToolDocument], *, k1: float = 1.2, b: float = 0.75
+        self,
+        documents: Sequence[ToolDocument],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        min_corpus: int = 40,
     ) -> None:
         self.documents = list(documents)
         self.k1 = k1
@@ -194,7 +199,11 @@ class ToolIndex:
         df: Counter[str] = Counter()
         for bag in self._bags:
             df.update(bag.keys())
-        self._idf = {t: math.log((n - f + 0.5) / (f + 0.5) + 1.0) for t, f in df.items()}
+        # With a handful of tools every word looks common and every score tiny; document
+        # frequencies are taken against at least ``min_corpus`` documents, so scores (and
+        # ``min_score``) mean the same with 2 tools as with 40.
+        size = max(n, min_corpus)
+        self._idf = {t: math.log((size - f + 0.5) / (f + 0.5) + 1.0) for t, f in df.items()}
 
     def rank(self, query: str) -> list[RankedTool]:
         """Every document with a positive score, best first."""
