@@ -144,6 +144,18 @@ class PromptConfig(_Section):
     rewrite_model: str | None = None
 
 
+class ToolsConfig(_Section):
+    """The tool-calling loop: how far a model may go with the tools it was sent."""
+
+    max_iterations: int = Field(
+        default=5, ge=0, le=50, description="Rounds of tool calls per model call; 0: none."
+    )
+    tool_timeout: float = Field(default=30.0, gt=0, description="Seconds per tool call.")
+    max_output_chars: int = Field(
+        default=8000, ge=100, description="Longer tool results are cut before the model sees them."
+    )
+
+
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -210,6 +222,7 @@ class Config(_Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     source: str | None = Field(default=None, exclude=True, description="Where it was loaded.")

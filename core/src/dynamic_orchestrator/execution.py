@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -27,6 +28,7 @@ from .errors import ErrorKind, ProviderError, redact
 from .hookspecs import hookimpl
 from .models import Attempt, ChatMessage, Completion, Execution
 from .providers import ProviderCall
+from .toolloop import complete_with_tools
 
 if TYPE_CHECKING:
     from .catalog import Catalog, ModelInfo
@@ -55,6 +57,8 @@ class ExecutionContext:
     services: dict[str, Service] = field(default_factory=dict)
     """The registered services by name, for running the tools a model calls."""
     attempts: list[Attempt] = field(default_factory=list)
+    extra_cost_usd: float = 0.0
+    """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
 
     async def report(self, stage: str, fraction: float) -> None:
         if self.progress is not None:
@@ -202,7 +206,7 @@ def remaining_after(
 
 
 async def run_chain(ctx: ExecutionContext) -> Execution:
-    """Try each model of the chain in order until one answers."""
+    """Try each model of the chain in order until one answers, running the tools it calls."""
     chain = list(ctx.selection.chain)
     last_error: ProviderError | None = None
     while chain:
@@ -213,7 +217,9 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
         await ctx.report(f"calling {candidate.model}", 0.6)
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:
-            completion = await call_with_retries(ctx, candidate, call)
+            completion = await complete_with_tools(
+                ctx, call, partial(call_with_retries, ctx, candidate)
+            )
         except ProviderError as exc:
             last_error = exc
             next_chain = remaining_after(exc, candidate, chain)
@@ -221,9 +227,18 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
                 break
             chain = next_chain
             continue
-        return Execution(completion=completion, attempts=list(ctx.attempts))
+        return Execution(
+            completion=completion,
+            attempts=list(ctx.attempts),
+            extra_cost_usd=ctx.extra_cost_usd,
+        )
     message = last_error.describe() if last_error else "no model in the chain could be called"
-    return Execution(completion=None, attempts=list(ctx.attempts), error=message)
+    return Execution(
+        completion=None,
+        attempts=list(ctx.attempts),
+        error=message,
+        extra_cost_usd=ctx.extra_cost_usd,
+    )
 
 
 @hookimpl(trylast=True)

@@ -39,17 +39,29 @@ from .models import (
     RequestRecord,
     Selection,
     ServiceRoute,
+    ToolSpec,
     Usage,
 )
 from .plugins import PluginManager, make_plugin_manager
 from .providers import Provider
 from .savings import account, baseline_input_tokens
 from .services import Service
-from .tokens import MESSAGE_OVERHEAD, estimate_json_tokens, estimate_output_tokens, estimate_tokens
+from .tokens import (
+    MESSAGE_OVERHEAD,
+    estimate_json_tokens,
+    estimate_output_tokens,
+    estimate_tokens,
+    estimate_tool_tokens,
+)
 
 log = get_logger("orchestrator")
 
 PERIODS = ("1m", "5m", "1h", "1d")
+
+
+def _tool_tokens(tools: list[ToolSpec]) -> int:
+    """Estimated tokens of the tool definitions a prompt or plan actually carries."""
+    return sum(estimate_tool_tokens(t) for t in tools)
 
 
 def _field_errors(exc: ValidationError, prefix: str) -> str:
@@ -362,12 +374,15 @@ class Orchestrator:
                 request_id=req.request_id,
             )
         if not selection.chain or not req.options.execute:
-            return self._delegated(req, analysis, selection, result_analysis)
+            delegated = self._delegated(req, analysis, selection, result_analysis)
+            state["tool_tokens_sent"] = _tool_tokens(delegated.plan.tools if delegated.plan else [])
+            return delegated
 
         rewrite = await self._maybe_rewrite(req, analysis, selection, client)
 
         def prompt_for(model: ModelInfo) -> Prompt:
             prompt = self.hooks.generate_prompt(req, analysis, model, self.config)
+            state["tool_tokens_sent"] = _tool_tokens(prompt.tools)
             if rewrite is not None:
                 prompt = prompt.model_copy(update={"user": rewrite[0]})
             return prompt
@@ -582,7 +597,7 @@ class Orchestrator:
             saved_usd=result.saved_usd or 0.0,
             cached=result.cached,
             services=list(analysis.route.services) if analysis else [],
-            tool_tokens_sent=analysis.route.tool_tokens_sent if analysis else 0,
+            tool_tokens_sent=state.get("tool_tokens_sent", 0),
             tool_tokens_available=analysis.route.tool_tokens_available if analysis else 0,
             attempts=len(result.attempts),
             error_kind=next((a.error_kind for a in reversed(result.attempts) if a.error_kind), None)

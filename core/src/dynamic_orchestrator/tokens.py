@@ -8,7 +8,10 @@ reported usage replaces them after a call (and is marked measured).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import ToolSpec
 
 MESSAGE_OVERHEAD = 4
 """Tokens a chat API adds per message (role markers and separators)."""
@@ -37,6 +40,13 @@ def estimate_json_tokens(value: Any) -> int:
     if value in (None, {}, []):
         return 0
     return estimate_tokens(json.dumps(value, separators=(",", ":"), default=str))
+
+
+def estimate_tool_tokens(tool: ToolSpec) -> int:
+    """Estimated tokens of one tool definition as sent to a model (name, description, schema)."""
+    return estimate_json_tokens(
+        {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
+    )
 
 
 def estimate_output_tokens(intent: str, complexity: str, cap: int | None = None) -> int:

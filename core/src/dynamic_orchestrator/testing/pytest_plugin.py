@@ -64,6 +64,7 @@ def default_plugins() -> list[tuple[str, object]]:
         ("rules", "dynamic_orchestrator_rules"),
         ("tiers", "dynamic_orchestrator_tiers"),
         ("compact", "dynamic_orchestrator_compact"),
+        ("mcp_services", "dynamic_orchestrator_mcp_services"),
     ):
         try:
             found.append((name, importlib.import_module(module)))
