@@ -580,6 +580,9 @@ class Orchestrator:
             baseline_cost_usd=result.baseline_cost_usd,
             tokens_saved=(baseline_tokens - result.usage.input_tokens) if claimed else 0,
             saved_usd=result.saved_usd or 0.0,
+            saving_claimed=claimed
+            and result.cost_usd is not None
+            and result.baseline_cost_usd is not None,
             cached=result.cached,
             services=list(analysis.route.services) if analysis else [],
             tool_tokens_sent=analysis.route.tool_tokens_sent if analysis else 0,
