@@ -60,12 +60,14 @@ def test_records_arriving_out_of_order_count_the_same() -> None:
 def test_a_late_record_reaches_a_window_already_queried() -> None:
     clock = Clock(T0 + 0.5)
     sink = MemorySink(clock=clock)
-    sink.add(_record(T0 - 120, duration_ms=5.0))
-    assert sink.summary("5m").total_requests == 1  # builds the cache of closed buckets
-    sink.add(_record(T0 - 100, duration_ms=7.0))  # lands in a closed bucket
+    for offset in (120, 200, 280):
+        sink.add(_record(T0 - offset, duration_ms=5.0))
+    assert sink.summary("5m").total_requests == 3  # caches the closed buckets and blocks
+    sink.add(_record(T0 - 100, duration_ms=7.0))  # lands in a closed bucket...
+    sink.add(_record(T0 - 201, duration_ms=7.0))  # ...and one in another cached block
     summary = sink.summary("5m")
-    assert summary.total_requests == 2
-    assert summary.avg_duration_ms == 6.0
+    assert summary.total_requests == 5
+    assert summary.avg_duration_ms == 5.8
 
 
 def test_windows_roll_and_forget() -> None:

@@ -15,8 +15,10 @@ ratio of about 6 × 10^17 (a nanosecond and three years); zeros are counted exac
 Memory is therefore bounded by the number of buckets (4 × 60), never by the number of
 requests.
 
-A query merges the closed buckets once per bucket tick and caches them, so a summary
-costs one merge of the cache with the current bucket.
+A query merges the closed buckets once per bucket tick and caches the result, so most
+summaries cost one merge of that cache with the current bucket. The rebuild after a tick
+reuses the merged aggregate of each whole block of :data:`BLOCK` closed buckets, so it
+costs about 20 merges instead of 59.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dynamic_orchestrator.models import PERIOD_SECONDS, MetricsSummary, RequestR
 from dynamic_orchestrator.summary import QUANTILES, Totals, summarize
 
 BUCKETS = 60
+BLOCK = 8
 RELATIVE_ACCURACY = 0.01
 BIN_LIMIT = 2048
 
@@ -62,6 +65,7 @@ class RollingWindow:
         self._closed_at: int | None = None  # the tick the closed cache was built for
         self._closed = Totals()
         self._closed_sketch = new_sketch()
+        self._blocks: dict[int, tuple[Totals, Sketch]] = {}  # whole closed blocks, merged
 
     def add(self, timestamp: float, record: RequestRecord) -> None:
         """Count a record in the bucket of its timestamp; too old for the ring: ignored."""
@@ -76,6 +80,8 @@ class RollingWindow:
         bucket.sketch.add(record.duration_ms)
         if self._closed_at is not None and index < self._closed_at:
             self._closed_at = None  # a late record changed a closed bucket
+        if self._blocks:
+            self._blocks.pop(index // BLOCK, None)
 
     def snapshot(self, now: float) -> tuple[Totals, Sketch]:
         """Totals and duration sketch of the window ending now."""
@@ -91,13 +97,41 @@ class RollingWindow:
             sketch.merge(current.sketch)
         return totals, sketch
 
+    def _bucket(self, index: int) -> _Bucket | None:
+        bucket = self._ring[index % self.buckets]
+        return bucket if bucket is not None and bucket.index == index else None
+
+    def _block(self, block: int) -> tuple[Totals, Sketch]:
+        cached = self._blocks.get(block)
+        if cached is None:
+            totals, sketch = Totals(), new_sketch()
+            for index in range(block * BLOCK, (block + 1) * BLOCK):
+                bucket = self._bucket(index)
+                if bucket is not None:
+                    totals.merge(bucket.totals)
+                    sketch.merge(bucket.sketch)
+            cached = self._blocks[block] = (totals, sketch)
+        return cached
+
     def _rebuild_closed(self, tick: int) -> None:
+        """Merge the closed buckets ``[tick - buckets + 1, tick)``, whole blocks from cache."""
         oldest = tick - self.buckets + 1
         totals, sketch = Totals(), new_sketch()
-        for bucket in self._ring:
-            if bucket is not None and oldest <= bucket.index < tick:
-                totals.merge(bucket.totals)
-                sketch.merge(bucket.sketch)
+        index = oldest
+        while index < tick:
+            if index % BLOCK == 0 and index + BLOCK <= tick:
+                part_totals, part_sketch = self._block(index // BLOCK)
+                index += BLOCK
+            else:
+                bucket = self._bucket(index)
+                index += 1
+                if bucket is None:
+                    continue
+                part_totals, part_sketch = bucket.totals, bucket.sketch
+            totals.merge(part_totals)
+            sketch.merge(part_sketch)
+        for block in [b for b in self._blocks if b < oldest // BLOCK]:
+            del self._blocks[block]
         self._closed, self._closed_sketch, self._closed_at = totals, sketch, tick
 
 

@@ -60,12 +60,12 @@ class MetricsEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":
             return
+        if scope.get("method", "GET") not in ("GET", "HEAD"):
+            await _plain(send, 405, b"method not allowed: use GET\n")
+            return
         sink = self.live.find(self.config)
         if sink is None:
             await _plain(send, 503, b"no orchestrator with Prometheus metrics is running\n")
-            return
-        if scope.get("method", "GET") not in ("GET", "HEAD"):
-            await _plain(send, 405, b"method not allowed: use GET\n")
             return
         await make_asgi_app(sink.registry)(scope, receive, send)
 

@@ -39,20 +39,16 @@ def _base_type(annotation: Any) -> Any:
 _SQL_TYPES = {bool: "INTEGER", int: "INTEGER", float: "REAL", list: "TEXT", dict: "TEXT"}
 _FIELD_TYPES = {name: _base_type(f.annotation) for name, f in RequestRecord.model_fields.items()}
 COLUMNS: dict[str, str] = {name: _SQL_TYPES.get(t, "TEXT") for name, t in _FIELD_TYPES.items()}
-_JSON = frozenset(name for name, t in _FIELD_TYPES.items() if t in (list, dict))
+_JSON_INDEXES = tuple(i for i, t in enumerate(_FIELD_TYPES.values()) if t in (list, dict))
 
 
-def to_row(record: RequestRecord) -> tuple[Any, ...]:
-    """A record as a row of :data:`COLUMNS`."""
-    row: list[Any] = []
-    for name in COLUMNS:
-        value = getattr(record, name)
-        if name in _JSON:
-            value = json.dumps(value)
-        elif isinstance(value, bool):
-            value = int(value)
-        row.append(value)
-    return tuple(row)
+def to_row(record: RequestRecord) -> list[Any]:
+    """A record as a row of :data:`COLUMNS` (booleans bind as 0/1 by themselves)."""
+    fields = record.__dict__
+    row = [fields[name] for name in COLUMNS]
+    for index in _JSON_INDEXES:
+        row[index] = json.dumps(row[index])
+    return row
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -83,7 +79,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
 _INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 
 
-def insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+def insert(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows in one transaction."""
     with _transaction(conn):
         conn.executemany(_INSERT, rows)
