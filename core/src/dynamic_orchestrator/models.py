@@ -341,10 +341,11 @@ class BasisTotals(BaseModel):
 
 
 class MetricsSummary(BaseModel):
-    """The structured result of ``get_metrics``.
+    """The structured result of ``get_metrics``: the requests finished in the period.
 
-    Every sink builds it with :func:`dynamic_orchestrator.summary.summarize`, where each
-    derived figure is defined; savings are defined in :mod:`dynamic_orchestrator.savings`.
+    Each field's description defines it; every sink computes them with
+    :func:`dynamic_orchestrator.summary.summarize`. What a saving is:
+    :mod:`dynamic_orchestrator.savings`.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -359,13 +360,19 @@ class MetricsSummary(BaseModel):
         default=0, description="Successful requests handed back as a plan (nothing ran here)."
     )
     success_rate: float = Field(default=0.0, description="successful / total.")
-    avg_duration_ms: float = 0.0
-    p50_duration_ms: float = 0.0
-    p95_duration_ms: float = 0.0
-    p99_duration_ms: float = 0.0
+    avg_duration_ms: float = Field(default=0.0, description="Mean duration per request.")
+    p50_duration_ms: float = Field(
+        default=0.0,
+        description="The sorted durations' element floor(q * (n - 1)), q = 0.5; a sink may "
+        "approximate it within a stated relative error (extra.percentile_relative_accuracy).",
+    )
+    p95_duration_ms: float = Field(default=0.0, description="As p50, with q = 0.95.")
+    p99_duration_ms: float = Field(default=0.0, description="As p50, with q = 0.99.")
     total_tokens: int = Field(default=0, description="Input plus output tokens spent here.")
     avg_tokens: float = Field(default=0.0, description="total_tokens / total_requests.")
-    total_tokens_saved: int = 0
+    total_tokens_saved: int = Field(
+        default=0, description="measured.tokens_saved + estimated.tokens_saved (signed)."
+    )
     total_cost_usd: float = Field(default=0.0, description="Sum of the known costs.")
     avg_cost_usd: float = Field(
         default=0.0, description="total_cost_usd / the requests whose cost is known."
@@ -376,9 +383,14 @@ class MetricsSummary(BaseModel):
     requests_per_minute: float = Field(
         default=0.0, description="total_requests / the period's length in minutes."
     )
-    intent_distribution: dict[str, int] = Field(default_factory=dict)
-    model_distribution: dict[str, int] = Field(default_factory=dict)
-    service_usage: dict[str, int] = Field(default_factory=dict)
+    intent_distribution: dict[str, int] = Field(default_factory=dict, description="By intent.")
+    model_distribution: dict[str, int] = Field(
+        default_factory=dict,
+        description="By the model that answered (for a delegated request: the planned one).",
+    )
+    service_usage: dict[str, int] = Field(
+        default_factory=dict, description="Requests routed to each downstream service."
+    )
     cache_hit_rate: float = Field(default=0.0, description="Cache hits / completed requests.")
     circuit_breakers: dict[str, str] = Field(default_factory=dict)
     measured: BasisTotals = Field(

@@ -598,7 +598,10 @@ class Orchestrator:
         """Aggregated metrics over a period (``1m``, ``5m``, ``1h``, ``1d``)."""
         if period not in PERIODS:
             raise RequestError(f"period: expected one of {', '.join(PERIODS)}, got {period!r}")
-        summary = self.hooks.metrics_summary(period, persistent)
+        if persistent:  # a store on disk: read it off the event loop
+            summary = await anyio.to_thread.run_sync(self.hooks.metrics_summary, period, True)
+        else:
+            summary = self.hooks.metrics_summary(period, False)
         if summary is None:
             summary = MetricsSummary(
                 period=period,  # type: ignore[arg-type]

@@ -1,18 +1,10 @@
 """From recorded requests to a :class:`~dynamic_orchestrator.models.MetricsSummary`, once.
 
 Every metrics sink adds records into :class:`Totals` (or sums the same figures in its own
-store, checked against this class in tests) and calls :func:`summarize`, so each derived
-figure is defined here and nowhere else:
-
-- ``successful_requests`` are the requests that did not fail (completed or delegated);
-  ``success_rate`` is successful / total.
-- ``avg_duration_ms`` and ``avg_tokens`` are per request; ``avg_cost_usd`` is per request
-  whose cost is known (``unpriced_requests`` are left out of the cost figures).
-- ``requests_per_minute`` is the total over the whole period's length.
-- ``cache_hit_rate`` is cache hits over completed requests (nothing else consults the cache).
-- ``measured`` and ``estimated`` split the completed requests by whether the provider
-  reported their usage; ``total_saved_usd`` is the sum of both savings, each as defined in
-  :mod:`dynamic_orchestrator.savings` (the baseline is always an estimate).
+store, held to this class in tests) and calls :func:`summarize`, so each figure that a
+field description of ``MetricsSummary`` defines (``success_rate``, ``avg_cost_usd``,
+``cache_hit_rate``, the ``measured`` and ``estimated`` split, ...) is computed here and
+nowhere else. What a saving is: :mod:`dynamic_orchestrator.savings`.
 """
 
 from __future__ import annotations

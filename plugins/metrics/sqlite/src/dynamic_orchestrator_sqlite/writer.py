@@ -199,7 +199,11 @@ class SQLiteSink:
     def summary(self, period: str) -> MetricsSummary:
         """The period's summary from the file: every process's records, this one's flushed."""
         notes: list[str] = []
-        extra: dict[str, object] = {"sink": "sqlite", "path": str(self.path)}
+        extra: dict[str, object] = {
+            "sink": "sqlite",
+            "path": str(self.path),
+            "percentile_relative_accuracy": 0.0,  # exact
+        }
         if self.error is not None:
             return MetricsSummary(
                 period=period,  # type: ignore[arg-type]
