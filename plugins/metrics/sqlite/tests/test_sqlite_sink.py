@@ -267,3 +267,23 @@ def test_writes_from_threads_all_land(db: Path) -> None:
     summary = sink.summary("1m")
     sink.close()
     assert summary.total_requests == 4_000 and sink.dropped == 0
+
+
+def test_a_process_that_never_closes_still_writes_its_records(db: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from pathlib import Path
+        from dynamic_orchestrator.models import RequestRecord
+        from dynamic_orchestrator_sqlite import SQLiteSink
+
+        sink = SQLiteSink(Path(sys.argv[1]))
+        sink.start()
+        for _ in range(3000):
+            sink.add(RequestRecord(
+                timestamp=time.time(), request_id="r", status="completed", duration_ms=1.0
+            ))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script, str(db)], check=True, timeout=60)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone() == (3000,)

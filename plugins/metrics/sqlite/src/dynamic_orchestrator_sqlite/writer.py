@@ -13,6 +13,7 @@ of the request path's record keeping; a deque and an event cost a fraction of th
 
 from __future__ import annotations
 
+import atexit
 import sqlite3
 import threading
 import time
@@ -98,6 +99,7 @@ class SQLiteSink:
             return
         self._thread = threading.Thread(target=self._run, name="metrics-sqlite", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # an orchestrator never closed still gets its records written
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every record enqueued so far is written (or dropped); False on timeout."""
@@ -111,6 +113,7 @@ class SQLiteSink:
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the writer."""
+        atexit.unregister(self.close)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
