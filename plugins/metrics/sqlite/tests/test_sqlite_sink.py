@@ -130,6 +130,21 @@ def test_a_locked_file_stalls_the_writer_not_the_requests(db: Path) -> None:
     assert sink.written + sink.dropped == 500
 
 
+def test_a_change_of_baseline_model_is_pointed_out(db: Path) -> None:
+    sink = _sink(db)
+    sink.add(_record(NOW - 1000, baseline_model="claude-sonnet-4-6"))  # before a config change
+    sink.add(_record(NOW - 5, baseline_model="gpt-5.1"))
+    sink.add(_record(NOW - 4, baseline_model="gpt-5.1"))
+    last_minute, last_hour = sink.summary("1m"), sink.summary("1h")
+    sink.close()
+    assert last_minute.extra["baseline_models"] == ["gpt-5.1"] and last_minute.notes == []
+    assert last_hour.extra["baseline_models"] == ["claude-sonnet-4-6", "gpt-5.1"]
+    assert last_hour.notes == [
+        "savings in this period were counted against several baseline models: "
+        "claude-sonnet-4-6, gpt-5.1"
+    ]
+
+
 def test_an_unusable_path_never_fails_a_request(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")

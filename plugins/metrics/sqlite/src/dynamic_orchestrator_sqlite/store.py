@@ -194,12 +194,31 @@ def read_summary(
     notes: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> MetricsSummary:
-    """The summary of the rows newer than ``now - period``."""
+    """The summary of the rows newer than ``now - period``.
+
+    The store outlives configurations: when the period's savings were counted against more
+    than one baseline model, ``extra.baseline_models`` lists them and a note says so.
+    """
     since = now - PERIOD_SECONDS[period]
+    notes, extra = list(notes or []), dict(extra or {})
     conn.execute("BEGIN")  # one snapshot for every query below
     try:
         totals = read_totals(conn, since)
         p50, p95, p99 = read_percentiles(conn, since)
+        baselines = sorted(
+            str(name)
+            for (name,) in conn.execute(
+                f"SELECT DISTINCT baseline_model FROM {TABLE} "
+                "WHERE timestamp > ? AND baseline_model IS NOT NULL",
+                (since,),
+            )
+        )
     finally:
         conn.execute("COMMIT")
+    extra["baseline_models"] = baselines
+    if len(baselines) > 1:
+        notes.append(
+            "savings in this period were counted against several baseline models: "
+            + ", ".join(baselines)
+        )
     return summarize(period, totals, (p50, p95, p99), notes=notes, extra=extra)
