@@ -1,8 +1,10 @@
-"""Shared pytest setup: async tests run on anyio (asyncio backend) without a marker."""
+"""Shared pytest setup: async tests run on anyio (asyncio backend) without a marker, and
+the user's data directory (home of the default metrics store) is a temporary one."""
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,3 +20,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
+        yield

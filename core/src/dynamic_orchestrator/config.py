@@ -135,7 +135,16 @@ class BudgetConfig(_Section):
 class MetricsConfig(_Section):
     persist: bool = True
     path: str | None = Field(default=None, description="SQLite file; default in user data dir.")
-    prometheus_port: int | None = Field(default=None, ge=0, le=65535)
+    retention_days: float = Field(
+        default=7.0, gt=0, description="Persisted records older than this are deleted."
+    )
+    queue_size: int = Field(
+        default=10_000, ge=1, description="Records waiting for the SQLite writer; more are dropped."
+    )
+    prometheus_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve Prometheus metrics on this port too."
+    )
+    prometheus_host: str = Field(default="127.0.0.1", description="Address for prometheus_port.")
 
 
 class PromptConfig(_Section):

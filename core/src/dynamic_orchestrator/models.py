@@ -315,6 +315,11 @@ class RequestRecord(_Frozen):
     baseline_cost_usd: float | None = None
     tokens_saved: int = 0
     saved_usd: float = 0.0
+    saving_claimed: bool = Field(
+        default=False,
+        description="True when saved_usd is a claimed saving: the request completed here and "
+        "both its cost and the baseline cost are known (see dynamic_orchestrator.savings).",
+    )
     cached: bool = False
     services: list[str] = Field(default_factory=list)
     tool_tokens_sent: int = 0
@@ -323,33 +328,86 @@ class RequestRecord(_Frozen):
     error_kind: str | None = None
 
 
+class BasisTotals(BaseModel):
+    """Totals of the completed requests whose usage has one basis (measured or estimated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = 0
+    tokens: int = Field(default=0, description="Input plus output tokens.")
+    tokens_saved: int = Field(default=0, description="Against the baseline (an estimate).")
+    cost_usd: float = 0.0
+    saved_usd: float = Field(default=0.0, description="Baseline cost (an estimate) minus cost.")
+
+
 class MetricsSummary(BaseModel):
-    """The structured result of ``get_metrics``."""
+    """The structured result of ``get_metrics``: the requests finished in the period.
+
+    Each field's description defines it; every sink computes them with
+    :func:`dynamic_orchestrator.summary.summarize`. What a saving is:
+    :mod:`dynamic_orchestrator.savings`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     period: Period
     total_requests: int = 0
-    successful_requests: int = 0
+    successful_requests: int = Field(
+        default=0, description="Requests that did not fail: completed or delegated."
+    )
     failed_requests: int = 0
-    delegated_requests: int = 0
-    success_rate: float = 0.0
-    avg_duration_ms: float = 0.0
-    p50_duration_ms: float = 0.0
-    p95_duration_ms: float = 0.0
-    p99_duration_ms: float = 0.0
-    total_tokens: int = 0
-    avg_tokens: float = 0.0
-    total_tokens_saved: int = 0
-    total_cost_usd: float = 0.0
-    avg_cost_usd: float = 0.0
-    total_saved_usd: float = 0.0
-    requests_per_minute: float = 0.0
-    intent_distribution: dict[str, int] = Field(default_factory=dict)
-    model_distribution: dict[str, int] = Field(default_factory=dict)
-    service_usage: dict[str, int] = Field(default_factory=dict)
-    cache_hit_rate: float = 0.0
+    delegated_requests: int = Field(
+        default=0, description="Successful requests handed back as a plan (nothing ran here)."
+    )
+    success_rate: float = Field(default=0.0, description="successful / total.")
+    avg_duration_ms: float = Field(default=0.0, description="Mean duration per request.")
+    p50_duration_ms: float = Field(
+        default=0.0,
+        description="The sorted durations' element floor(q * (n - 1)), q = 0.5; a sink may "
+        "approximate it within a stated relative error (extra.percentile_relative_accuracy).",
+    )
+    p95_duration_ms: float = Field(default=0.0, description="As p50, with q = 0.95.")
+    p99_duration_ms: float = Field(default=0.0, description="As p50, with q = 0.99.")
+    total_tokens: int = Field(default=0, description="Input plus output tokens spent here.")
+    avg_tokens: float = Field(default=0.0, description="total_tokens / total_requests.")
+    total_tokens_saved: int = Field(
+        default=0, description="measured.tokens_saved + estimated.tokens_saved (signed)."
+    )
+    total_cost_usd: float = Field(default=0.0, description="Sum of the known costs.")
+    avg_cost_usd: float = Field(
+        default=0.0, description="total_cost_usd / the requests whose cost is known."
+    )
+    total_saved_usd: float = Field(
+        default=0.0, description="measured.saved_usd + estimated.saved_usd."
+    )
+    requests_per_minute: float = Field(
+        default=0.0, description="total_requests / the period's length in minutes."
+    )
+    intent_distribution: dict[str, int] = Field(default_factory=dict, description="By intent.")
+    model_distribution: dict[str, int] = Field(
+        default_factory=dict,
+        description="By the model that answered (for a delegated request: the planned one).",
+    )
+    service_usage: dict[str, int] = Field(
+        default_factory=dict, description="Requests routed to each downstream service."
+    )
+    cache_hit_rate: float = Field(default=0.0, description="Cache hits / completed requests.")
     circuit_breakers: dict[str, str] = Field(default_factory=dict)
+    measured: BasisTotals = Field(
+        default_factory=BasisTotals,
+        description="Completed requests whose usage the provider reported: tokens and cost "
+        "measured; savings against the estimated baseline.",
+    )
+    estimated: BasisTotals = Field(
+        default_factory=BasisTotals,
+        description="Completed requests whose usage was estimated here: every figure an estimate.",
+    )
+    unclaimed_requests: int = Field(
+        default=0,
+        description="Requests claiming no dollar saving: failed, delegated, run on the "
+        "client's model, or with a cost or baseline price unknown.",
+    )
+    unpriced_requests: int = Field(default=0, description="Requests whose cost is unknown here.")
     baseline_model: str | None = None
     notes: list[str] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)

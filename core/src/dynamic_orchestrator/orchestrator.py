@@ -595,6 +595,9 @@ class Orchestrator:
             baseline_cost_usd=result.baseline_cost_usd,
             tokens_saved=(baseline_tokens - result.usage.input_tokens) if claimed else 0,
             saved_usd=result.saved_usd or 0.0,
+            saving_claimed=claimed
+            and result.cost_usd is not None
+            and result.baseline_cost_usd is not None,
             cached=result.cached,
             services=list(analysis.route.services) if analysis else [],
             tool_tokens_sent=state.get("tool_tokens_sent", 0),
@@ -610,7 +613,10 @@ class Orchestrator:
         """Aggregated metrics over a period (``1m``, ``5m``, ``1h``, ``1d``)."""
         if period not in PERIODS:
             raise RequestError(f"period: expected one of {', '.join(PERIODS)}, got {period!r}")
-        summary = self.hooks.metrics_summary(period, persistent)
+        if persistent:  # a store on disk: read it off the event loop
+            summary = await anyio.to_thread.run_sync(self.hooks.metrics_summary, period, True)
+        else:
+            summary = self.hooks.metrics_summary(period, False)
         if summary is None:
             summary = MetricsSummary(
                 period=period,  # type: ignore[arg-type]
