@@ -64,6 +64,7 @@ def default_plugins() -> list[tuple[str, object]]:
         ("rules", "dynamic_orchestrator_rules"),
         ("tiers", "dynamic_orchestrator_tiers"),
         ("compact", "dynamic_orchestrator_compact"),
+        ("client-model", "dynamic_orchestrator_client_model"),
     ):
         try:
             found.append((name, importlib.import_module(module)))
