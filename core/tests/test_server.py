@@ -53,7 +53,7 @@ async def test_tools_have_schemas_annotations_and_titles(orch: Orchestrator, pro
     for tool in tools.values():
         assert tool.output_schema is not None and tool.output_schema["type"] == "object"
         assert tool.annotations is not None and tool.annotations.title == tool.title
-        assert tool.description
+        assert tool.description and "\n" not in tool.description
     orchestrate = tools["orchestrate"]
     schema = orchestrate.input_schema
     assert schema["required"] == ["request"]

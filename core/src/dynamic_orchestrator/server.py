@@ -75,6 +75,23 @@ within plan.max_tokens when it is set. Then answer the user from that run. Its c
 yours; this server does not count it as a saving.
 """
 
+ANALYZE_DESCRIPTION = (
+    "Analyse a request without running it: intent, complexity, the model it would go to and "
+    "its fallbacks, estimated tokens and cost against the baseline model. Every cost is an "
+    "estimate."
+)
+ORCHESTRATE_DESCRIPTION = (
+    "Run a request on the cheapest model that is good enough: analyse it, choose the model, "
+    "write a compact prompt, execute with fallback. status 'completed' carries the output; "
+    "'delegated' carries a plan for you to run on your own model (nothing ran here); "
+    "'failed' says why. Progress is reported through the stages."
+)
+METRICS_DESCRIPTION = (
+    "Requests, success rate, latency percentiles, tokens, cost and savings (against the "
+    "baseline model) over the last minute, 5 minutes, hour or day, from this server's live "
+    "window."
+)
+
 ANALYZE_ANNOTATIONS = ToolAnnotations(
     title="Analyze a request",
     read_only_hint=True,
@@ -375,14 +392,15 @@ def build_server(
     ]
 
     @server.tool(
-        name="analyze_request", title=ANALYZE_ANNOTATIONS.title, annotations=ANALYZE_ANNOTATIONS
+        name="analyze_request",
+        title=ANALYZE_ANNOTATIONS.title,
+        description=ANALYZE_DESCRIPTION,
+        annotations=ANALYZE_ANNOTATIONS,
     )
     async def analyze_request(
         request: RequestArg, ctx: Context[ServerState, Any], context: ContextArg = NO_CONTEXT
     ) -> AnalysisResult:
-        """Analyse a request without running it: intent, complexity, the model it would go
-        to and its fallbacks, estimated tokens and cost against the baseline model. Every
-        cost is an estimate."""
+        """The ``analyze_request`` tool (see ANALYZE_DESCRIPTION)."""
         orchestrator = await _orchestrator_for(ctx)
         try:
             return await orchestrator.analyze(request, context, client=McpClientConnection(ctx))
@@ -390,7 +408,10 @@ def build_server(
             raise _tool_error(exc) from None
 
     @server.tool(
-        name="orchestrate", title=ORCHESTRATE_ANNOTATIONS.title, annotations=ORCHESTRATE_ANNOTATIONS
+        name="orchestrate",
+        title=ORCHESTRATE_ANNOTATIONS.title,
+        description=ORCHESTRATE_DESCRIPTION,
+        annotations=ORCHESTRATE_ANNOTATIONS,
     )
     async def orchestrate(
         request: RequestArg,
@@ -400,10 +421,7 @@ def build_server(
         context: ContextArg = NO_CONTEXT,
         options: OptionsArg = NO_OPTIONS,
     ) -> Annotated[CallToolResult, OrchestrationResult]:
-        """Run a request on the cheapest model that is good enough: analyse it, choose the
-        model, write a compact prompt, execute with fallback. status "completed" carries the
-        output; "delegated" carries a plan for you to run on your own model (nothing ran
-        here); "failed" says why. Progress is reported through the stages."""
+        """The ``orchestrate`` tool (see ORCHESTRATE_DESCRIPTION)."""
         orchestrator = await _orchestrator_for(ctx)
         ahead = (
             (ahead_request, ahead_answer)
@@ -421,14 +439,15 @@ def build_server(
         return _orchestration_result(result)
 
     @server.tool(
-        name="get_metrics", title=METRICS_ANNOTATIONS.title, annotations=METRICS_ANNOTATIONS
+        name="get_metrics",
+        title=METRICS_ANNOTATIONS.title,
+        description=METRICS_DESCRIPTION,
+        annotations=METRICS_ANNOTATIONS,
     )
     async def get_metrics(
         ctx: Context[ServerState, Any], period: PeriodArg = "5m"
     ) -> MetricsSummary:
-        """Requests, success rate, latency percentiles, tokens, cost and savings (against the
-        baseline model) over the last minute, 5 minutes, hour or day, from this server's live
-        window."""
+        """The ``get_metrics`` tool (see METRICS_DESCRIPTION)."""
         orchestrator = await _orchestrator_for(ctx)
         try:
             return await orchestrator.metrics(period)
