@@ -10,8 +10,13 @@ Measured here, on this machine, in one run:
   ``benchmarks/bare_mcp_server.py`` on the same interpreter. Spawns alternate between
   the two so machine load affects both alike.
 - throughput: sequential ``tools/call`` round trips per second over one stdio connection
-  each, after warm-up calls: ``analyze_request`` on ours, the no-op tool on the baseline;
-  batches of 50 calls alternate between the two, and the median batch rate is reported.
+  each, after warm-up calls: ``analyze_request`` on ours, the no-op tool (``async``, so it
+  does not pay for a worker thread) on the baseline; batches of 50 calls alternate between
+  the two and the median batch rate is reported. Every call sends a distinct text.
+- server CPU time per call (from ``/proc``, Linux): less sensitive to machine load than
+  wall-clock rates, which stretch most for the process that computes more.
+- the decision stages alone: ``Orchestrator.analyze`` in process, median per call, to show
+  how much of the difference is the analysis itself.
 
 The client speaks raw newline-delimited JSON-RPC (2025-11-25), so no client library cost
 is counted. Targets: start-up within 1.2x of the baseline, throughput at least 0.8x.
@@ -129,8 +134,20 @@ def startup(command: list[str]) -> float:
         session.close()
 
 
-def throughput(servers: list[tuple[list[str], str]], calls: int, batch: int = 50) -> list[float]:
-    """Round trips per second of each server, median over interleaved batches.
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(
+    servers: list[tuple[list[str], str]], calls: int, batch: int = 50
+) -> list[tuple[float, float | None]]:
+    """Round trips per second of each server (median over interleaved batches), and the
+    server process's CPU milliseconds per call over all batches.
 
     Both servers run side by side; batches of sequential calls alternate between them so
     that changes in machine load fall on both alike.
@@ -143,7 +160,8 @@ def throughput(servers: list[tuple[list[str], str]], calls: int, batch: int = 50
 
         def call(index: int) -> None:
             session, tool = sessions[index], servers[index][1]
-            request = REQUESTS[counters[index] % len(REQUESTS)]
+            # A distinct text per call, so no cache keyed by the request can flatter a figure.
+            request = f"{REQUESTS[counters[index] % len(REQUESTS)]} (case {counters[index]})"
             counters[index] += 1
             result = session.request(
                 "tools/call", {"name": tool, "arguments": {"request": request}}
@@ -155,16 +173,44 @@ def throughput(servers: list[tuple[list[str], str]], calls: int, batch: int = 50
             for _ in range(20):  # warm-up: our orchestrator is built on the first call
                 call(index)
         rates: list[list[float]] = [[] for _ in sessions]
+        cpu = [0.0] * len(sessions)
         for _ in range(max(1, calls // batch)):
-            for index in range(len(sessions)):
+            for index, session in enumerate(sessions):
+                cpu_before = cpu_seconds(session.proc.pid)
                 start = time.perf_counter()
                 for _ in range(batch):
                     call(index)
                 rates[index].append(batch / (time.perf_counter() - start))
-        return [statistics.median(r) for r in rates]
+                cpu_after = cpu_seconds(session.proc.pid)
+                if cpu_before is not None and cpu_after is not None:
+                    cpu[index] += cpu_after - cpu_before
+        timed = max(1, calls // batch) * batch
+        have_cpu = cpu_seconds(sessions[0].proc.pid) is not None
+        return [
+            (statistics.median(r), c / timed * 1000 if have_cpu else None)
+            for r, c in zip(rates, cpu, strict=True)
+        ]
     finally:
         for session in sessions:
             session.close()
+
+
+def analysis_cost(calls: int) -> float:
+    """Median microseconds of one ``Orchestrator.analyze`` in process (the tool's own work)."""
+    import anyio
+    from dynamic_orchestrator import Orchestrator
+
+    async def measure() -> float:
+        async with Orchestrator() as orch:
+            samples = []
+            for i in range(calls):
+                text = f"{REQUESTS[i % len(REQUESTS)]} (case {i})"
+                start = time.perf_counter()
+                await orch.analyze(text)
+                samples.append(time.perf_counter() - start)
+            return statistics.median(samples[20:]) * 1e6
+
+    return anyio.run(measure)
 
 
 def main() -> None:
@@ -183,7 +229,11 @@ def main() -> None:
     bare_start = statistics.median(bare_times)
     our_start = statistics.median(our_times)
 
-    bare_rate, our_rate = throughput([(bare(), "noop"), (ours(), "analyze_request")], args.calls)
+    (bare_rate, bare_cpu), (our_rate, our_cpu) = throughput(
+        [(bare(), "noop"), (ours(), "analyze_request")], args.calls
+    )
+
+    analyze_us = analysis_cost(args.calls)
 
     start_ratio = our_start / bare_start
     rate_ratio = our_rate / bare_rate
@@ -201,6 +251,16 @@ def main() -> None:
     print(f"  analyze_request:                   {our_rate:7.0f} /s")
     verdict = "ok" if rate_ratio >= 0.8 else "MISSED"
     print(f"  ratio: {rate_ratio:.2f}x (target >= 0.80x) {verdict}")
+    if bare_cpu is not None and our_cpu is not None:
+        print(
+            f"  server CPU per call: bare {bare_cpu:.2f} ms, ours {our_cpu:.2f} ms "
+            f"(ratio {bare_cpu / our_cpu:.2f}x; wall-clock ratios stretch with machine load)"
+        )
+    print(
+        f"  the decision stages alone (Orchestrator.analyze in process, median): "
+        f"{analyze_us:.0f} us per call"
+    )
+    print(f"machine load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
