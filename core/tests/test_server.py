@@ -133,6 +133,7 @@ async def test_without_sampling_or_keys_the_plan_is_delegated(
     assert plan["tier"] == tier and plan["model"] == orch.config.claude_code_models[tier][0]
     assert REQUEST in plan["prompt"] and plan["system"]
     assert plan["tools"] == []
+    assert data["attempts"] == [], "a client that cannot sample steps aside: not an attempt"
     assert data["cost_usd"] == 0.0 and data["saved_usd"] == 0.0
     assert "no saving claimed" in data["savings_basis"]
     assert [r.status for r in sink.records] == ["delegated"]
@@ -242,6 +243,38 @@ async def test_on_2026_a_refusal_is_the_clients_abort_and_nothing_runs(
             "orchestrate", {"request": REQUEST, "options": {"execute": False}}
         )
         assert again.structured_content["status"] == "delegated"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("protocol", MODES)
+async def test_the_clients_model_as_a_fallback_depends_on_the_protocol(
+    make_orchestrator: Callable[..., Any], protocol: str
+) -> None:
+    """With the client's model after the API models: on 2025-11-25 the server can still ask
+    it mid-call when the API model fails; on 2026-07-28 it can only ask up front, which it
+    does only for a leading client model, so the client's model steps aside there."""
+    echo = EchoProvider("gemini", models={"gemini-2.5-flash-lite"}).fail(ErrorKind.AUTH)
+
+    class Echo:
+        @hookimpl
+        def register_providers(self, register: Any) -> None:
+            register(echo)
+
+    config = Config(use_claude_code_first=False)
+    orch = await make_orchestrator(config, plugins=(Echo(),))
+    sampler = Sampler()
+    server = build_server(config, orchestrator=orch)
+    async with Client(server, mode=protocol, sampling_callback=sampler) as client:
+        result = await client.call_tool("orchestrate", {"request": REQUEST})
+    data = result.structured_content
+    assert data is not None
+    attempts = [(a["provider"], a["outcome"]) for a in data["attempts"]]
+    assert attempts[0] == ("gemini", "error")
+    if protocol == "legacy":
+        assert data["status"] == "completed" and data["provider"] == "client"
+        assert attempts[1:] == [("client", "ok")] and len(sampler.requests) == 1
+    else:
+        assert data["status"] == "failed" and result.is_error
+        assert attempts == [("gemini", "error")] and sampler.requests == []
 
 
 @pytest.mark.parametrize("protocol", MODES)

@@ -155,6 +155,8 @@ def test_http_checks_token_origin_host_and_size(http_server: int) -> None:
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
     assert post(port, {"Authorization": "Bearer wrong"}).status_code == 401
     assert post(port, auth).status_code == 200
+    assert post(port, {"Authorization": f"bearer {TOKEN}"}).status_code == 200
+    assert post(port, {"Authorization": TOKEN}).status_code == 401
     assert post(port, {**auth, "Origin": f"http://localhost:{port}"}).status_code == 200
     assert post(port, {**auth, "Origin": "https://app.example"}).status_code == 200
     evil = post(port, {**auth, "Origin": "http://evil.example"})

@@ -139,10 +139,6 @@ def serve(transport: str, host: str | None, port: int | None, config_path: str |
     bind_host = host or config.server.host
     bind_port = config.server.port if port is None else port
     try:
-        click.echo(
-            f"dynamic-orchestrator: MCP over streamable HTTP at http://{bind_host}:{bind_port}/mcp",
-            err=True,
-        )
         run_http(config, bind_host, bind_port)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None

@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import json
 import os
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -131,7 +132,7 @@ class RequestGuard:
         self, app: ASGIApp, *, token: str | None, hosts: list[str] | None, origins: list[str]
     ):
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
         self.hosts = hosts
         self.origins = origins
 
@@ -153,7 +154,7 @@ class RequestGuard:
                 f"Origin {origin!r} is not allowed; add it to server.allowed_origins",
             )
             return
-        if self.expected is not None and not hmac.compare_digest(
+        if self.expected is not None and not _bearer_matches(
             headers.get("authorization", b""), self.expected
         ):
             await _reply(
@@ -165,6 +166,11 @@ class RequestGuard:
             )
             return
         await self.app(scope, receive, send)
+
+
+def _bearer_matches(header: bytes, expected: bytes) -> bool:
+    scheme, _, credentials = header.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), expected)
 
 
 async def _reply(
@@ -266,6 +272,7 @@ def run_http(config: Config, host: str, port: int) -> None:
     import uvicorn
 
     app = http_app(config, host, port)
+    print(f"dynamic-orchestrator: MCP at http://{host}:{port}{MCP_PATH}", file=sys.stderr)
     uvicorn.run(
         app,
         host=host,

@@ -96,15 +96,22 @@ class McpClientConnection:
     :param ctx: the tool call's context.
     :param ahead: on 2026-07-28 connections, the request asked before the pipeline ran
         and the client's answer; used once, for an identical request only.
+    :param planning: for analysis and for predicting the request to ask ahead: on
+        2026-07-28 connections the client counts as able to sample whenever it declared
+        sampling. Otherwise it counts as able there only when a request was asked ahead,
+        so a client model that was not asked steps aside before the chain is built.
     """
 
     def __init__(
         self,
         ctx: Context[Any, Any],
         ahead: tuple[CreateMessageRequestParams, CreateMessageResult] | None = None,
+        *,
+        planning: bool = False,
     ):
         self._ctx = ctx
         self.ahead = ahead
+        self.planning = planning
         self.protocol_version = ctx.protocol_version
         self.modern = is_modern(self.protocol_version)
         self.declared = declares_sampling(ctx)
@@ -117,7 +124,11 @@ class McpClientConnection:
 
     @property
     def can_sample(self) -> bool:
-        return self.declared and (self.modern or self.mid_call)
+        if not self.declared:
+            return False
+        if self.modern:
+            return self.planning or self.ahead is not None
+        return self.mid_call
 
     async def sample(self, params: CreateMessageRequestParams) -> CreateMessageResult:
         """Answer from the request asked ahead, else ask the client now if the protocol allows."""

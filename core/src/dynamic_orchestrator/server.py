@@ -274,7 +274,7 @@ async def client_request_ahead(
     try:
         orchestrator = await _orchestrator_for(ctx)
         req = orchestrator.make_request(request, context, options)
-        call = orchestrator.plan_client_call(req, client=McpClientConnection(ctx))
+        call = orchestrator.plan_client_call(req, client=McpClientConnection(ctx, planning=True))
         if call is None:
             return None
         provider = orchestrator.catalog.providers.get(CLIENT_PROVIDER)
@@ -403,7 +403,8 @@ def build_server(
         """The ``analyze_request`` tool (see ANALYZE_DESCRIPTION)."""
         orchestrator = await _orchestrator_for(ctx)
         try:
-            return await orchestrator.analyze(request, context, client=McpClientConnection(ctx))
+            client = McpClientConnection(ctx, planning=True)
+            return await orchestrator.analyze(request, context, client=client)
         except Exception as exc:
             raise _tool_error(exc) from None
 

@@ -48,8 +48,8 @@ def server_running_the_provider() -> MCPServer[Any]:
     server: MCPServer[Any] = MCPServer("provider-under-test", log_level="WARNING")
 
     @server.tool()
-    async def ask(ctx: Context[Any, Any]) -> Outcome:
-        connection = McpClientConnection(ctx)
+    async def ask(ctx: Context[Any, Any], planning: bool = False) -> Outcome:
+        connection = McpClientConnection(ctx, planning=planning)
         try:
             completion = await PROVIDER.complete(call(connection))
         except ProviderError as exc:
@@ -72,9 +72,9 @@ def answering(content: Any, seen: list[t.CreateMessageRequestParams] | None = No
     return sampler
 
 
-async def ask(sampler: Any, mode: str = "legacy") -> Outcome:
+async def ask(sampler: Any, mode: str = "legacy", *, planning: bool = False) -> Outcome:
     async with Client(server_running_the_provider(), mode=mode, sampling_callback=sampler) as c:
-        result = await c.call_tool("ask", {})
+        result = await c.call_tool("ask", {"planning": planning})
     assert not result.is_error, result.content
     return Outcome.model_validate(result.structured_content)
 
@@ -120,10 +120,14 @@ async def test_without_sampling_it_steps_aside() -> None:
 
 
 async def test_on_2026_a_request_not_asked_ahead_steps_aside() -> None:
-    outcome = await ask(answering(t.TextContent(type="text", text="x")), mode="2026-07-28")
-    assert outcome.can_sample, "the client declared sampling"
+    answer = answering(t.TextContent(type="text", text="x"))
+    outcome = await ask(answer, mode="2026-07-28")
+    assert not outcome.can_sample, "nothing was asked ahead, so the chain leaves it out"
     assert outcome.kind == ErrorKind.UNAVAILABLE.value
-    assert outcome.error is not None and "asked before the pipeline runs" in outcome.error
+    planned = await ask(answer, mode="2026-07-28", planning=True)
+    assert planned.can_sample, "for planning, a declared capability is enough"
+    assert planned.kind == ErrorKind.UNAVAILABLE.value
+    assert planned.error is not None and "asked before the pipeline runs" in planned.error
 
 
 def test_preferences_follow_the_complexity() -> None:
