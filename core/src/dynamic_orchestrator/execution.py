@@ -24,6 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from .catalog import ModelInfo
 from .errors import ErrorKind, ProviderError, redact
 from .hookspecs import hookimpl
 from .models import Attempt, ChatMessage, Completion, Execution
@@ -31,7 +32,7 @@ from .providers import ProviderCall
 from .toolloop import complete_with_tools
 
 if TYPE_CHECKING:
-    from .catalog import Catalog, ModelInfo
+    from .catalog import Catalog
     from .config import Config
     from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
     from .services import Service
@@ -211,9 +212,11 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
     last_error: ProviderError | None = None
     while chain:
         candidate = chain.pop(0)
-        model = ctx.catalog.get(candidate.model)
-        if model is None:
-            continue
+        # A model the selector chose but the catalog does not know (a client model name
+        # such as "haiku", say) is still called, under the candidate's provider.
+        model = ctx.catalog.get(candidate.model) or ModelInfo(
+            name=candidate.model, provider=candidate.provider
+        )
         await ctx.report(f"calling {candidate.model}", 0.6)
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:

@@ -65,6 +65,7 @@ def default_plugins() -> list[tuple[str, object]]:
         ("tiers", "dynamic_orchestrator_tiers"),
         ("compact", "dynamic_orchestrator_compact"),
         ("mcp_services", "dynamic_orchestrator_mcp_services"),
+        ("client-model", "dynamic_orchestrator_client_model"),
     ):
         try:
             found.append((name, importlib.import_module(module)))
