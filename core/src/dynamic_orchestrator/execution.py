@@ -146,8 +146,10 @@ def _retryable(max_retry_after: float) -> Callable[[BaseException], bool]:
     def check(exc: BaseException) -> bool:
         if not isinstance(exc, ProviderError) or not exc.policy.retry:
             return False
+        if exc.retry_after is not None and exc.retry_after > max_retry_after:
+            return False  # asked to wait longer than we will: fall back now
         if exc.kind is ErrorKind.RATE_LIMITED:
-            return exc.retry_after is not None and exc.retry_after <= max_retry_after
+            return exc.retry_after is not None
         return True
 
     return check
