@@ -15,6 +15,7 @@ SDK's).
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -108,6 +109,13 @@ class GeminiProvider(APIProvider):
             raise _api_error(exc, self.name, model) from None
         except httpx2.TransportError as exc:
             raise transport_error(exc, provider=self.name, model=model) from None
+        return self._completion(response, call)
+
+    def _completion(
+        self, response: types.GenerateContentResponse, call: ProviderCall
+    ) -> Completion:
+        """The common completion from a ``generateContent`` answer."""
+        model = call.model.name
         candidate = response.candidates[0] if response.candidates else None
         if candidate is None:
             feedback = response.prompt_feedback
@@ -125,10 +133,10 @@ class GeminiProvider(APIProvider):
         parts = candidate.content.parts if candidate.content and candidate.content.parts else []
         texts = [p.text for p in parts if p.text is not None and not p.thought]
         tool_calls = []
-        for index, part in enumerate(parts):
+        for part in parts:
             if part.function_call is None:
                 continue
-            call_id = part.function_call.id or f"call_{response.response_id or 'gemini'}_{index}"
+            call_id = part.function_call.id or f"call_{uuid.uuid4().hex[:16]}"
             if part.thought_signature:
                 self._remember(call_id, part.thought_signature)
             tool_calls.append(
