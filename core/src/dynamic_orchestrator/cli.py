@@ -398,5 +398,5 @@ def main() -> None:
     """Entry point of the ``dynamic-orchestrator`` command."""
     from .log import configure_logging
 
-    configure_logging()
+    configure_logging(stdlib=True)
     cli(prog_name="dynamic-orchestrator")

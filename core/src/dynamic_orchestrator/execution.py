@@ -25,6 +25,7 @@ from tenacity import (
 
 from .errors import ErrorKind, ProviderError, redact
 from .hookspecs import hookimpl
+from .log import get_logger
 from .models import Attempt, ChatMessage, Completion, Execution
 from .providers import ProviderCall
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .services import Service
 
 ProgressCallback = Callable[[str, float], Awaitable[None]]
+log = get_logger("execution")
 
 
 @dataclass
@@ -89,16 +91,16 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     start = time.perf_counter()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
-        ctx.attempts.append(
-            Attempt(
-                model=candidate.model,
-                provider=candidate.provider,
-                outcome=outcome,  # type: ignore[arg-type]
-                error=error.describe() if error else None,
-                error_kind=error.kind.value if error else None,
-                duration_ms=round((time.perf_counter() - start) * 1000, 3),
-            )
+        attempt = Attempt(
+            model=candidate.model,
+            provider=candidate.provider,
+            outcome=outcome,  # type: ignore[arg-type]
+            error=error.describe() if error else None,
+            error_kind=error.kind.value if error else None,
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
         )
+        ctx.attempts.append(attempt)
+        log.debug("model_attempt", **attempt.model_dump())
 
     if provider is None:
         error = ProviderError(
@@ -110,6 +112,10 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         note("skipped", error)
         raise error
     try:
+        warm = getattr(provider, "warm", None)
+        if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
+            await warm()
+            start = time.perf_counter()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:

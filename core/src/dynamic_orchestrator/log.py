@@ -28,8 +28,15 @@ def _redact_event(
     return event_dict
 
 
-def configure_logging(level: str | None = None, *, json: bool | None = None) -> None:
-    """Set up structlog for the process; safe to call more than once."""
+def configure_logging(
+    level: str | None = None, *, json: bool | None = None, stdlib: bool = False
+) -> None:
+    """Set up structlog for the process; safe to call more than once.
+
+    :param stdlib: also route the standard library's logging (the provider SDKs log there)
+        through the same redaction and renderer to stderr. The command line does this; an
+        application embedding the library keeps its own logging setup.
+    """
     global _configured
     name = (level or os.environ.get("LOG_LEVEL") or "WARNING").upper()
     numeric = logging.getLevelNamesMapping().get(name, logging.WARNING)
@@ -51,7 +58,33 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    if stdlib:
+        _route_stdlib(numeric, renderer)
     _configured = True
+
+
+def _route_stdlib(level: int, renderer: Any) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _redact_event,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("dynamic-orchestrator")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "dynamic-orchestrator"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def get_logger(name: str) -> Any:

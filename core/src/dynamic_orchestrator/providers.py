@@ -5,7 +5,9 @@ The host picks the provider named by the catalog for each model, builds one
 :class:`ProviderCall`, and expects one :class:`~dynamic_orchestrator.models.Completion`
 back, or a :class:`~dynamic_orchestrator.errors.ProviderError` whose kind tells the
 fallback stage what to do. Providers do not retry: the host has the one retry layer, so
-SDK clients are built with ``max_retries=0``.
+SDK clients are built with ``max_retries=0``. A provider may also define ``async warm()``
+for one-time set-up (importing its SDK, building its client); the host awaits it before
+the call's timeout starts.
 """
 
 from __future__ import annotations
@@ -154,9 +156,9 @@ class APIProvider:
     Subclasses set :attr:`plugin`, :attr:`key_envs`, :attr:`default_base_url` and
     :attr:`options`, and implement :meth:`make_client`, :meth:`close_client` and
     ``complete``. SDKs take seconds to import, so plugin modules import them only in
-    :meth:`make_client` and ``complete``; the client is built once, in a worker thread so
-    the event loop never waits on the import (:meth:`warm` at start-up, else on first use),
-    and closed by :meth:`aclose` at shutdown.
+    :meth:`make_client` and ``complete``: commands that run no model stay fast. The client
+    is built once, on first use (or by :meth:`warm`), in a worker thread so the event loop
+    never waits on the import, and closed by :meth:`aclose` at shutdown.
     """
 
     plugin: ClassVar[str]
@@ -259,10 +261,14 @@ class APIProvider:
         )
 
 
-async def warm_providers(providers: Mapping[str, Any], kind: type[APIProvider]) -> None:
-    """Build the SDK clients of the callable providers of class ``kind`` (``startup`` hooks)."""
+async def warm_providers(providers: Mapping[str, Any]) -> None:
+    """Build the SDK clients of every callable :class:`APIProvider` now (a server at start-up).
+
+    Otherwise each client is built on its provider's first call, which then also pays
+    for importing the SDK.
+    """
     for provider in providers.values():
-        if isinstance(provider, kind):
+        if isinstance(provider, APIProvider):
             await provider.warm()
 
 

@@ -171,10 +171,16 @@ async def test_unavailable_reasons_say_what_is_missing(
     )
 
 
-async def test_the_client_is_built_at_start_up_and_closed_at_shutdown(
+async def test_one_client_built_on_first_use_and_closed_at_shutdown(
     srv: FakeProviderServer, make_orchestrator: Any
 ) -> None:
     orch = await orchestrator(make_orchestrator, srv)
+    assert orch.providers["openai"]._client is None  # nothing imported until needed
+    for _ in range(2):
+        result = await orch.orchestrate(
+            "Show the contents of config.yaml", options={"model": "gpt-4o-mini"}
+        )
+        assert result.status == "completed"
     client = orch.providers["openai"]._client
     assert client is not None and client.max_retries == 0
     assert str(client.base_url).rstrip("/") == srv.openai_base_url

@@ -27,13 +27,12 @@ from dynamic_orchestrator.providers import (
     ProviderCall,
     close_providers,
     provider_entries,
-    warm_providers,
 )
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import anthropic
 
-__all__ = ["AnthropicProvider", "register_providers", "shutdown", "startup"]
+__all__ = ["AnthropicProvider", "register_providers", "shutdown"]
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -179,12 +178,6 @@ def register_providers(register: Any, config: Config) -> None:
     for name, _ in provider_entries(config, AnthropicProvider.plugin):
         provider: Provider = AnthropicProvider(name, config)
         register(provider)
-
-
-@hookimpl
-def startup(orchestrator: Any) -> Any:
-    """Import the SDK and build the clients of callable providers, off the event loop."""
-    return warm_providers(orchestrator.providers, AnthropicProvider)
 
 
 @hookimpl

@@ -344,9 +344,10 @@ async def _run(
         code = await process.wait()
     except BaseException:
         _kill(process)
-        with anyio.CancelScope(shield=True):
-            await process.wait()
         raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            await process.aclose()  # closes the pipes and reaps the process
     return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 

@@ -31,7 +31,6 @@ from dynamic_orchestrator.providers import (
     ProviderCall,
     close_providers,
     provider_entries,
-    warm_providers,
 )
 from dynamic_orchestrator.tokens import estimate_tokens
 
@@ -40,7 +39,7 @@ if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the pl
     from google.genai import errors as genai_errors
     from google.genai import types
 
-__all__ = ["GeminiProvider", "register_providers", "shutdown", "startup"]
+__all__ = ["GeminiProvider", "register_providers", "shutdown"]
 
 _SIGNATURES_KEPT = 1024
 
@@ -248,12 +247,6 @@ def register_providers(register: Any, config: Config) -> None:
     for name, _ in provider_entries(config, GeminiProvider.plugin):
         provider: Provider = GeminiProvider(name, config)
         register(provider)
-
-
-@hookimpl
-def startup(orchestrator: Any) -> Any:
-    """Import the SDK and build the clients of callable providers, off the event loop."""
-    return warm_providers(orchestrator.providers, GeminiProvider)
 
 
 @hookimpl

@@ -37,14 +37,13 @@ from dynamic_orchestrator.providers import (
     ProviderCall,
     close_providers,
     provider_entries,
-    warm_providers,
 )
 from dynamic_orchestrator.tokens import estimate_tokens
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import openai
 
-__all__ = ["OpenAIProvider", "register_providers", "shutdown", "startup"]
+__all__ = ["OpenAIProvider", "register_providers", "shutdown"]
 
 
 class OpenAIProvider(APIProvider):
@@ -196,12 +195,6 @@ def register_providers(register: Any, config: Config) -> None:
     for name, _ in provider_entries(config, OpenAIProvider.plugin):
         provider: Provider = OpenAIProvider(name, config)
         register(provider)
-
-
-@hookimpl
-def startup(orchestrator: Any) -> Any:
-    """Import the SDK and build the clients of callable providers, off the event loop."""
-    return warm_providers(orchestrator.providers, OpenAIProvider)
 
 
 @hookimpl
