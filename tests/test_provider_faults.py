@@ -14,6 +14,8 @@ from typing import Any
 import anyio
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo
+from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.errors import RequestError
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator.testing import fake_server as fs
@@ -242,3 +244,32 @@ async def test_calls_do_not_block_the_event_loop(
     assert results == ["completed"] * 9
     assert elapsed < 9 * 0.3 / 2  # the nine calls overlapped
     assert ticks >= elapsed / 0.01 / 3  # and the loop kept running meanwhile
+
+
+@pytest.mark.parametrize(
+    ("provider", "env", "official"),
+    [
+        ("openai", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+        ("anthropic", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+        ("gemini", "GOOGLE_GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/"),
+    ],
+)
+async def test_base_url_comes_only_from_config(
+    provider: str,
+    env: str,
+    official: str,
+    fake_provider_server: FakeProviderServer,
+    provider_keys: dict[str, str],
+    provider_plugins: tuple[object, ...],
+    make_orchestrator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(env, "http://127.0.0.1:9/from-the-environment")
+    orch = await make_orchestrator(Config(), plugins=provider_plugins)
+    client = await orch.providers[provider].get_client()  # built, never called: no network
+    url = str(
+        client._api_client._http_options.base_url if provider == "gemini" else client.base_url
+    )
+    assert url.rstrip("/") == official.rstrip("/")
+    with pytest.raises(RequestError, match=r"options\.base_url: unknown option"):
+        await orch.orchestrate(TEXT, options={"base_url": "http://127.0.0.1:9/v1"})
