@@ -109,12 +109,20 @@ def test_canary_appears_nowhere_on_the_command_line(
         "rate_limited",
         "quota_exhausted",
     ]
-    # Then timeouts, a bad request and a context overflow in one more run.
+    # Then timeouts and a context overflow, which skips to the larger-context model.
     srv.reset()
     srv.script("openai", fs.timeout(30), fs.timeout(30), fs.timeout(30))
-    srv.script("anthropic", fs.context_length(limit=100_000), fs.bad_request("nope"))
+    srv.script("anthropic", fs.context_length(limit=100_000))
     second = cli(cli_config, "run", "Show the contents of config.yaml", "--json")
-    assert second.returncode in (0, 1), second.stderr[-2000:]
+    assert second.returncode == 0, second.stderr[-2000:]
+    answer = json.loads(second.stdout)
+    assert [(a["provider"], a["error_kind"]) for a in answer["attempts"]] == [
+        ("openai", "transient"),
+        ("openai", "transient"),
+        ("openai", "transient"),
+        ("anthropic", "context_overflow"),
+        ("gemini", None),
+    ]
     listing = cli(cli_config, "models", "--json")
     assert listing.returncode == 0, listing.stderr[-2000:]
     assert srv.requests[0].headers["authorization"] == f"Bearer {KEYS['OPENAI_API_KEY']}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from dynamic_orchestrator import hookimpl
+from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError, register_secret
 from dynamic_orchestrator.provider_errors import (
@@ -17,7 +20,7 @@ from dynamic_orchestrator.provider_errors import (
     retry_delay_from_details,
     transport_error,
 )
-from dynamic_orchestrator.providers import missing_provider_reason, provider_entries
+from dynamic_orchestrator.providers import APIProvider, missing_provider_reason, provider_entries
 from dynamic_orchestrator.testing.fakes import EchoProvider
 
 QUOTA_PER_DAY = {
@@ -243,4 +246,73 @@ def test_missing_provider_reasons_are_precise(monkeypatch: pytest.MonkeyPatch) -
     )
     assert missing_provider_reason(Config(), "mistral") == (
         "provider 'mistral' is not installed (no plugin registers it)"
+    )
+
+
+class _Client:
+    def __init__(self, key: str | None, base_url: str | None, thread: int):
+        self.key, self.base_url, self.thread, self.closed = key, base_url, thread, False
+
+
+class _SdkProvider(APIProvider):
+    plugin = "fakesdk"
+    key_envs = ("FAKESDK_KEY",)
+    default_base_url = "https://api.fakesdk.example/v1"
+    sdk = "json"  # any importable module stands in for the SDK
+    options: ClassVar[Mapping[str, type]] = {"flag": bool}
+    built = 0
+
+    def make_client(self, api_key: str | None, base_url: str | None) -> _Client:
+        type(self).built += 1
+        return _Client(api_key, base_url, threading.get_ident())
+
+    async def close_client(self, client: Any) -> None:
+        client.closed = True
+
+
+async def test_api_provider_keys_base_urls_and_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ModelInfo(name="m", provider="fakesdk")
+    config = parse_config(
+        {
+            "providers": {
+                "local": {"type": "fakesdk", "base_url": "http://127.0.0.1:1/v1"},
+                "nourl": {"type": "fakesdk"},
+                "bad": {"type": "fakesdk", "options": {"flag": "yes"}},
+            }
+        }
+    )
+    official = _SdkProvider("fakesdk", config)
+    assert official.unavailable_reason(model) == "FAKESDK_KEY is not set"
+    assert _SdkProvider("nourl", config).unavailable_reason(model) == (
+        "providers.nourl.base_url is not set (needed for type 'fakesdk')"
+    )
+    assert _SdkProvider("bad", config).unavailable_reason(model) == (
+        "providers.bad.options.flag: expected bool, got str"
+    )
+    monkeypatch.setenv("FAKESDK_KEY", "fakesdk-secret-0123456789")
+    official = _SdkProvider("fakesdk", config)
+    local = _SdkProvider("local", config)
+    assert official.unavailable_reason(model) is None and local.unavailable_reason(model) is None
+    assert "secret" not in repr(official)
+    await official.warm()
+    await official.warm()
+    client = await official.get_client()
+    assert _SdkProvider.built == 1  # once, and not on the event loop's thread
+    assert client.thread != threading.get_ident()
+    assert (client.key, client.base_url) == ("fakesdk-secret-0123456789", official.base_url)
+    local_client = await local.get_client()
+    assert local_client.key is None  # a compatible endpoint never gets the official key
+    await official.aclose()
+    assert client.closed and official._client is None
+
+
+def test_a_missing_sdk_is_named_with_its_install_hint() -> None:
+    class Missing(_SdkProvider):
+        plugin = "gemini"
+        sdk = "no_such_sdk_module_4f2a"
+
+    reason = Missing("gemini", Config()).unavailable_reason(ModelInfo("m", "gemini"))
+    assert reason == (
+        "the no_such_sdk_module_4f2a SDK is not installed: "
+        "pip install 'dynamic-orchestrator[gemini]'"
     )

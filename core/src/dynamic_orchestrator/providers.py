@@ -12,6 +12,7 @@ the call's timeout starts.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,6 +165,8 @@ class APIProvider:
     plugin: ClassVar[str]
     key_envs: ClassVar[tuple[str, ...]]
     default_base_url: ClassVar[str]
+    sdk: ClassVar[str]
+    """The SDK's import name, checked (not imported) when the provider is made."""
     options: ClassVar[Mapping[str, type]] = {}
 
     def __init__(self, name: str, config: Config) -> None:
@@ -179,6 +182,7 @@ class APIProvider:
         self._api_key = key
         self._key_required = not self.compatible or self.settings.api_key_env is not None
         self._options_error = check_options(self.settings, name, self.options)
+        self._sdk_missing = importlib.util.find_spec(self.sdk) is None
         self._client: Any = None
         self._building: Any = None
 
@@ -190,6 +194,9 @@ class APIProvider:
         """What this provider lacks to be called (a key, a base URL), or None."""
         if self._options_error:
             return self._options_error
+        if self._sdk_missing:
+            hint = INSTALL_HINTS.get(self.plugin, f"pip install {self.sdk}")
+            return f"the {self.sdk} SDK is not installed: {hint}"
         if self.base_url is None:
             return f"providers.{self.name}.base_url is not set (needed for type {self.plugin!r})"
         if self._key_required and not self._api_key:

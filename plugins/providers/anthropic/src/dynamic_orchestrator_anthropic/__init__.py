@@ -43,6 +43,7 @@ class AnthropicProvider(APIProvider):
     plugin = "anthropic"
     key_envs = ("ANTHROPIC_API_KEY",)
     default_base_url = "https://api.anthropic.com"
+    sdk = "anthropic"
     options: ClassVar[Mapping[str, type]] = {"default_max_tokens": int}
 
     def make_client(self, api_key: str | None, base_url: str | None) -> anthropic.AsyncAnthropic:

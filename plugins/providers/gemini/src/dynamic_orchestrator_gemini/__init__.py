@@ -50,6 +50,7 @@ class GeminiProvider(APIProvider):
     plugin = "gemini"
     key_envs = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
     default_base_url = "https://generativelanguage.googleapis.com/"
+    sdk = "google.genai"
     options: ClassVar[Mapping[str, type]] = {"api_version": str}
 
     def __init__(self, name: str, config: Config) -> None:
