@@ -191,13 +191,14 @@ async def test_cancelling_a_call_aborts_its_http_request(
 ) -> None:
     orch = await make_orchestrator(server_config(), plugins=provider_plugins)
     srv = fake_provider_server
-    srv.script(provider, fs.timeout(30))  # {provider: fs.Provider}
+    srv.script(provider, fs.timeout(30))
     call = ProviderCall(
         model=orch.catalog.get(MODELS[provider]) or ModelInfo(MODELS[provider], provider),
         system="",
         messages=[ChatMessage(role="user", content="never answered")],
         timeout=60,
     )
+    await orch.providers[provider].warm()  # the SDK import is not what is being cancelled
     began = time.monotonic()
     with anyio.move_on_after(0.3) as scope:
         await orch.providers[provider].complete(call)
