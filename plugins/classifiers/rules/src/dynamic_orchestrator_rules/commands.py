@@ -86,7 +86,7 @@ def classifier() -> None:
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (0: none).")
-@click.option("-c", "c", default=1.0, show_default=True, help="Inverse L2 regularisation.")
+@click.option("-c", "c", default=0.5, show_default=True, help="Inverse L2 regularisation.")
 def train_command(files: tuple[Path, ...], out: Path, folds: int, c: float) -> None:
     """Learn intent and complexity weights from labelled JSON-lines FILES."""
     rows = load_rows(list(files))
