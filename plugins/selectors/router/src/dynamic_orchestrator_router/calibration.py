@@ -32,15 +32,8 @@ class Calibration:
 
 
 def _aligned(table: OutcomeTable, router: Router) -> OutcomeTable:
-    """The complete rows, columns in the router's model order."""
-    complete = table.complete()
-    missing = [m for m in router.models if m not in complete.models]
-    if missing:
-        raise ValueError(f"the files have no outcomes for {', '.join(missing)}")
-    columns = [complete.models.index(m) for m in router.models]
-    complete.models = list(router.models)
-    complete.success = complete.success[:, columns]
-    complete.cost = complete.cost[:, columns]
+    """The rows with every model's outcome, columns in the router's model order."""
+    complete = table.with_models(router.models).complete()
     if len(complete) == 0:
         raise ValueError("no prompt has every model's outcome")
     return complete

@@ -226,8 +226,9 @@ def eval_command(
 ) -> None:
     """Cost-quality curve of the router on FILES beside the baselines, and a PNG plot."""
     from .evaluation import (
-        FoldPredictions,
+        as_is,
         cross_validate,
+        discrimination,
         figures,
         measure_latency,
         sweeps,
@@ -243,9 +244,7 @@ def eval_command(
             f"the files' models ({', '.join(table.models)}) are not the router's "
             f"({', '.join(router.models)})"
         )
-    columns = [table.models.index(m) for m in router.models]
-    table.models = list(router.models)
-    table.success, table.cost = table.success[:, columns], table.cost[:, columns]
+    table = table.with_models(router.models)
     if len(table) < 2:
         raise UsageFailure("fewer than 2 prompts with every model's score")
     options = TrainOptions.from_meta(router.meta.get("options", {}))
@@ -267,19 +266,7 @@ def eval_command(
                 f" — IN-SAMPLE: it was trained on {', '.join(Path(f).name for f in overlap)}, "
                 "so these figures are optimistic; use --folds"
             )
-        p, c = router.predict_many(table.prompts)
-        stats = table.success.mean(axis=0), table.cost.mean(axis=0)
-        n = len(table)
-        pred = FoldPredictions(
-            p,
-            c,
-            np.full(n, int(np.argmax(stats[0]))),
-            np.full(n, int(np.argmin(stats[1]))),
-            np.tile(stats[0], (n, 1)),
-            np.tile(stats[1], (n, 1)),
-            0,
-            seed,
-        )
+        pred = as_is(router, table)
         protocol += "; baselines chosen on these same files"
     all_sweeps = sweeps(table, pred)
     share_sweeps = sweeps(table, pred, flat=True)
@@ -315,21 +302,27 @@ def eval_command(
             {"willingness_to_pay": s, "cost_usd": c, "quality": q, "strong_share": sh}
             for s, c, q, sh in _curve_rows(all_sweeps["router_utility"])
         ],
+        "auc": discrimination(table, pred.probability),
         "latency_us": latency.__dict__,
         "plot": str(plot),
     }
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=_json_default))
+        click.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
         return
     _print_eval(report, figs, all_sweeps, latency)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
+def _finite(value: Any) -> Any:
+    """JSON-ready: numpy scalars as numbers, infinities and NaN as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(type(value).__name__)
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _curve_rows(sweep: Any, rows: int = 0) -> list[tuple[float, float, float, float]]:
@@ -413,6 +406,11 @@ def _print_eval(
             f"router (utility) vs best model per task at 10% of the cost: "
             f"{router_fig.quality_at_10 - task_fig.quality_at_10:+.3f}"
         )
+    click.echo("")
+    click.echo("how well the router tells success from failure (ROC AUC; 0.5 = chance):")
+    click.echo(f"  {'model':44} {'pooled':>7} {'within task':>11}")
+    for model, auc in report["auc"].items():
+        click.echo(f"  {model:44} {auc['pooled']:>7.3f} {auc['within_task']:>11.3f}")
     click.echo("")
     click.echo("router (utility) curve:")
     click.echo(

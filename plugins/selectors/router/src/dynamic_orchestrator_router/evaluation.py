@@ -152,6 +152,26 @@ def cross_validate(
     )
 
 
+def as_is(router: Router, table: OutcomeTable) -> FoldPredictions:
+    """The router file's own predictions, baselines chosen on ``table`` itself (no folds)."""
+    n = len(table)
+    p, c = router.predict_many(table.prompts)
+    mean_success, mean_cost = table.success.mean(axis=0), table.cost.mean(axis=0)
+    stats = _task_stats(table, np.arange(n))
+    task_success = np.array([stats[t][0] for t in table.tasks])
+    task_cost = np.array([stats[t][1] for t in table.tasks])
+    return FoldPredictions(
+        p,
+        c,
+        np.full(n, int(np.argmax(mean_success))),
+        np.full(n, int(np.argmin(mean_cost))),
+        task_success,
+        task_cost,
+        folds=0,
+        seed=0,
+    )
+
+
 # --- methods and their sweeps --------------------------------------------------------------
 
 
@@ -364,6 +384,35 @@ def _apgr(path: Sequence[Point], weak: float, gap: float) -> float:
     for (x1, y1), (x2, y2) in itertools.pairwise(path):
         area += (x2 - x1) * ((y1 - weak) + (y2 - weak)) / (2 * gap)
     return area
+
+
+# --- signal ----------------------------------------------------------------------------------
+
+
+def discrimination(table: OutcomeTable, probability: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per model, the ROC AUC of predicted success: pooled, and averaged within tasks.
+
+    Within-task AUC says whether the router tells apart prompts *of one task*; 0.5 is no
+    better than knowing the task.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    tasks = np.array(table.tasks)
+    out: dict[str, dict[str, float]] = {}
+    for j, model in enumerate(table.models):
+        y, p = table.success[:, j] >= 0.5, probability[:, j]
+        pooled = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan
+        within = []
+        for task in np.unique(tasks):
+            rows = tasks == task
+            if 0 < y[rows].sum() < rows.sum():
+                within.append((rows.sum(), float(roc_auc_score(y[rows], p[rows]))))
+        weight = sum(n for n, _ in within)
+        out[model] = {
+            "pooled": pooled,
+            "within_task": sum(n * a for n, a in within) / weight if weight else math.nan,
+        }
+    return out
 
 
 # --- latency ---------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ class Router:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(buffer.getvalue())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a router file is not a secret
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

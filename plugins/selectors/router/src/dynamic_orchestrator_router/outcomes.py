@@ -75,6 +75,23 @@ class OutcomeTable:
             notes=list(self.notes),
         )
 
+    def with_models(self, models: Sequence[str]) -> OutcomeTable:
+        """The same rows with exactly these model columns, in this order."""
+        missing = [m for m in models if m not in self.models]
+        if missing:
+            raise OutcomeError(f"the files have no outcomes for {', '.join(missing)}")
+        columns = [self.models.index(m) for m in models]
+        return OutcomeTable(
+            prompts=list(self.prompts),
+            tasks=list(self.tasks),
+            models=list(models),
+            success=self.success[:, columns],
+            cost=self.cost[:, columns],
+            cost_estimated=self.cost_estimated,
+            sources=list(self.sources),
+            notes=list(self.notes),
+        )
+
     def complete(self) -> OutcomeTable:
         """Only the rows where every model has a score and a cost."""
         keep = ~(np.isnan(self.success).any(axis=1) | np.isnan(self.cost).any(axis=1))

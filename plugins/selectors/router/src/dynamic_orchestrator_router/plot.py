@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import Sweep, anchors
+from .evaluation import Point, Sweep, anchors, value_at
 from .outcomes import OutcomeTable
 
 STYLE = {
@@ -25,7 +25,11 @@ def write_plot(
     share_sweeps: dict[str, Sweep],
     title: str,
 ) -> Path:
-    """Quality against cost (share of the best single model's) and against strong calls."""
+    """Quality against cost (share of the best single model's) and against strong calls.
+
+    Each line is the best quality a method reaches within a budget, as the figures of
+    ``router eval`` read it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,19 +39,14 @@ def write_plot(
     best_cost, best_quality = best.cost[0], best.quality[0]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
     cost_ends, share_ends = anchors(sweeps, "cost"), anchors(share_sweeps, "share")
+    cost_grid = np.geomspace(cost_ends[0][0], best_cost, 300)
+    share_grid = np.linspace(0, 1, 301)
     for key, (color, dash) in STYLE.items():
         sweep = sweeps[key]
-        curve = sweep.path("cost", *cost_ends)
-        xs = [100 * x / best_cost for x, _ in curve]
-        left.plot(xs, [y for _, y in curve], dash, color=color, label=sweep.name)
-        shares = share_sweeps[key].path("share", *share_ends)
-        right.plot(
-            [100 * x for x, _ in shares],
-            [y for _, y in shares],
-            dash,
-            color=color,
-            label=sweep.name,
-        )
+        xs, ys = _envelope(sweep.path("cost", *cost_ends), cost_grid)
+        left.plot(100 * xs / best_cost, ys, dash, color=color, label=sweep.name)
+        xs, ys = _envelope(share_sweeps[key].path("share", *share_ends), share_grid)
+        right.plot(100 * xs, ys, dash, color=color, label=sweep.name)
     rows = np.isfinite(table.success).all(axis=1)
     for j, model in enumerate(table.models):
         cost = 100 * table.cost[rows, j].sum() / best_cost
@@ -73,3 +72,9 @@ def write_plot(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _envelope(path: list[Point], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values = [value_at(path, float(x)) for x in grid]
+    keep = [i for i, v in enumerate(values) if v is not None]
+    return grid[keep], np.array([values[i] for i in keep])

@@ -88,7 +88,7 @@ def catalog_name(name: str, settings: RouterSettings, catalog: Catalog) -> tuple
 
 @dataclass
 class _Option:
-    router_name: str
+    label: str
     candidate: Candidate
     p: float
     cost: float
@@ -194,11 +194,10 @@ def select_with_router(
 
     reasons = [
         f"router {path.name}, {knobs.describe()}",
-        "router scores: "
-        + "; ".join(f"{o.router_name} p={o.p:.3f} ~{_usd(o.cost)}" for o in ranked),
+        "router scores: " + "; ".join(f"{o.label} p={o.p:.3f} ~{_usd(o.cost)}" for o in ranked),
     ]
     if skipped:
-        reasons.append("not usable now: " + ", ".join(skipped))
+        reasons.append("left out: " + ", ".join(skipped))
     max_cost = constraints.max_cost
     if max_cost is not None:
         fits = [
