@@ -8,6 +8,7 @@ requests (see :mod:`.model`); the features themselves are fixed here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -218,6 +219,7 @@ CHAR_SPAN = 120
 """Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix strip, so 'deploying', 'deployed' and 'deploys' meet at 'deploy'."""
     for suffix in SUFFIXES:
@@ -259,6 +261,9 @@ def lead_words(lowered: str) -> list[str]:
 
 MAX_CHARS = 1500
 """Only the opening of a very long request is read: it states what is wanted."""
+BAG_WORDS = 80
+"""Word, stem and word-pair features come from the first words this many (cues and the
+ask sentence see the whole opening), which bounds the cost of a decision."""
 
 
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
@@ -273,10 +278,10 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
     tokens = set(words).union(bigrams)
     cues = {cue for token in tokens if token in _CUES_OF for cue in _CUES_OF[token]}
     features.extend(sorted(cues))
-    content = [w for w in words if w not in STOP]
+    content = [w for w in words[:BAG_WORDS] if w not in STOP]
     features.extend(f"w:{w}" for w in content)
-    features.extend(f"s:{stem(w)}" for w in content)
-    features.extend(f"b:{b}" for b in bigrams)
+    features.extend(f"s:{stemmed}" for w in content if (stemmed := stem(w)) != w)
+    features.extend(f"b:{b}" for b in bigrams[:BAG_WORDS])
     opening = lowered[:CHAR_SPAN]
     features.extend(f"c:{opening[i : i + 4]}" for i in range(len(opening) - 3))
     ask = ask_sentence(lowered)
@@ -286,7 +291,7 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
             features.append(f"alead:{ask_lead[0]}")
             if len(ask_lead) > 1:
                 features.append(f"alead2:{ask_lead[0]} {ask_lead[1]}")
-        features.extend(f"aw:{w}" for w in WORD.findall(ask))
+        features.extend(f"aw:{w}" for w in WORD.findall(ask)[:BAG_WORDS])
         if ask.endswith("?"):
             features.append("ask-question")
     lead = lead_words(lowered)

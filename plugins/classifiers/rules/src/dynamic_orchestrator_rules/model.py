@@ -60,6 +60,10 @@ class LinearModel:
         return _decide(self.classes, scores, known, explain)
 
 
+UNEXPLAINED = ("c:", "bias")
+"""Features that count in a decision but are not shown as its reasons."""
+
+
 class JointModel:
     """The intent model and the complexity model in one table: one lookup per feature.
 
@@ -87,26 +91,29 @@ class JointModel:
 
     def predict(self, features: Sequence[str], explain: int = 4) -> tuple[Prediction, Prediction]:
         table, ni, nc = self._table, self._ni, self._nc
-        names = [f for f in features if f in table and f != "bias"]
-        rows = [table[f] for f in names]
-        if "bias" in table:
-            rows.append(table["bias"])
-        width = 2 * (ni + nc)
-        sums = [sum(column) for column in zip(*rows, strict=True)] if rows else [0.0] * width
-        intent = _explained(self.intent.classes, sums[:ni], names, rows, ni + nc, explain)
+        get = table.get
+        rows = [row for row in map(get, features) if row is not None]
+        sums = [sum(column) for column in zip(*rows, strict=True)] or [0.0] * (2 * (ni + nc))
+        # Reasons come from the readable features only: letter n-grams and the bias weigh
+        # in the decision but explain nothing to a person.
+        readable = [
+            (f, row)
+            for f in features
+            if not f.startswith(UNEXPLAINED) and (row := get(f)) is not None
+        ]
+        intent = _explained(self.intent.classes, sums[:ni], readable, ni + nc, explain)
         level_scores = sums[ni : ni + nc]
         extra = self.complexity.weights.get(f"intent:{intent.label}")
         if extra is not None:
             level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
-        level = _explained(self.complexity.classes, level_scores, names, rows, 2 * ni + nc, explain)
+        level = _explained(self.complexity.classes, level_scores, readable, 2 * ni + nc, explain)
         return intent, level
 
 
 def _explained(
     classes: Sequence[str],
     scores: Sequence[float],
-    names: Sequence[str],
-    rows: Sequence[Sequence[float]],
+    readable: Sequence[tuple[str, Sequence[float]]],
     push_offset: int,
     explain: int,
 ) -> Prediction:
@@ -116,7 +123,7 @@ def _explained(
     best = list(scores).index(top)
     probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
     column = push_offset + best
-    pushes = heapq.nlargest(explain, zip((row[column] for row in rows), names, strict=False))
+    pushes = heapq.nlargest(explain, ((row[column], f) for f, row in readable))
     reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
@@ -135,7 +142,8 @@ def _decide(
     share = 1.0 / len(classes)
     # A feature's push towards the winner: its weight there minus its mean weight.
     pushes = heapq.nlargest(
-        explain, ((row[best] - sum(row) * share, f) for f, row in known if f != "bias")
+        explain,
+        ((row[best] - sum(row) * share, f) for f, row in known if not f.startswith(UNEXPLAINED)),
     )
     reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
