@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -138,3 +140,42 @@ def test_module_entry_point_matches_the_command() -> None:
     assert result.returncode == 0
     for command in ("analyze", "run", "metrics", "plugins", "models", "config", "demo"):
         assert command in result.stdout
+
+
+def test_run_exit_statuses_against_a_real_provider(
+    fake_provider_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynamic_orchestrator.testing.fake_server import bad_request
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "use_claude_code: false\n"
+        "execution:\n  simple: {preferred: gpt-5-nano}\n  moderate: {preferred: gpt-5-nano}\n"
+        "  complex: {preferred: gpt-5-nano}\n"
+        f"providers:\n  openai: {{base_url: '{fake_provider_server.openai_base_url}'}}\n"
+    )
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test-exit-status-0000",
+        "DYNAMIC_ORCHESTRATOR_CONFIG": str(config),
+    }
+    ok = subprocess.run(
+        [sys.executable, "-m", "dynamic_orchestrator", "run", "Show the readme", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "completed"
+    fake_provider_server.script("openai", bad_request("no such parameter"))
+    failed = subprocess.run(
+        [sys.executable, "-m", "dynamic_orchestrator", "run", "Show the readme", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert failed.returncode == 1
+    result = json.loads(failed.stdout)
+    assert result["status"] == "failed" and result["attempts"][0]["error_kind"] == "bad_request"
