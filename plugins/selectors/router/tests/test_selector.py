@@ -12,7 +12,7 @@ import pytest
 import yaml
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config, load_config, parse_config
-from dynamic_orchestrator.models import Constraints
+from dynamic_orchestrator.models import ComplexityResult, Constraints, IntentResult
 from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator_router.outcomes import PriceTable, read_outcomes
 from dynamic_orchestrator_router.training import train
@@ -25,12 +25,23 @@ WTP = 0.005
 
 
 def _echo(name: str = "openai") -> object:
+    """An echo provider, and a fixed analysis (write, simple: 300 output tokens, the prices
+    in the comment on WTP): the cost estimates the router weighs then do not move when the
+    default classifier's weights are retrained."""
     provider = EchoProvider(name)
 
     class Plugin:
         @hookimpl
         def register_providers(self, register: Any) -> None:
             register(provider)
+
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="write", confidence=1.0, reasons=["fixed for the test"])
+
+        @hookimpl
+        def score_complexity(self, request: Any, intent: Any) -> ComplexityResult:
+            return ComplexityResult(level="simple", score=0.0, reasons=["fixed for the test"])
 
     return Plugin()
 
