@@ -56,19 +56,19 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own; every key under it is deleted afterwards."""
-    import redis.asyncio as aioredis
+    import redis
 
     prefix = f"do-test:{uuid.uuid4().hex[:12]}:"
     yield prefix
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url)
     try:
-        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
-            await client.delete(*keys)
+            client.delete(*keys)
     finally:
-        await client.aclose()
+        client.close()
 
 
 @pytest.fixture

@@ -150,6 +150,12 @@ class Breaker:
             self._probes_taken += 1
             return Permit(self._generation, probe=True)
 
+    def is_current(self, permit: Permit) -> bool:
+        """True while the state that issued ``permit`` lasts."""
+        with self._lock:
+            self._tick()
+            return permit.generation == self._generation
+
     def release(self, permit: Permit) -> None:
         """Give a permit back unused: the outcome does not count (bad request, cancelled)."""
         with self._lock:

@@ -137,8 +137,32 @@ class BreakerRegistry:
     # --- after a call -------------------------------------------------------------------
 
     async def success(self, model: str, permit: Permit, duration: float) -> None:
-        """Record a call that answered."""
-        await self._publish(model, self.breaker(model).on_success(permit, duration))
+        """Record a call that answered.
+
+        A probe of a shared episode also counts in Redis: the episode closes once
+        ``half_open_probes`` probes succeeded, in whichever processes they ran.
+        """
+        breaker = self.breaker(model)
+        current = breaker.is_current(permit)
+        change = breaker.on_success(permit, duration)
+        await self._publish(model, change)
+        episode = self._shared_episode.get(model)
+        if not (permit.probe and current and change is None and episode is not None):
+            return
+        settings = breaker.settings
+        slow = int(duration >= settings.slow_call_duration)
+        counts = await self.shared.script("probe_ok", [self._probe_key(model, episode)], [slow])
+        if counts is DOWN:
+            return
+        ok, slow_probes = (int(x) for x in counts)  # type: ignore[union-attr]
+        if ok < settings.half_open_probes:
+            return
+        if slow_probes / ok >= settings.slow_call_rate_threshold:
+            reason = "half-open probes were slow"
+            await self._publish(model, breaker.force_open(settings.open_duration, reason))
+        else:
+            breaker.close()
+            await self._publish(model, Transition("closed", episode=episode))
 
     async def release(self, model: str, permit: Permit) -> None:
         """Give a permit back: the call's outcome says nothing about the model."""

@@ -5,8 +5,9 @@ Keys (under ``redis.key_prefix``, ``do:`` by default):
 - ``breaker:<model>``: a hash ``{until, reason}`` while a model is open or half-open
   everywhere; ``until`` is the wall-clock millisecond the open period ends, and names the
   half-open episode that follows. It expires once the episode can no longer matter.
-- ``breaker:<model>:probes:<until>``: how many half-open probes of that episode were
-  taken, so that across every process exactly ``half_open_probes`` get through.
+- ``breaker:<model>:probes:<until>``: a hash of the half-open probes of that episode
+  taken, succeeded and slow, so that across every process exactly ``half_open_probes``
+  get through, and the episode closes once that many succeeded, wherever they ran.
 - ``cache:<hash>``: a cached completion (JSON), expiring after ``cache.ttl``.
 - ``budget:<period>:<bucket>``: USD spent in one budget period (``INCRBYFLOAT``).
 
@@ -57,18 +58,26 @@ return {ARGV[1], ARGV[2]}
 _PROBE = """
 local cur = redis.call('HGET', KEYS[1], 'until')
 if cur ~= ARGV[1] then return -1 end
-local n = redis.call('INCR', KEYS[2])
+local n = redis.call('HINCRBY', KEYS[2], 'taken', 1)
 if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 if n > tonumber(ARGV[2]) then
-  redis.call('DECR', KEYS[2])
+  redis.call('HINCRBY', KEYS[2], 'taken', -1)
   return 0
 end
 return 1
 """
 
 _RELEASE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'taken', -1) end
 return 1
+"""
+
+# A probe of the episode succeeded (ARGV[1]: 1 if it was slow): the episode's {ok, slow}.
+_PROBE_OK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local ok = redis.call('HINCRBY', KEYS[1], 'ok', 1)
+local slow = redis.call('HINCRBY', KEYS[1], 'slow', tonumber(ARGV[1]))
+return {ok, slow}
 """
 
 # Close episode ARGV[1] everywhere, unless a newer open replaced it.
@@ -159,6 +168,7 @@ class SharedState:
                     ("open", _OPEN),
                     ("probe", _PROBE),
                     ("release", _RELEASE),
+                    ("probe_ok", _PROBE_OK),
                     ("close", _CLOSE),
                     ("spend", _SPEND),
                 )
