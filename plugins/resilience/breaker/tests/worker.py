@@ -62,21 +62,26 @@ async def main(config_json: str) -> None:
                 result = await orch.orchestrate(command["request"], command.get("context"))
                 reply(result.model_dump(mode="json"))
             elif op == "run_many":
-                statuses: list[str] = []
-
-                async def one(i: int) -> None:
-                    text = f"{command['prefix']} request {i}"
-                    statuses.append((await orch.orchestrate(text)).status)
-
-                async with anyio.create_task_group() as group:
-                    for i in range(command["n"]):
-                        group.start_soon(one, i)
-                        await anyio.sleep(command.get("spacing", 0))
-                reply({"statuses": statuses})
+                reply({"statuses": await run_many(orch, command)})
             elif op == "calls":
                 reply({"calls": len(providers[command["provider"]].calls)})
             elif op == "states":
                 reply((await orch.metrics("5m")).circuit_breakers)
+
+
+async def run_many(orch: Orchestrator, command: dict[str, Any]) -> list[str]:
+    """``n`` requests started ``spacing`` seconds apart, run concurrently; their statuses."""
+    statuses: list[str] = []
+
+    async def one(i: int) -> None:
+        text = f"{command['prefix']} request {i}"
+        statuses.append((await orch.orchestrate(text)).status)
+
+    async with anyio.create_task_group() as group:
+        for i in range(command["n"]):
+            group.start_soon(one, i)
+            await anyio.sleep(command.get("spacing", 0))
+    return statuses
 
 
 def reply(data: Any) -> None:
