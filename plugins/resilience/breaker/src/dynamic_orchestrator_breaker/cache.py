@@ -47,19 +47,38 @@ def normalize_text(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def config_fingerprint(config: Config) -> str:
+    """The part of the configuration that decides the model and the prompt, as JSON."""
+    return json.dumps(
+        {
+            "execution": {tier: t.models for tier, t in config.execution.items()},
+            "client_models": config.claude_code_models if config.use_claude_code else None,
+            "prompt": config.prompt.model_dump(mode="json"),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+_fingerprints: dict[int, tuple[Config, str]] = {}
+
+
 def cache_key(request: Request, config: Config) -> str:
     """The cache key of a request under a configuration (a hex SHA-256)."""
+    known = _fingerprints.get(id(config))
+    if known is None or known[0] is not config:
+        known = _fingerprints[id(config)] = (config, config_fingerprint(config))
+        if len(_fingerprints) > 64:
+            _fingerprints.pop(next(iter(_fingerprints)))
     options = request.options
     payload = {
         "v": KEY_VERSION,
         "text": normalize_text(request.text),
         "context": request.context,
         "model": options.model,
-        "preferred_models": list(options.preferred_models),
+        "preferred_models": options.preferred_models,
         "max_tokens": options.max_tokens,
-        "execution": {tier: t.models for tier, t in config.execution.items()},
-        "client_models": config.claude_code_models if config.use_claude_code else None,
-        "prompt": config.prompt.model_dump(mode="json"),
+        "config": known[1],
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -107,9 +107,10 @@ async def guarded_call(
         raise
     if permit is not None and state.breakers is not None:
         await state.breakers.success(candidate.model, permit, time.perf_counter() - start)
-    cost = call_cost(call.model, completion)
-    spend.spent += cost
-    await state.budget.add(cost)
+    if spend.max_cost is not None or state.budget.enabled:  # pricing takes ~0.1 ms
+        cost = call_cost(call.model, completion)
+        spend.spent += cost
+        await state.budget.add(cost)
     return completion
 
 
