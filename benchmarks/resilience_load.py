@@ -35,7 +35,6 @@ import contextvars
 import os
 import platform
 import random
-import statistics
 import tempfile
 import time
 from collections import Counter
