@@ -434,6 +434,10 @@ def main() -> None:
     """Entry point of the ``dynamic-orchestrator`` command.
 
     Logging (structlog, stderr, ``LOG_LEVEL``) configures itself on the first log call, so
-    commands that log nothing, and the MCP server's start-up, do not import it.
+    commands that log nothing, and the MCP server's start-up, do not import it; the SDKs'
+    standard-library logging is routed through the same redaction when it is configured.
     """
+    from . import log
+
+    log.ROUTE_STDLIB = True
     cli(prog_name="dynamic-orchestrator")

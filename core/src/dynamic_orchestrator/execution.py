@@ -27,6 +27,7 @@ from tenacity import (
 from .catalog import ModelInfo
 from .errors import ErrorKind, ProviderError, redact
 from .hookspecs import hookimpl
+from .log import get_logger
 from .models import Attempt, ChatMessage, Completion, Execution
 from .providers import ProviderCall
 from .toolloop import complete_with_tools
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .services import Service
 
 ProgressCallback = Callable[[str, float], Awaitable[None]]
+log = get_logger("execution")
 
 
 @dataclass
@@ -94,16 +96,16 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     start = time.perf_counter()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
-        ctx.attempts.append(
-            Attempt(
-                model=candidate.model,
-                provider=candidate.provider,
-                outcome=outcome,  # type: ignore[arg-type]
-                error=error.describe() if error else None,
-                error_kind=error.kind.value if error else None,
-                duration_ms=round((time.perf_counter() - start) * 1000, 3),
-            )
+        attempt = Attempt(
+            model=candidate.model,
+            provider=candidate.provider,
+            outcome=outcome,  # type: ignore[arg-type]
+            error=error.describe() if error else None,
+            error_kind=error.kind.value if error else None,
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
         )
+        ctx.attempts.append(attempt)
+        log.debug("model_attempt", **attempt.model_dump())
 
     if provider is None:
         error = ProviderError(
@@ -115,6 +117,10 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         note("skipped", error)
         raise error
     try:
+        warm = getattr(provider, "warm", None)
+        if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
+            await warm()
+            start = time.perf_counter()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:
@@ -151,8 +157,10 @@ def _retryable(max_retry_after: float) -> Callable[[BaseException], bool]:
     def check(exc: BaseException) -> bool:
         if not isinstance(exc, ProviderError) or not exc.policy.retry:
             return False
+        if exc.retry_after is not None and exc.retry_after > max_retry_after:
+            return False  # asked to wait longer than we will: fall back now
         if exc.kind is ErrorKind.RATE_LIMITED:
-            return exc.retry_after is not None and exc.retry_after <= max_retry_after
+            return exc.retry_after is not None
         return True
 
     return check

@@ -198,7 +198,12 @@ class ServerState:
 
     async def _warm(self) -> None:
         try:
-            await self.orchestrator()
+            orchestrator = await self.orchestrator()
+            # Build the provider SDK clients now, so the first request does not pay for
+            # importing an SDK.
+            from .providers import warm_providers
+
+            await warm_providers(orchestrator.providers)
         except Exception as exc:  # the first tool call reports it
             _log().warning("orchestrator_warm_up_failed", error=redact(str(exc)))
 

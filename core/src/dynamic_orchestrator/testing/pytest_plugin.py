@@ -9,6 +9,9 @@ Fixtures:
 - ``make_orchestrator``: ``await make_orchestrator(config=None, plugins=(...))`` builds an
   initialized :class:`~dynamic_orchestrator.Orchestrator` on ``plugin_manager`` with the
   default plugins plus yours; closed when the test ends.
+- ``fake_provider_server``: a :class:`~dynamic_orchestrator.testing.fake_server.FakeProviderServer`
+  speaking the OpenAI, Anthropic and Gemini wire formats on 127.0.0.1, started once per
+  session and reset (requests, scripts, latency) before each test.
 """
 
 from __future__ import annotations
@@ -100,6 +103,21 @@ async def make_orchestrator(
     finally:
         for orch in built:
             await orch.close()
+
+
+@pytest.fixture(scope="session")
+def _fake_provider_server_session() -> Iterator[Any]:
+    from .fake_server import FakeProviderServer
+
+    with FakeProviderServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_provider_server(_fake_provider_server_session: Any) -> Any:
+    """The session's fake provider server, reset for this test."""
+    _fake_provider_server_session.reset()
+    return _fake_provider_server_session
 
 
 __all__ = ["EchoProvider", "make_plugin_manager"]

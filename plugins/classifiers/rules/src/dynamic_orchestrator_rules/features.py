@@ -8,6 +8,7 @@ requests (see :mod:`.model`); the features themselves are fixed here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -183,6 +184,67 @@ SCALE_NUMBER = re.compile(
 )
 
 
+ASK_VERBS = frozenset(
+    {
+        p
+        for name in ("create", "change", "operate", "find", "show", "describe", "evaluate")
+        for p in WORD_CUES[name]
+        if " " not in p
+    }
+    | {
+        "explain",
+        "tell",
+        "give",
+        "list",
+        "check",
+        "help",
+        "walk",
+        "set",
+        "put",
+        "turn",
+        "do",
+        "get",
+        "sync",
+        "move",
+        "wire",
+        "document",
+        "figure",
+        "diagnose",
+        "estimate",
+    }
+)
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–]\s+|\s+-\s+")
+SUFFIXES = ("ing", "ions", "ion", "ers", "er", "ed", "es", "ment", "s")
+CHAR_SPAN = 120
+"""Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A crude suffix strip, so 'deploying', 'deployed' and 'deploys' meet at 'deploy'."""
+    for suffix in SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def ask_sentence(text: str) -> str | None:
+    """The sentence that carries the ask in a multi-sentence request, else None.
+
+    Background usually comes first ("We moved to Postgres 16 …") and the ask after it: the
+    last sentence that opens with a verb of a known kind or that is a question wins.
+    """
+    parts = [p.strip() for p in SENTENCE.split(text) if p.strip()]
+    if len(parts) <= 1:
+        return None
+    chosen = None
+    for part in parts:
+        lead = lead_words(part)
+        if (lead and lead[0] in ASK_VERBS) or part.endswith("?"):
+            chosen = part
+    return chosen or parts[-1]
+
+
 def _bucket(value: int, edges: tuple[int, ...]) -> str:
     for edge in edges:
         if value <= edge:
@@ -199,6 +261,9 @@ def lead_words(lowered: str) -> list[str]:
 
 MAX_CHARS = 1500
 """Only the opening of a very long request is read: it states what is wanted."""
+BAG_WORDS = 80
+"""Word, stem and word-pair features come from the first words this many (cues and the
+ask sentence see the whole opening), which bounds the cost of a decision."""
 
 
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
@@ -213,8 +278,22 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
     tokens = set(words).union(bigrams)
     cues = {cue for token in tokens if token in _CUES_OF for cue in _CUES_OF[token]}
     features.extend(sorted(cues))
-    features.extend(f"w:{w}" for w in words if w not in STOP)
-    features.extend(f"b:{b}" for b in bigrams)
+    content = [w for w in words[:BAG_WORDS] if w not in STOP]
+    features.extend(f"w:{w}" for w in content)
+    features.extend(f"s:{stemmed}" for w in content if (stemmed := stem(w)) != w)
+    features.extend(f"b:{b}" for b in bigrams[:BAG_WORDS])
+    opening = lowered[:CHAR_SPAN]
+    features.extend(f"c:{opening[i : i + 4]}" for i in range(len(opening) - 3))
+    ask = ask_sentence(lowered)
+    if ask is not None:
+        ask_lead = lead_words(ask)
+        if ask_lead:
+            features.append(f"alead:{ask_lead[0]}")
+            if len(ask_lead) > 1:
+                features.append(f"alead2:{ask_lead[0]} {ask_lead[1]}")
+        features.extend(f"aw:{w}" for w in WORD.findall(ask)[:BAG_WORDS])
+        if ask.endswith("?"):
+            features.append("ask-question")
     lead = lead_words(lowered)
     if lead:
         features.append(f"lead:{lead[0]}")
