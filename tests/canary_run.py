@@ -78,6 +78,8 @@ async def main() -> dict[str, Any]:
                     "gemini": {"base_url": srv.gemini_base_url, "timeout": 0.5},
                 },
                 "retry": {"attempts": 2, "initial_wait": 0, "max_wait": 0, "max_retry_after": 1},
+                # Every request must reach a provider: no answers from the response cache.
+                "cache": {"enabled": False},
             }
         )
         orch = Orchestrator(config)  # the installed plugins, loaded from entry points
