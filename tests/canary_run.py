@@ -78,6 +78,9 @@ async def main() -> dict[str, Any]:
                     "gemini": {"base_url": srv.gemini_base_url, "timeout": 0.5},
                 },
                 "retry": {"attempts": 2, "initial_wait": 0, "max_wait": 0, "max_retry_after": 1},
+                # Every request must reach a provider: no cache answers, no breaker skips.
+                "cache": {"enabled": False},
+                "circuit_breaker": {"enabled": False},
             }
         )
         orch = Orchestrator(config)  # the installed plugins, loaded from entry points

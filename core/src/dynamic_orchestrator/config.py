@@ -106,6 +106,19 @@ class CacheConfig(_Section):
     backend: Literal["memory", "redis"] = "memory"
 
 
+class BreakerOverride(_Section):
+    """Per-model thresholds (``circuit_breaker.models.<name>``); unset keys keep the defaults."""
+
+    window_size: int | None = Field(default=None, ge=1)
+    minimum_calls: int | None = Field(default=None, ge=1)
+    failure_rate_threshold: float | None = Field(default=None, gt=0, le=1)
+    slow_call_duration: float | None = Field(default=None, gt=0)
+    slow_call_rate_threshold: float | None = Field(default=None, gt=0, le=1)
+    open_duration: float | None = Field(default=None, gt=0)
+    half_open_probes: int | None = Field(default=None, ge=1)
+    long_open_duration: float | None = Field(default=None, gt=0)
+
+
 class CircuitBreakerConfig(_Section):
     enabled: bool = True
     window_size: int = Field(default=20, ge=1, description="Calls in the sliding window.")
@@ -115,6 +128,22 @@ class CircuitBreakerConfig(_Section):
     slow_call_rate_threshold: float = Field(default=1.0, gt=0, le=1)
     open_duration: float = Field(default=30.0, gt=0, description="Seconds before half-open.")
     half_open_probes: int = Field(default=1, ge=1)
+    long_open_duration: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds a model stays open after its quota ran out or its provider "
+        "refused the key (401/403).",
+    )
+    models: dict[str, BreakerOverride] = Field(
+        default_factory=dict, description="Per-model overrides of the settings above."
+    )
+
+    def for_model(self, name: str) -> CircuitBreakerConfig:
+        """The settings of one model: the defaults with its override applied."""
+        override = self.models.get(name)
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
 class RetryConfig(_Section):
@@ -129,6 +158,27 @@ class RetryConfig(_Section):
 class BudgetConfig(_Section):
     period: Literal["1h", "1d", "30d"] | None = None
     limit_usd: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> BudgetConfig:
+        if (self.period is None) != (self.limit_usd is None):
+            raise ValueError("set both 'period' and 'limit_usd', or neither")
+        return self
+
+
+class RedisConfig(_Section):
+    """Shared state across orchestrator processes (breakers, cache, budget)."""
+
+    url: str | None = Field(
+        default=None, description="redis://host:port/db; REDIS_URL overrides. None: local only."
+    )
+    key_prefix: str = Field(default="do:", description="Namespace of every key written.")
+    timeout: float = Field(
+        default=0.5, gt=0, description="Seconds per Redis call before local state is used."
+    )
+    retry_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between reconnection tries while it is down."
+    )
 
 
 class MetricsConfig(_Section):
@@ -228,6 +278,7 @@ class Config(_Section):
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
@@ -342,4 +393,9 @@ def _apply_environment(config: Config) -> Config:
         except ValueError:
             raise ConfigError(f"CACHE_TTL: expected seconds >= 0, got {ttl!r}") from None
         config = config.model_copy(update={"cache": config.cache.model_copy(update={"ttl": value})})
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        config = config.model_copy(
+            update={"redis": config.redis.model_copy(update={"url": redis_url})}
+        )
     return config

@@ -493,10 +493,14 @@ class Orchestrator:
     ) -> OrchestrationResult:
         completion = execution.completion
         if completion is None:
+            # Nothing kept, but money may still have gone: the rewrite call, tool-loop rounds
+            # of a model that then failed. A failed request records what was really spent.
+            spent = execution.extra_cost_usd + ((rewrite[3] or 0.0) if rewrite else 0.0)
             return OrchestrationResult(
                 status="failed",
                 analysis=result_analysis,
                 attempts=execution.attempts,
+                cost_usd=round(spent, 8),
                 error=execution.error or "every model in the chain failed",
                 request_id=req.request_id,
             )

@@ -1,0 +1,175 @@
+"""Per-request overhead: a full ``orchestrate`` beside LiteLLM's ``Router.acompletion``.
+
+    uv run --group bench python benchmarks/overhead_vs_litellm.py
+    uv run --group bench python benchmarks/overhead_vs_litellm.py --requests 5000
+
+Both run in this process, one request at a time, on providers that answer at once, so
+what is timed is each library's own work:
+
+- **ours**: ``Orchestrator.orchestrate`` through the installed plugins: classification,
+  complexity, selection, prompt, the breaker plugin's executor (budget check, cache
+  lookup and store, breaker permit and outcome, retries wrapper), the metrics record to
+  the in-memory sink and the SQLite sink's queue (the default plugins; the Prometheus
+  extra is left out), on an in-process provider that returns a fixed completion, priced
+  by genai-prices as a real answer is. Every request text is different: each is a cache
+  miss.
+- **LiteLLM**: ``Router.acompletion`` with ``mock_response`` (LiteLLM's own way to skip
+  the network), one deployment.
+
+Same machine, same run, same number of requests; a warm-up of ``--warmup`` requests on
+each is excluded. Printed: p50, p90 and p99 of each, in microseconds, and the ratio of
+the p50s (the target: ours at most 0.1x LiteLLM's).
+
+LiteLLM is an optional benchmark dependency (the ``bench`` group); without it only our
+figures are printed, with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from dynamic_orchestrator import Orchestrator, hookimpl
+from dynamic_orchestrator.catalog import ModelInfo
+from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.models import Completion
+from dynamic_orchestrator.plugins import make_plugin_manager
+from dynamic_orchestrator.providers import ProviderCall
+
+MODEL = "gpt-4o-mini"
+
+
+class InstantProvider:
+    """Answers every call at once with a fixed completion (no network, no sleep)."""
+
+    name = "openai"
+
+    def unavailable_reason(self, model: ModelInfo, *, client_can_sample: bool = False) -> None:
+        return None
+
+    async def complete(self, call: ProviderCall) -> Completion:
+        return Completion(
+            text="This is a mock response.", model=call.model.name, provider=self.name,
+            input_tokens=30, output_tokens=6,
+        )  # fmt: skip
+
+
+class ProviderPlugin:
+    @hookimpl
+    def register_providers(self, register: Any) -> None:
+        register(InstantProvider())
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+async def timed(call: Callable[[int], Awaitable[Any]], n: int, offset: int) -> list[float]:
+    out = []
+    for i in range(n):
+        start = time.perf_counter()
+        await call(offset + i)
+        out.append((time.perf_counter() - start) * 1e6)
+    return out
+
+
+def texts(i: int) -> str:
+    return f"Summarise the change log of module {i} and list what it broke"
+
+
+async def ours(args: argparse.Namespace, data_dir: str) -> list[float]:
+    tier = {"preferred": MODEL, "fallback": []}
+    config = parse_config(
+        {
+            "use_claude_code": False,
+            "execution": {"simple": tier, "moderate": tier, "complex": tier},
+            "metrics": {"path": os.path.join(data_dir, "metrics.sqlite3")},
+            # The default install: Prometheus is an extra (`dynamic-orchestrator[prometheus]`).
+            "plugins": {"disable": ["prometheus"]},
+        },
+        "benchmark",
+    )
+    pm = make_plugin_manager()
+    pm.register(ProviderPlugin())
+    async with Orchestrator(config, plugin_manager=pm) as orch:
+        assert "breaker" in pm.infos, "the breaker plugin is not installed"
+
+        async def one(i: int) -> None:
+            result = await orch.orchestrate(texts(i))
+            assert result.status == "completed" and not result.cached, result.error
+
+        await timed(one, args.warmup, 0)
+        return await timed(one, args.requests, args.warmup)
+
+
+async def litellm_router(args: argparse.Namespace) -> list[float] | None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch at import
+    try:
+        import litellm
+        from litellm import Router
+    except ImportError:
+        return None
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    router = Router(
+        model_list=[
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": f"openai/{MODEL}",
+                    "api_key": "sk-benchmark-not-a-key",
+                    "mock_response": "This is a mock response.",
+                },
+            }
+        ]
+    )
+
+    async def one(i: int) -> None:
+        await router.acompletion(
+            model=MODEL,
+            messages=[{"role": "user", "content": texts(i)}],
+            mock_response="This is a mock response.",
+        )
+
+    await timed(one, args.warmup, 0)
+    return await timed(one, args.requests, args.warmup)
+
+
+def line(name: str, values: list[float]) -> str:
+    return (
+        f"{name:32} p50 {pct(values, 0.5):9.1f} us   p90 {pct(values, 0.9):9.1f} us   "
+        f"p99 {pct(values, 0.99):9.1f} us"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"{args.requests} requests each, one at a time, after {args.warmup} warm-up\n")
+    with tempfile.TemporaryDirectory() as data_dir:
+        mine = await ours(args, data_dir)
+    theirs = await litellm_router(args)
+    print(line("orchestrate (all plugins)", mine))
+    if theirs is None:
+        print(
+            "LiteLLM is not installed; for the comparison run:\n"
+            "  uv run --group bench python benchmarks/overhead_vs_litellm.py"
+        )
+        return
+    print(line("LiteLLM Router.acompletion", theirs))
+    ratio = pct(mine, 0.5) / pct(theirs, 0.5)
+    verdict = "meets" if ratio <= 0.1 else "misses"
+    print(f"\nratio of p50s (ours / LiteLLM): {ratio:.3f}x ({verdict} the 0.1x target)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    anyio.run(main, parser.parse_args())

@@ -1,0 +1,267 @@
+"""The breakers of every model, kept in step with the other processes through Redis.
+
+Before each call, :meth:`BreakerRegistry.acquire` reads the model's shared state (one
+``HMGET``), adopts an open decided elsewhere, asks the local breaker, and for a half-open
+probe also takes the shared probe token, so exactly ``half_open_probes`` calls probe a
+model across every process. After the call, the outcome goes to the local breaker and any
+change of state is published. What each error kind does follows the core's policy table
+(:data:`dynamic_orchestrator.errors.POLICIES`):
+
+- counted kinds (transient, rate limited, quota, model not found) are failures;
+- a 429 with ``Retry-After`` also opens the model for that long (a cool-down);
+- quota exhausted opens it for ``long_open_duration``;
+- 401/403 marks the provider misconfigured: every model it serves opens for
+  ``long_open_duration``, with the reason shown by ``health``;
+- the other kinds (bad request, context overflow, unavailable, cancelled) give the permit
+  back without counting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from dynamic_orchestrator.errors import ErrorKind, ProviderError
+from dynamic_orchestrator.log import get_logger
+
+from .breaker import Breaker, BreakerSettings, Permit, Snapshot, Transition
+from .shared import DOWN, SharedState
+
+if TYPE_CHECKING:
+    from dynamic_orchestrator.config import CircuitBreakerConfig
+
+log = get_logger("breaker")
+
+_SETTING_NAMES = tuple(f.name for f in fields(BreakerSettings))
+
+
+def settings_for(config: CircuitBreakerConfig, model: str) -> BreakerSettings:
+    """The breaker settings of ``model``: ``circuit_breaker`` with its per-model override."""
+    merged = config.for_model(model)
+    return BreakerSettings(**{name: getattr(merged, name) for name in _SETTING_NAMES})
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a model may not be called now."""
+
+    reason: str
+
+
+class BreakerRegistry:
+    """One breaker per model, created on first use, shared state through ``shared``."""
+
+    def __init__(
+        self,
+        config: CircuitBreakerConfig,
+        shared: SharedState,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.config = config
+        self.shared = shared
+        self.clock = clock
+        self._breakers: dict[str, Breaker] = {}
+        self._shared_episode: dict[str, float] = {}
+        """Models whose current open episode is known to Redis: model -> its open-until."""
+
+    def breaker(self, model: str) -> Breaker:
+        found = self._breakers.get(model)
+        if found is None:
+            found = self._breakers[model] = Breaker(settings_for(self.config, model), self.clock)
+        return found
+
+    def add(self, models: Iterable[str]) -> None:
+        """Create breakers up front (so ``get_metrics`` lists every model, closed)."""
+        for model in models:
+            self.breaker(model)
+
+    # --- before a call ------------------------------------------------------------------
+
+    async def acquire(self, model: str, probe_ttl: float) -> Permit | Refusal:
+        """Leave to call ``model`` now, or why not.
+
+        :param probe_ttl: seconds a shared half-open probe token is held at most (a
+            process that dies while probing frees it after this).
+        """
+        breaker = self.breaker(model)
+        if self.shared.configured:
+            await self._sync_from_shared(model, breaker)
+        permit = breaker.try_acquire()
+        if permit is None:
+            snap = breaker.snapshot()
+            return Refusal(_refusal(snap, self.clock()))
+        if permit.probe and model in self._shared_episode:
+            episode = self._shared_episode[model]
+            taken = await self.shared.script(
+                "probe",
+                [self._key(model), self._probe_key(model, episode)],
+                [str(_ms(episode)), breaker.settings.half_open_probes, _ms(probe_ttl)],
+            )
+            if taken is DOWN or taken == 1:
+                return permit
+            breaker.release(permit)
+            if taken == -1:  # the episode ended elsewhere: closed, or opened again
+                await self._sync_from_shared(model, breaker)
+                retry = breaker.try_acquire()
+                if retry is not None and not retry.probe:
+                    return retry
+                if retry is not None:
+                    breaker.release(retry)
+            return Refusal(f"half-open: the {breaker.settings.half_open_probes} probe(s) are taken")
+        return permit
+
+    async def _sync_from_shared(self, model: str, breaker: Breaker) -> None:
+        async def read(client: object) -> list[str | None]:
+            return await client.hmget(self._key(model), "until", "reason")  # type: ignore[attr-defined,no-any-return]
+
+        remote = await self.shared.run(read)
+        if remote is DOWN:
+            return
+        until_ms, reason = remote  # type: ignore[misc]
+        if until_ms is not None:
+            until = int(until_ms) / 1000
+            breaker.adopt_open(until, reason or "opened by another process")
+            self._shared_episode[model] = until
+        elif model in self._shared_episode:
+            # The shared episode is over (its probes succeeded elsewhere, or it expired).
+            del self._shared_episode[model]
+            breaker.close()
+
+    # --- after a call -------------------------------------------------------------------
+
+    async def success(self, model: str, permit: Permit, duration: float) -> None:
+        """Record a call that answered.
+
+        A probe of a shared episode also counts in Redis: the episode closes once
+        ``half_open_probes`` probes succeeded, in whichever processes they ran.
+        """
+        breaker = self.breaker(model)
+        current = breaker.is_current(permit)
+        change = breaker.on_success(permit, duration)
+        await self._publish(model, change)
+        episode = self._shared_episode.get(model)
+        if not (permit.probe and current and change is None and episode is not None):
+            return
+        settings = breaker.settings
+        slow = int(duration >= settings.slow_call_duration)
+        counts = await self.shared.script("probe_ok", [self._probe_key(model, episode)], [slow])
+        if counts is DOWN:
+            return
+        ok, slow_probes = (int(x) for x in counts)  # type: ignore[union-attr]
+        if ok < settings.half_open_probes:
+            return
+        if slow_probes / ok >= settings.slow_call_rate_threshold:
+            reason = "half-open probes were slow"
+            await self._publish(model, breaker.force_open(settings.open_duration, reason))
+        else:
+            breaker.close()
+            await self._publish(model, Transition("closed", episode=episode))
+
+    async def release(self, model: str, permit: Permit) -> None:
+        """Give a permit back: the call's outcome says nothing about the model."""
+        breaker = self.breaker(model)
+        breaker.release(permit)
+        episode = self._shared_episode.get(model)
+        if permit.probe and episode is not None:
+            await self.shared.script("release", [self._probe_key(model, episode)], [])
+
+    async def failure(
+        self,
+        model: str,
+        permit: Permit,
+        duration: float,
+        error: ProviderError,
+        provider_models: Callable[[], Iterable[str]],
+    ) -> None:
+        """Record a failed call and act on its kind (see the module docstring).
+
+        :param provider_models: the models of the failing model's provider, for an auth
+            failure that marks the whole provider misconfigured.
+        """
+        breaker = self.breaker(model)
+        policy = error.policy
+        if not policy.counts_against_breaker and error.kind is not ErrorKind.AUTH:
+            await self.release(model, permit)
+            return
+        if policy.counts_against_breaker:
+            await self._publish(model, breaker.on_failure(permit, duration))
+        else:
+            await self.release(model, permit)
+        long = breaker.settings.long_open_duration
+        if error.kind is ErrorKind.RATE_LIMITED and error.retry_after:
+            reason = f"rate limited: cooling down for Retry-After {error.retry_after:g}s"
+            await self._publish(model, breaker.force_open(error.retry_after, reason))
+        elif error.kind is ErrorKind.QUOTA_EXHAUSTED:
+            reason = f"quota exhausted ({error.describe()[:160]}); open for {long:g}s"
+            await self._publish(model, breaker.force_open(long, reason))
+        elif error.kind is ErrorKind.AUTH:
+            provider = error.provider or "its provider"
+            reason = (
+                f"provider {provider} misconfigured: the key was refused "
+                f"({error.describe()[:160]}); open for {long:g}s"
+            )
+            log.warning("provider_misconfigured", provider=provider, model=model, error=str(error))
+            for name in {model, *provider_models()}:
+                other = self.breaker(name)
+                await self._publish(
+                    name, other.force_open(other.settings.long_open_duration, reason)
+                )
+
+    async def _publish(self, model: str, change: Transition | None) -> None:
+        if change is None:
+            return
+        if change.to == "open" and change.open_until is not None:
+            log.warning(
+                "circuit_opened", model=model, until=change.open_until, reason=change.reason
+            )
+            breaker = self.breaker(model)
+            ttl = change.open_until - self.clock() + breaker.settings.open_duration + 300
+            result = await self.shared.script(
+                "open",
+                [self._key(model)],
+                [str(_ms(change.open_until)), change.reason, max(1, _ms(ttl))],
+            )
+            if result is not DOWN:
+                until = int(result[0]) / 1000  # type: ignore[index]
+                breaker.adopt_open(until, str(result[1]))  # type: ignore[index]
+                self._shared_episode[model] = until
+        elif change.to == "closed":
+            log.info("circuit_closed", model=model)
+            episode = self._shared_episode.pop(model, None)
+            if episode is not None:
+                await self.shared.script("close", [self._key(model)], [str(_ms(episode))])
+
+    # --- reading ------------------------------------------------------------------------
+
+    def states(self) -> dict[str, str]:
+        """Each model's state, for ``get_metrics``."""
+        return {name: breaker.state for name, breaker in sorted(self._breakers.items())}
+
+    def snapshots(self) -> dict[str, Snapshot]:
+        return {name: breaker.snapshot() for name, breaker in sorted(self._breakers.items())}
+
+    async def refresh(self) -> None:
+        """Adopt every model's shared state now (for ``health``)."""
+        if self.shared.configured:
+            for model, breaker in list(self._breakers.items()):
+                await self._sync_from_shared(model, breaker)
+
+    def _key(self, model: str) -> str:
+        return self.shared.key("breaker", model)
+
+    def _probe_key(self, model: str, episode: float) -> str:
+        return self.shared.key("breaker", model, "probes", str(_ms(episode)))
+
+
+def _refusal(snap: Snapshot, now: float) -> str:
+    if snap.state == "open":
+        left = max(0.0, (snap.open_until or 0.0) - now)
+        return f"circuit open ({snap.reason}); half-open in {left:.1f}s"
+    return "circuit half-open: its probe calls are already in flight"
