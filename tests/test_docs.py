@@ -102,3 +102,18 @@ def test_every_configuration_key_is_described() -> None:
 
     walk(Config, "")
     assert not undescribed, f"configuration keys without a description: {undescribed}"
+
+
+def test_configuration_examples_in_the_docs_are_valid() -> None:
+    """Every YAML block in the docs whose keys are configuration keys is a valid config."""
+    import yaml
+    from dynamic_orchestrator.config import Config, parse_config
+
+    checked = 0
+    for page in sorted(DOCS.rglob("*.md")):
+        for block in re.findall(r"```yaml\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            data = yaml.safe_load(block)
+            if isinstance(data, dict) and set(data) <= set(Config.model_fields):
+                parse_config(data, f"{page.relative_to(DOCS)}")  # raises, naming the key
+                checked += 1
+    assert checked >= 4
