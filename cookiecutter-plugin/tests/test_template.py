@@ -47,12 +47,17 @@ KEY = "sk-acme-0123456789abcdef"
 
 
 def render(output: Path, stage: str, name: str) -> Path:
+    user_dirs = output.parent / f"{output.name}-cookiecutter"  # replay files, not in ~
     return Path(
         cookiecutter(
             str(TEMPLATE),
             no_input=True,
             output_dir=str(output),
             extra_context={"plugin_name": name, "stage": stage},
+            default_config={
+                "replay_dir": str(user_dirs / "replay"),
+                "cookiecutters_dir": str(user_dirs / "templates"),
+            },
         )
     )
 
