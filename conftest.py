@@ -1,5 +1,10 @@
-"""Shared pytest setup: async tests run on anyio (asyncio backend) without a marker, and
-the user's data directory (home of the default metrics store) is a temporary one."""
+"""Shared pytest setup.
+
+Async tests run on anyio (asyncio backend) without a marker; the user's data directory
+(home of the default metrics store) is a temporary one; and provider keys are removed from
+the environment of every test (and of the processes tests start), so no test can reach a
+real provider with a developer's own key.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +35,12 @@ def _temporary_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
         yield
+
+
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROVIDER_KEYS:
+        monkeypatch.delenv(name, raising=False)

@@ -1,12 +1,15 @@
 """Intent accuracy, complexity agreement and confusion matrices of the installed classifier.
 
-    uv run python benchmarks/intent_accuracy.py                  # both labelled sets
-    uv run python benchmarks/intent_accuracy.py tests/data/requests_test.jsonl
+    uv run python benchmarks/intent_accuracy.py                  # the sealed final set
+    uv run python benchmarks/intent_accuracy.py FILE.jsonl ...   # any labelled set
     uv run python benchmarks/intent_accuracy.py --errors         # list the misses
 
-The labelled sets live in ``tests/data``: ``requests_dev.jsonl`` is the set the rules were
-tuned on; ``requests_test.jsonl`` was held out and is the honest figure. The classifier and
-scorer are whatever plugins are installed, called through the host like any request.
+The labelled sets live in ``tests/data/requests``. ``train/*.jsonl`` (2,120 requests from
+six independent writers) is what the default classifier's weights were learned from; its
+cross-validated accuracy is printed by ``dynamic-orchestrator classifier train``.
+``final.jsonl`` (250 requests by a seventh writer) was sealed: written before training,
+never used to train or tune, and evaluated once; it is the honest figure. The classifier
+and scorer are whatever plugins are installed, called through the host like any request.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import INTENTS, TIERS
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "requests"
 
 
 def matrix(labels: tuple[str, ...], pairs: list[tuple[str, str]]) -> str:
@@ -74,7 +77,7 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--min-intent", type=float, default=None, help="exit 1 below this")
     args = parser.parse_args()
-    files = args.files or [DATA / "requests_dev.jsonl", DATA / "requests_test.jsonl"]
+    files = args.files or [DATA / "final.jsonl"]
     worst = 1.0
     for path in files:
         result = anyio.run(evaluate, path, args.errors)

@@ -7,36 +7,58 @@ The public API::
     async with Orchestrator(load_config("config.yaml")) as orch:
         analysis = await orch.analyze("Refactor the authentication module")
         result = await orch.orchestrate("Create a REST API", options={"max_cost": 0.05})
+
+The names below are imported on first use (PEP 562), so ``import dynamic_orchestrator``
+stays cheap for the MCP server's start-up and for plugins that need one name.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .config import Config, load_config
-from .errors import (
-    ConfigError,
-    ErrorKind,
-    NoImplementationError,
-    OrchestratorError,
-    PluginError,
-    ProviderError,
-    RequestError,
-)
-from .hookspecs import hookimpl, hookspec
-from .models import (
-    AnalysisResult,
-    Completion,
-    MetricsSummary,
-    OrchestrationResult,
-    Request,
-)
-from .orchestrator import Orchestrator
+if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .errors import (
+        ConfigError,
+        ErrorKind,
+        NoImplementationError,
+        OrchestratorError,
+        PluginError,
+        ProviderError,
+        RequestError,
+    )
+    from .hookspecs import hookimpl, hookspec
+    from .models import (
+        AnalysisResult,
+        Completion,
+        MetricsSummary,
+        OrchestrationResult,
+        Request,
+    )
+    from .orchestrator import Orchestrator
 
-try:
-    __version__ = version("dynamic-orchestrator-core")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+    __version__: str
+
+_EXPORTS = {
+    "Config": "config",
+    "load_config": "config",
+    "ConfigError": "errors",
+    "ErrorKind": "errors",
+    "NoImplementationError": "errors",
+    "OrchestratorError": "errors",
+    "PluginError": "errors",
+    "ProviderError": "errors",
+    "RequestError": "errors",
+    "hookimpl": "hookspecs",
+    "hookspec": "hookspecs",
+    "AnalysisResult": "models",
+    "Completion": "models",
+    "MetricsSummary": "models",
+    "OrchestrationResult": "models",
+    "Request": "models",
+    "Orchestrator": "orchestrator",
+}
 
 __all__ = [
     "AnalysisResult",
@@ -58,3 +80,27 @@ __all__ = [
     "hookspec",
     "load_config",
 ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dynamic-orchestrator-core")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

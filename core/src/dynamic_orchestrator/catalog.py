@@ -123,17 +123,33 @@ def lookup_prices(model: str) -> ModelInfo | None:
     )
 
 
-def measured_cost(model: ModelInfo | None, input_tokens: int, output_tokens: int) -> float | None:
-    """USD for provider-reported usage, priced by genai-prices when it knows the model."""
+def measured_cost(
+    model: ModelInfo | None,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+) -> float | None:
+    """USD for provider-reported usage, priced by genai-prices when it knows the model.
+
+    ``input_tokens`` is every input token, cached ones included; ``cache_read_tokens`` and
+    ``cache_write_tokens`` say how many of them were cache reads and writes, which
+    genai-prices prices at their own rates. Config prices (no genai-prices entry) charge
+    every input token at the input rate.
+    """
     if model is None:
         return None
     if model.prices_id is not None:
         try:
             from genai_prices import Usage, calc_price
 
-            result = calc_price(
-                Usage(input_tokens=input_tokens, output_tokens=output_tokens), model.prices_id
-            )
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+            if cache_read_tokens:
+                usage.cache_read_tokens = cache_read_tokens
+            if cache_write_tokens:
+                usage.cache_write_tokens = cache_write_tokens
+            result = calc_price(usage, model.prices_id)
             return float(result.total_price)
         except Exception:
             pass
@@ -180,7 +196,9 @@ class Catalog:
             return f"no provider known for {name!r}: set models.{name}.provider"
         provider = self.providers.get(model.provider)
         if provider is None:
-            return f"provider {model.provider!r} is not installed (no plugin registers it)"
+            from .providers import missing_provider_reason
+
+            return missing_provider_reason(self.config, model.provider)
         return provider.unavailable_reason(model, client_can_sample=client_can_sample)
 
     def usable(self, name: str, *, client_can_sample: bool = False) -> bool:

@@ -108,6 +108,42 @@ def cli() -> None:
     """Route each LLM request to the cheapest model that is good enough."""
 
 
+# --- serve -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio for a client that spawns the server; http for streamable HTTP at /mcp.",
+)
+@click.option("--host", default=None, help="HTTP: address to bind (default: server.host).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="HTTP: port (default: server.port)."
+)
+@config_option
+def serve(transport: str, host: str | None, port: int | None, config_path: str | None) -> None:
+    """The MCP server (tools: orchestrate, analyze_request, get_metrics)."""
+    config = _load(config_path)
+    if transport == "stdio":
+        if host is not None or port is not None:
+            raise UsageFailure("--host and --port apply to --transport http only")
+        from .server import run_stdio
+
+        run_stdio(config)
+        return
+    from .http_transport import run_http
+
+    bind_host = host or config.server.host
+    bind_port = config.server.port if port is None else port
+    try:
+        run_http(config, bind_host, bind_port)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
 # --- analyze / run -------------------------------------------------------------------------
 
 
@@ -395,8 +431,13 @@ def demo(config_path: str | None, as_json: bool) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``dynamic-orchestrator`` command."""
-    from .log import configure_logging
+    """Entry point of the ``dynamic-orchestrator`` command.
 
-    configure_logging()
+    Logging (structlog, stderr, ``LOG_LEVEL``) configures itself on the first log call, so
+    commands that log nothing, and the MCP server's start-up, do not import it; the SDKs'
+    standard-library logging is routed through the same redaction when it is configured.
+    """
+    from . import log
+
+    log.ROUTE_STDLIB = True
     cli(prog_name="dynamic-orchestrator")

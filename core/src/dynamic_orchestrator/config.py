@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
@@ -378,6 +377,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             text = found.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{found}: cannot read: {exc.strerror or exc}") from None
+        import yaml  # only when there is a file: keeps start-up light
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

@@ -24,19 +24,22 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from .catalog import ModelInfo
 from .errors import ErrorKind, ProviderError, redact
 from .hookspecs import hookimpl
+from .log import get_logger
 from .models import Attempt, ChatMessage, Completion, Execution
 from .providers import ProviderCall
 from .toolloop import complete_with_tools
 
 if TYPE_CHECKING:
-    from .catalog import Catalog, ModelInfo
+    from .catalog import Catalog
     from .config import Config
     from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
     from .services import Service
 
 ProgressCallback = Callable[[str, float], Awaitable[None]]
+log = get_logger("execution")
 
 
 @dataclass
@@ -93,16 +96,16 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     start = time.perf_counter()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
-        ctx.attempts.append(
-            Attempt(
-                model=candidate.model,
-                provider=candidate.provider,
-                outcome=outcome,  # type: ignore[arg-type]
-                error=error.describe() if error else None,
-                error_kind=error.kind.value if error else None,
-                duration_ms=round((time.perf_counter() - start) * 1000, 3),
-            )
+        attempt = Attempt(
+            model=candidate.model,
+            provider=candidate.provider,
+            outcome=outcome,  # type: ignore[arg-type]
+            error=error.describe() if error else None,
+            error_kind=error.kind.value if error else None,
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
         )
+        ctx.attempts.append(attempt)
+        log.debug("model_attempt", **attempt.model_dump())
 
     if provider is None:
         error = ProviderError(
@@ -114,6 +117,10 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         note("skipped", error)
         raise error
     try:
+        warm = getattr(provider, "warm", None)
+        if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
+            await warm()
+            start = time.perf_counter()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:
@@ -150,8 +157,10 @@ def _retryable(max_retry_after: float) -> Callable[[BaseException], bool]:
     def check(exc: BaseException) -> bool:
         if not isinstance(exc, ProviderError) or not exc.policy.retry:
             return False
+        if exc.retry_after is not None and exc.retry_after > max_retry_after:
+            return False  # asked to wait longer than we will: fall back now
         if exc.kind is ErrorKind.RATE_LIMITED:
-            return exc.retry_after is not None and exc.retry_after <= max_retry_after
+            return exc.retry_after is not None
         return True
 
     return check
@@ -211,9 +220,11 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
     last_error: ProviderError | None = None
     while chain:
         candidate = chain.pop(0)
-        model = ctx.catalog.get(candidate.model)
-        if model is None:
-            continue
+        # A model the selector chose but the catalog does not know (a client model name
+        # such as "haiku", say) is still called, under the candidate's provider.
+        model = ctx.catalog.get(candidate.model) or ModelInfo(
+            name=candidate.model, provider=candidate.provider
+        )
         await ctx.report(f"calling {candidate.model}", 0.6)
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:

@@ -12,11 +12,12 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-import structlog
-
 from .errors import redact
 
 _configured = False
+ROUTE_STDLIB = False
+"""Whether logging, when it configures itself, also routes the standard library's logging
+(the provider SDKs log there) through the same redaction. The command line sets it."""
 
 
 def _redact_event(
@@ -28,9 +29,20 @@ def _redact_event(
     return event_dict
 
 
-def configure_logging(level: str | None = None, *, json: bool | None = None) -> None:
-    """Set up structlog for the process; safe to call more than once."""
+def configure_logging(
+    level: str | None = None, *, json: bool | None = None, stdlib: bool | None = None
+) -> None:
+    """Set up structlog for the process; safe to call more than once.
+
+    :param stdlib: also route the standard library's logging (the provider SDKs log there)
+        through the same redaction and renderer to stderr. The command line does this; an
+        application embedding the library keeps its own logging setup.
+    """
+    import structlog  # imported here: start-up paths that never log do not pay for it
+
     global _configured
+    if stdlib is None:
+        stdlib = ROUTE_STDLIB
     name = (level or os.environ.get("LOG_LEVEL") or "WARNING").upper()
     numeric = logging.getLevelNamesMapping().get(name, logging.WARNING)
     use_json = json if json is not None else not sys.stderr.isatty()
@@ -51,11 +63,41 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    if stdlib:
+        _route_stdlib(numeric, renderer)
     _configured = True
+
+
+def _route_stdlib(level: int, renderer: Any) -> None:
+    import structlog
+
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _redact_event,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("dynamic-orchestrator")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "dynamic-orchestrator"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def get_logger(name: str) -> Any:
     """A structlog logger bound to a component name."""
+    import structlog
+
     if not _configured:
         configure_logging()
     return structlog.get_logger(component=name)

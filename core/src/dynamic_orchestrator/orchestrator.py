@@ -43,7 +43,7 @@ from .models import (
     Usage,
 )
 from .plugins import PluginManager, make_plugin_manager
-from .providers import Provider
+from .providers import Provider, ProviderCall
 from .savings import account, baseline_input_tokens
 from .services import Service
 from .tokens import (
@@ -274,13 +274,51 @@ class Orchestrator:
         )
 
     async def analyze(
-        self, request: str, context: Mapping[str, Any] | None = None
+        self, request: str, context: Mapping[str, Any] | None = None, *, client: Any = None
     ) -> AnalysisResult:
-        """Analyse a request without running it. Every cost in the result is an estimate."""
+        """Analyse a request without running it. Every cost in the result is an estimate.
+
+        :param client: the MCP client connection; when it can sample, the client's own
+            model may be the recommendation.
+        """
         self._require_initialized()
         req = self.make_request(request, context)
-        _, _, result = self.run_analysis(req, self._constraints(req, self._client_can_sample(None)))
+        constraints = self._constraints(req, self._client_can_sample(client))
+        _, _, result = self.run_analysis(req, constraints)
         return result
+
+    def plan_client_call(self, req: Request, *, client: Any = None) -> ProviderCall | None:
+        """The first call the pipeline will make, when it goes to the client's own model.
+
+        For connections on which the server cannot ask the client in the middle of a call
+        (MCP 2026-07-28), the front door asks the client's model before the pipeline runs
+        (:mod:`dynamic_orchestrator.sampling`). The decision stages are synchronous and
+        deterministic, so the same request gives the same call the pipeline will build.
+        None when the client's model does not lead the chain, when nothing will be
+        executed, or when prompt rewriting (which calls a model first) is on.
+        """
+        self._require_initialized()
+        if not req.options.execute or self.config.prompt.rewrite:
+            return None
+        constraints = self._constraints(req, self._client_can_sample(client))
+        analysis, selection, _ = self.run_analysis(req, constraints)
+        if not selection.chain or selection.chain[0].provider != CLIENT_PROVIDER:
+            return None
+        first = selection.chain[0]
+        model = self.catalog.get(first.model) or ModelInfo(
+            name=first.model, provider=first.provider
+        )
+        ctx = ExecutionContext(
+            request=req,
+            analysis=analysis,
+            selection=selection,
+            catalog=self.catalog,
+            config=self.config,
+            prompt_for=lambda m: self.hooks.generate_prompt(req, analysis, m, self.config),
+            client=client,
+            max_tokens=req.options.max_tokens,
+        )
+        return build_call(ctx, first, model, ctx.prompt_for(model))
 
     # --- orchestration -------------------------------------------------------------------
 

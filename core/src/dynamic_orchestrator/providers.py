@@ -5,14 +5,19 @@ The host picks the provider named by the catalog for each model, builds one
 :class:`ProviderCall`, and expects one :class:`~dynamic_orchestrator.models.Completion`
 back, or a :class:`~dynamic_orchestrator.errors.ProviderError` whose kind tells the
 fallback stage what to do. Providers do not retry: the host has the one retry layer, so
-SDK clients are built with ``max_retries=0``.
+SDK clients are built with ``max_retries=0``. A provider may also define ``async warm()``
+for one-time set-up (importing its SDK, building its client); the host awaits it before
+the call's timeout starts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from .errors import register_secret
 
@@ -20,6 +25,14 @@ if TYPE_CHECKING:
     from .catalog import ModelInfo
     from .config import Config, ProviderConfig
     from .models import ChatMessage, Completion, ToolSpec
+
+INSTALL_HINTS: dict[str, str] = {
+    "openai": "pip install 'dynamic-orchestrator[openai]'",
+    "anthropic": "pip install 'dynamic-orchestrator[anthropic]'",
+    "gemini": "pip install 'dynamic-orchestrator[gemini]'",
+    "claude-code": "pip install dynamic-orchestrator-claude-code",
+}
+"""How to install the plugin that serves each provider type."""
 
 
 @dataclass(frozen=True)
@@ -72,3 +85,202 @@ def read_api_key(
             register_secret(value)
             return value, env
     return None, " or ".join(envs)
+
+
+def provider_entries(
+    config: Config, plugin: str, *, default: bool = True
+) -> list[tuple[str, ProviderConfig]]:
+    """The ``providers.<name>`` entries a plugin of type ``plugin`` serves, enabled ones only.
+
+    An entry is served when its ``type`` (default: its name) is ``plugin``; with
+    ``default``, the plugin's own name is served with default settings when the config
+    does not mention it.
+    """
+    from .config import ProviderConfig
+
+    entries = [
+        (name, settings)
+        for name, settings in config.providers.items()
+        if (settings.type or name) == plugin and settings.enabled
+    ]
+    if default and plugin not in config.providers:
+        entries.insert(0, (plugin, ProviderConfig()))
+    return entries
+
+
+def missing_provider_reason(config: Config, name: str) -> str:
+    """Why no provider named ``name`` is registered: disabled, not loaded, or not installed."""
+    settings = config.providers.get(name)
+    if settings is not None and not settings.enabled:
+        return f"provider {name!r} is disabled (providers.{name}.enabled is false)"
+    plugin = (settings.type if settings else None) or name
+    what = f"provider {name!r}" + (f" (type {plugin!r})" if plugin != name else "")
+    from .plugins import GROUP
+
+    installed = {ep.name for ep in metadata.entry_points(group=GROUP)}
+    if plugin in installed:
+        return (
+            f"{what} is not loaded: its plugin {plugin!r} is installed but disabled or failed "
+            "to load (see 'dynamic-orchestrator plugins')"
+        )
+    hint = INSTALL_HINTS.get(plugin)
+    if hint:
+        return f"{what} is not installed: {hint}"
+    return f"{what} is not installed (no plugin registers it)"
+
+
+def check_options(settings: ProviderConfig, name: str, known: Mapping[str, type]) -> str | None:
+    """None when ``providers.<name>.options`` holds only ``known`` keys of the right types."""
+    for key, value in settings.options.items():
+        expected = known.get(key)
+        if expected is None:
+            allowed = ", ".join(sorted(known)) or "none"
+            return f"providers.{name}.options.{key}: unknown option (known: {allowed})"
+        if not isinstance(value, expected):
+            return (
+                f"providers.{name}.options.{key}: expected {expected.__name__}, "
+                f"got {type(value).__name__}"
+            )
+    return None
+
+
+class APIProvider:
+    """Shared base of the providers that call a hosted API through an official async SDK.
+
+    One instance serves one ``providers.<name>`` entry. The key comes only from the
+    environment (the variable ``api_key_env`` names, else the plugin's defaults) and is
+    registered for redaction; ``base_url`` comes only from config. An entry whose name is
+    not the plugin's own (``providers.ollama: {type: openai, base_url: ...}``) is a
+    compatible endpoint: it needs a ``base_url``, and sends a key only when its
+    ``api_key_env`` names one, so the official provider's key never goes elsewhere.
+
+    Subclasses set :attr:`plugin`, :attr:`key_envs`, :attr:`default_base_url` and
+    :attr:`options`, and implement :meth:`make_client`, :meth:`close_client` and
+    ``complete``. SDKs take seconds to import, so plugin modules import them only in
+    :meth:`make_client` and ``complete``: commands that run no model stay fast. The client
+    is built once, on first use (or by :meth:`warm`), in a worker thread so the event loop
+    never waits on the import, and closed by :meth:`aclose` at shutdown.
+    """
+
+    plugin: ClassVar[str]
+    key_envs: ClassVar[tuple[str, ...]]
+    default_base_url: ClassVar[str]
+    sdk: ClassVar[str]
+    """The SDK's import name, checked (not imported) when the provider is made."""
+    options: ClassVar[Mapping[str, type]] = {}
+
+    def __init__(self, name: str, config: Config) -> None:
+        from .config import ProviderConfig
+
+        self.name = name
+        self.settings = config.providers.get(name) or ProviderConfig()
+        self.compatible = name != self.plugin
+        self.base_url = self.settings.base_url or (
+            None if self.compatible else self.default_base_url
+        )
+        key, self._key_source = read_api_key(config, name, () if self.compatible else self.key_envs)
+        self._api_key = key
+        self._key_required = not self.compatible or self.settings.api_key_env is not None
+        self._options_error = check_options(self.settings, name, self.options)
+        self._sdk_missing = importlib.util.find_spec(self.sdk) is None
+        self._client: Any = None
+        self._building: Any = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
+
+    @property
+    def missing(self) -> str | None:
+        """What this provider lacks to be called (a key, a base URL), or None."""
+        if self._options_error:
+            return self._options_error
+        if self._sdk_missing:
+            hint = INSTALL_HINTS.get(self.plugin, f"pip install {self.sdk}")
+            return f"the {self.sdk} SDK is not installed: {hint}"
+        if self.base_url is None:
+            return f"providers.{self.name}.base_url is not set (needed for type {self.plugin!r})"
+        if self._key_required and not self._api_key:
+            return f"{self._key_source} is not set"
+        return None
+
+    def unavailable_reason(
+        self, model: ModelInfo, *, client_can_sample: bool = False
+    ) -> str | None:
+        """None when a key (if needed) and a base URL are there; else what is missing."""
+        return self.missing
+
+    async def get_client(self) -> Any:
+        """The SDK client, built once in a worker thread."""
+        if self._client is None:
+            import anyio
+
+            if self._building is None:
+                self._building = anyio.Lock()
+            async with self._building:
+                if self._client is None:
+                    self._client = await anyio.to_thread.run_sync(
+                        self.make_client, self._api_key, self.base_url
+                    )
+        return self._client
+
+    async def warm(self) -> None:
+        """Import the SDK and build the client now, if this provider can be called."""
+        if self.missing is None:
+            await self.get_client()
+
+    def make_client(self, api_key: str | None, base_url: str | None) -> Any:
+        """Build the SDK's async client with its own retries off (runs in a worker thread)."""
+        raise NotImplementedError
+
+    async def close_client(self, client: Any) -> None:
+        """Close an SDK client built by :meth:`make_client`."""
+
+    async def aclose(self) -> None:
+        """Close the SDK client, if one was built."""
+        client, self._client = self._client, None
+        if client is not None:
+            await self.close_client(client)
+
+    def option(self, key: str, default: Any) -> Any:
+        """``providers.<name>.options.<key>``, or ``default``."""
+        return self.settings.options.get(key, default)
+
+    @staticmethod
+    def cost(
+        call: ProviderCall,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float | None:
+        """USD for reported usage at the called model's prices; None when it has none."""
+        from .catalog import measured_cost
+
+        if not call.model.priced and call.model.prices_id is None:
+            return None
+        return measured_cost(
+            call.model,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
+        )
+
+
+async def warm_providers(providers: Mapping[str, Any]) -> None:
+    """Build the SDK clients of every callable :class:`APIProvider` now (a server at start-up).
+
+    Otherwise each client is built on its provider's first call, which then also pays
+    for importing the SDK.
+    """
+    for provider in providers.values():
+        if isinstance(provider, APIProvider):
+            await provider.warm()
+
+
+async def close_providers(providers: Mapping[str, Any], kind: type[APIProvider]) -> None:
+    """Close the SDK clients of every provider of class ``kind`` (for ``shutdown`` hooks)."""
+    for provider in providers.values():
+        if isinstance(provider, kind):
+            await provider.aclose()

@@ -35,8 +35,10 @@ Streaming (``stream: true``) is answered with each provider's real SSE events; a
 step answers a streaming request with the same HTTP error as a non-streaming one.
 
 :meth:`FakeProviderServer.set_latency` delays every response; :attr:`~FakeProviderServer.requests`
-lists what was received (provider, path, model, headers, JSON body, query) and
-:meth:`~FakeProviderServer.reset` forgets requests, scripts and latency between tests.
+lists what was received (provider, path, model, headers, JSON body, query);
+:attr:`~FakeProviderServer.disconnects` counts clients that hung up while a response was
+delayed (a cancelled call); :meth:`~FakeProviderServer.reset` forgets requests, scripts,
+disconnects and latency between tests.
 Credentials sent in ``Authorization``, ``x-api-key``, ``x-goog-api-key``, ``api-key`` or
 a ``key=`` query parameter are kept there for assertions but never appear in a response
 body (values of 8+ characters are masked) or a log line (the server logs no requests).
@@ -672,6 +674,7 @@ class FakeProviderServer:
         self._requests: list[RecordedRequest] = []
         self._scripts: dict[tuple[Provider, str | None], deque[Fault]] = {}
         self._latency = 0.0
+        self._disconnects = 0
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._server: uvicorn.Server | None = None
@@ -807,6 +810,12 @@ class FakeProviderServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def disconnects(self) -> int:
+        """How many clients hung up while their response was being delayed (cancelled calls)."""
+        with self._lock:
+            return self._disconnects
+
     def pending(self, provider: Provider, model: str | None = None) -> int:
         """How many scripted steps are still queued for ``provider`` / ``model``."""
         with self._lock:
@@ -817,6 +826,7 @@ class FakeProviderServer:
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._disconnects = 0
         self._latency = 0.0
 
     def _next_step(self, provider: Provider, model: str) -> Fault | None:
@@ -836,7 +846,11 @@ class FakeProviderServer:
         """Sleep, but wake early when the server stops or the client goes away."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            if self._stopping.is_set() or await request.is_disconnected():
+            if self._stopping.is_set():
+                return
+            if await request.is_disconnected():
+                with self._lock:
+                    self._disconnects += 1
                 return
             await asyncio.sleep(min(0.05, left))
 

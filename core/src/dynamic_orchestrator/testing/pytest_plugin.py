@@ -48,10 +48,11 @@ __all__ = [
     "provider_plugin",
 ]
 
-DEFAULT_PLUGINS = ("rules", "tiers", "compact", "mcp_services")
-"""Entry-point names of the default decision plugins ``make_orchestrator`` adds: intent
-and complexity, model selection, prompts, and service routing. The metrics sinks are not
-among them: pass the one a test needs in ``plugins``."""
+DEFAULT_PLUGINS = ("rules", "tiers", "compact", "mcp_services", "client-model")
+"""Entry-point names of the default plugins ``make_orchestrator`` adds: intent and
+complexity, model selection, prompts, service routing, and the client's own model (usable
+only when the MCP client can sample). The metrics sinks are not among them: pass the one a
+test needs in ``plugins``."""
 
 
 @pytest.fixture

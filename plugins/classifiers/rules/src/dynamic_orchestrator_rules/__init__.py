@@ -20,7 +20,7 @@ from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
 
 from .features import extract
-from .model import LinearModel
+from .model import JointModel, LinearModel, Prediction
 
 __all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
 
@@ -29,25 +29,25 @@ _LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
 
 
 @cache
-def load_models(folder: str | None = None) -> tuple[LinearModel, LinearModel]:
+def load_models(folder: str | None = None) -> JointModel:
     """The intent and complexity models from ``folder`` (default: the shipped weights)."""
     base = Path(folder) if folder else WEIGHTS
-    return LinearModel.load(base / "intent.json"), LinearModel.load(base / "complexity.json")
+    return JointModel(
+        LinearModel.load(base / "intent.json"), LinearModel.load(base / "complexity.json")
+    )
 
 
 _settings: dict[str, str | None] = {"weights": None}
+_last: list[tuple[Request, tuple[Prediction, Prediction]]] = []
 
 
-_last: list[tuple[Request, list[str]]] = []
-
-
-def _request_features(request: Request) -> list[str]:
-    """Features of a request, computed once for both hooks (the last request is kept)."""
+def _predict(request: Request) -> tuple[Prediction, Prediction]:
+    """Both decisions for a request, computed once for the two hooks (the last is kept)."""
     if _last and _last[0][0] is request:
         return _last[0][1]
-    features = extract(request.text, request.context)
-    _last[:] = [(request, features)]
-    return features
+    result = load_models(_settings["weights"]).predict(extract(request.text, request.context))
+    _last[:] = [(request, result)]
+    return result
 
 
 @hookimpl
@@ -62,8 +62,7 @@ def startup(orchestrator: Orchestrator) -> None:
 @hookimpl(trylast=True)
 def classify(request: Request) -> IntentResult:
     """Intent with its probability as confidence and the features that decided it."""
-    intent_model, _ = load_models(_settings["weights"])
-    prediction = intent_model.predict(_request_features(request))
+    prediction, _ = _predict(request)
     return IntentResult(
         intent=prediction.label,  # type: ignore[arg-type]
         confidence=round(prediction.confidence, 4),
@@ -74,9 +73,11 @@ def classify(request: Request) -> IntentResult:
 @hookimpl(trylast=True)
 def score_complexity(request: Request, intent: IntentResult) -> ComplexityResult:
     """Level by the most probable class; score = expected level on a 0 / 0.5 / 1 scale."""
-    _, complexity_model = load_models(_settings["weights"])
-    features = [*_request_features(request), f"intent:{intent.intent}"]
-    prediction = complexity_model.predict(features)
+    predicted_intent, prediction = _predict(request)
+    if predicted_intent.label != intent.intent:  # another plugin decided the intent
+        complexity_model = load_models(_settings["weights"]).complexity
+        features = [*extract(request.text, request.context), f"intent:{intent.intent}"]
+        prediction = complexity_model.predict(features)
     score = sum(_LEVEL_SCORE[c] * p for c, p in prediction.probabilities.items())
     return ComplexityResult(
         level=prediction.label,  # type: ignore[arg-type]

@@ -40,23 +40,23 @@ def load_rows(paths: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def fit(rows: list[dict[str, Any]], l2: float) -> tuple[LinearModel, LinearModel]:
+def fit(rows: list[dict[str, Any]], c: float) -> tuple[LinearModel, LinearModel]:
     """The intent and complexity models for these rows."""
     features = [extract(r["request"], r.get("context")) for r in rows]
-    intent = train([(f, r["intent"]) for f, r in zip(features, rows, strict=True)], INTENTS, l2=l2)
+    intent = train([(f, r["intent"]) for f, r in zip(features, rows, strict=True)], INTENTS, c=c)
     complexity = train(
         [
             ([*f, f"intent:{r['intent']}"], r["complexity"])
             for f, r in zip(features, rows, strict=True)
         ],
         TIERS,
-        l2=l2,
+        c=c,
     )
     return intent, complexity
 
 
 def cross_validate(
-    rows: list[dict[str, Any]], folds: int, l2: float, seed: int = 0
+    rows: list[dict[str, Any]], folds: int, c: float, seed: int = 0
 ) -> tuple[float, float]:
     """Mean held-out accuracy of intent and complexity over ``folds`` folds."""
     order = list(range(len(rows)))
@@ -64,7 +64,7 @@ def cross_validate(
     right_intent = right_level = 0
     for k in range(folds):
         held = set(order[k::folds])
-        intent, complexity = fit([r for i, r in enumerate(rows) if i not in held], l2)
+        intent, complexity = fit([r for i, r in enumerate(rows) if i not in held], c)
         for i in held:
             row = rows[i]
             features = extract(row["request"], row.get("context"))
@@ -86,17 +86,17 @@ def classifier() -> None:
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (0: none).")
-@click.option("--l2", default=1.0, show_default=True, help="L2 regularisation strength.")
-def train_command(files: tuple[Path, ...], out: Path, folds: int, l2: float) -> None:
+@click.option("-c", "c", default=0.5, show_default=True, help="Inverse L2 regularisation.")
+def train_command(files: tuple[Path, ...], out: Path, folds: int, c: float) -> None:
     """Learn intent and complexity weights from labelled JSON-lines FILES."""
     rows = load_rows(list(files))
     if folds > 1:
-        intent_acc, level_acc = cross_validate(rows, folds, l2)
+        intent_acc, level_acc = cross_validate(rows, folds, c)
         click.echo(
             f"{folds}-fold cross-validation on {len(rows)} requests: "
             f"intent accuracy {intent_acc:.3f}, complexity agreement {level_acc:.3f}"
         )
-    intent, complexity = fit(rows, l2)
+    intent, complexity = fit(rows, c)
     out.mkdir(parents=True, exist_ok=True)
     intent.save(out / "intent.json")
     complexity.save(out / "complexity.json")

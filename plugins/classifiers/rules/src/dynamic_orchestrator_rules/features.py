@@ -183,6 +183,66 @@ SCALE_NUMBER = re.compile(
 )
 
 
+ASK_VERBS = frozenset(
+    {
+        p
+        for name in ("create", "change", "operate", "find", "show", "describe", "evaluate")
+        for p in WORD_CUES[name]
+        if " " not in p
+    }
+    | {
+        "explain",
+        "tell",
+        "give",
+        "list",
+        "check",
+        "help",
+        "walk",
+        "set",
+        "put",
+        "turn",
+        "do",
+        "get",
+        "sync",
+        "move",
+        "wire",
+        "document",
+        "figure",
+        "diagnose",
+        "estimate",
+    }
+)
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–]\s+|\s+-\s+")
+SUFFIXES = ("ing", "ions", "ion", "ers", "er", "ed", "es", "ment", "s")
+CHAR_SPAN = 120
+"""Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
+
+
+def stem(word: str) -> str:
+    """A crude suffix strip, so 'deploying', 'deployed' and 'deploys' meet at 'deploy'."""
+    for suffix in SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def ask_sentence(text: str) -> str | None:
+    """The sentence that carries the ask in a multi-sentence request, else None.
+
+    Background usually comes first ("We moved to Postgres 16 …") and the ask after it: the
+    last sentence that opens with a verb of a known kind or that is a question wins.
+    """
+    parts = [p.strip() for p in SENTENCE.split(text) if p.strip()]
+    if len(parts) <= 1:
+        return None
+    chosen = None
+    for part in parts:
+        lead = lead_words(part)
+        if (lead and lead[0] in ASK_VERBS) or part.endswith("?"):
+            chosen = part
+    return chosen or parts[-1]
+
+
 def _bucket(value: int, edges: tuple[int, ...]) -> str:
     for edge in edges:
         if value <= edge:
@@ -213,8 +273,22 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
     tokens = set(words).union(bigrams)
     cues = {cue for token in tokens if token in _CUES_OF for cue in _CUES_OF[token]}
     features.extend(sorted(cues))
-    features.extend(f"w:{w}" for w in words if w not in STOP)
+    content = [w for w in words if w not in STOP]
+    features.extend(f"w:{w}" for w in content)
+    features.extend(f"s:{stem(w)}" for w in content)
     features.extend(f"b:{b}" for b in bigrams)
+    opening = lowered[:CHAR_SPAN]
+    features.extend(f"c:{opening[i : i + 4]}" for i in range(len(opening) - 3))
+    ask = ask_sentence(lowered)
+    if ask is not None:
+        ask_lead = lead_words(ask)
+        if ask_lead:
+            features.append(f"alead:{ask_lead[0]}")
+            if len(ask_lead) > 1:
+                features.append(f"alead2:{ask_lead[0]} {ask_lead[1]}")
+        features.extend(f"aw:{w}" for w in WORD.findall(ask))
+        if ask.endswith("?"):
+            features.append("ask-question")
     lead = lead_words(lowered)
     if lead:
         features.append(f"lead:{lead[0]}")

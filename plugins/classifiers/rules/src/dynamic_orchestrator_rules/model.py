@@ -3,12 +3,12 @@
 Prediction is a sum of learned weights per class followed by a softmax; the reasons are
 the features that pushed the winning class up the most. Applying it needs only the
 standard library. Training (:func:`train`) is multinomial logistic regression with L2
-regularisation, fitted by gradient descent with numpy (``pip install
-'dynamic-orchestrator-rules[train]'``).
+regularisation, fitted by scikit-learn (``pip install 'dynamic-orchestrator-rules[train]'``).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections import Counter
@@ -52,30 +52,93 @@ class LinearModel:
         )
 
     def predict(self, features: Sequence[str], explain: int = 4) -> Prediction:
-        n = len(self.classes)
-        scores = [0.0] * n
-        known = []
-        for feature in features:
-            row = self.weights.get(feature)
-            if row is None:
-                continue
-            known.append((feature, row))
-            for i in range(n):
-                scores[i] += row[i]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        probabilities = {c: e / total for c, e in zip(self.classes, exps, strict=True)}
-        best = max(range(n), key=lambda i: scores[i])
-        # A feature's push towards the winner: its weight there minus its mean weight.
-        pushes = sorted(
-            ((row[best] - sum(row) / n, feature) for feature, row in known if feature != "bias"),
-            reverse=True,
-        )
-        reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes[:explain] if p > 0]
-        return Prediction(
-            self.classes[best], probabilities[self.classes[best]], probabilities, reasons
-        )
+        weights = self.weights
+        known = [(f, weights[f]) for f in features if f in weights]
+        if not known:
+            return _decide(self.classes, [0.0] * len(self.classes), [], explain)
+        scores = [sum(column) for column in zip(*(row for _, row in known), strict=True)]
+        return _decide(self.classes, scores, known, explain)
+
+
+class JointModel:
+    """The intent model and the complexity model in one table: one lookup per feature.
+
+    Each row holds the feature's weights for every intent and level, then its precomputed
+    push towards each (weight minus the feature's mean weight), which the reasons use. The
+    complexity model also weighs the predicted intent (feature ``intent:<name>``).
+    """
+
+    def __init__(self, intent: LinearModel, complexity: LinearModel):
+        self.intent = intent
+        self.complexity = complexity
+        ni, nc = len(intent.classes), len(complexity.classes)
+        self._ni, self._nc = ni, nc
+        rows: dict[str, list[float]] = {}
+        for feature, row in intent.weights.items():
+            rows[feature] = [*row, *([0.0] * nc)]
+        for feature, row in complexity.weights.items():
+            rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
+        table = {}
+        for feature, row in rows.items():
+            mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
+            pushes = [w - mean_i for w in row[:ni]] + [w - mean_c for w in row[ni:]]
+            table[feature] = tuple(row + pushes)
+        self._table = table
+
+    def predict(self, features: Sequence[str], explain: int = 4) -> tuple[Prediction, Prediction]:
+        table, ni, nc = self._table, self._ni, self._nc
+        names = [f for f in features if f in table and f != "bias"]
+        rows = [table[f] for f in names]
+        if "bias" in table:
+            rows.append(table["bias"])
+        width = 2 * (ni + nc)
+        sums = [sum(column) for column in zip(*rows, strict=True)] if rows else [0.0] * width
+        intent = _explained(self.intent.classes, sums[:ni], names, rows, ni + nc, explain)
+        level_scores = sums[ni : ni + nc]
+        extra = self.complexity.weights.get(f"intent:{intent.label}")
+        if extra is not None:
+            level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
+        level = _explained(self.complexity.classes, level_scores, names, rows, 2 * ni + nc, explain)
+        return intent, level
+
+
+def _explained(
+    classes: Sequence[str],
+    scores: Sequence[float],
+    names: Sequence[str],
+    rows: Sequence[Sequence[float]],
+    push_offset: int,
+    explain: int,
+) -> Prediction:
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = sum(exps)
+    best = list(scores).index(top)
+    probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
+    column = push_offset + best
+    pushes = heapq.nlargest(explain, zip((row[column] for row in rows), names, strict=False))
+    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
+    return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
+
+
+def _decide(
+    classes: Sequence[str],
+    scores: Sequence[float],
+    known: Sequence[tuple[str, Sequence[float]]],
+    explain: int,
+) -> Prediction:
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = sum(exps)
+    best = list(scores).index(top)
+    probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
+    share = 1.0 / len(classes)
+    # A feature's push towards the winner: its weight there minus its mean weight.
+    pushes = heapq.nlargest(
+        explain, ((row[best] - sum(row) * share, f) for f, row in known if f != "bias")
+    )
+    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
+    return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
 
 def _describe(feature: str) -> str:
@@ -89,6 +152,11 @@ def _describe(feature: str) -> str:
         "b": "words '{}'",
         "lead": "opens with '{}'",
         "lead2": "opens with '{}'",
+        "s": "word stem '{}'",
+        "c": "letters '{}'",
+        "alead": "the ask opens with '{}'",
+        "alead2": "the ask opens with '{}'",
+        "aw": "word '{}' in the ask",
         "len": "{} words",
         "steps": "{} parts",
         "ctx": "context '{}'",
@@ -101,43 +169,49 @@ def train(
     rows: Sequence[tuple[list[str], str]],
     classes: Sequence[str],
     *,
-    l2: float = 1.0,
+    c: float = 1.0,
     min_count: int = 2,
-    epochs: int = 400,
-    learning_rate: float = 0.1,
-    seed: int = 0,
 ) -> LinearModel:
-    """Fit softmax regression on (features, label) rows; features seen < min_count dropped."""
-    import numpy as np
+    """Fit multinomial logistic regression (scikit-learn) on (features, label) rows.
+
+    Features seen in fewer than ``min_count`` rows are dropped; ``c`` is the inverse of the
+    L2 regularisation strength.
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
 
     counts = Counter(f for features, _ in rows for f in set(features))
-    vocab = sorted(f for f, c in counts.items() if c >= min_count or f == "bias")
+    vocab = sorted(f for f, n in counts.items() if n >= min_count and f != "bias")
     index = {f: i for i, f in enumerate(vocab)}
-    x = np.zeros((len(rows), len(vocab)), dtype=np.float32)
-    for r, (features, _) in enumerate(rows):
-        for f in features:
-            if f in index:
-                x[r, index[f]] = 1.0
-    label_index = {c: i for i, c in enumerate(classes)}
-    y = np.zeros((len(rows), len(classes)), dtype=np.float32)
-    for r, (_, label) in enumerate(rows):
-        y[r, label_index[label]] = 1.0
-    rng = np.random.default_rng(seed)
-    w = rng.normal(0, 0.01, (len(vocab), len(classes))).astype(np.float32)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    reg = np.full((len(vocab), 1), l2 / len(rows), dtype=np.float32)
-    if "bias" in index:
-        reg[index["bias"]] = 0.0
-    for step in range(1, epochs + 1):
-        logits = x @ w
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        grad = x.T @ (p - y) / len(rows) + reg * w
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad * grad
-        w -= learning_rate * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
-    weights = {f: [float(a) for a in w[i]] for f, i in index.items() if np.abs(w[i]).max() > 1e-3}
-    meta = {"examples": len(rows), "features": len(weights), "l2": l2, "min_count": min_count}
+    indptr, indices = [0], []
+    for features, _ in rows:
+        indices.extend(sorted({index[f] for f in features if f in index}))
+        indptr.append(len(indices))
+    x = csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(rows), len(vocab)))
+    labels = [label for _, label in rows]
+    present = [cls for cls in classes if cls in set(labels)]
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(x, labels)
+    fitted = list(model.classes_)
+    coef = model.coef_ if len(fitted) > 2 else [-model.coef_[0] / 2, model.coef_[0] / 2]
+    intercept = (
+        model.intercept_ if len(fitted) > 2 else [-model.intercept_[0] / 2, model.intercept_[0] / 2]
+    )
+    order = [fitted.index(cls) if cls in fitted else None for cls in classes]
+
+    def row(values: Any) -> list[float]:
+        return [float(values[i]) if i is not None else -30.0 for i in order]
+
+    weights = {"bias": row(intercept)}
+    for feature, j in index.items():
+        column = [coef[k][j] for k in range(len(fitted))]
+        if max(abs(v) for v in column) > 1e-3:
+            weights[feature] = [float(column[i]) if i is not None else 0.0 for i in order]
+    meta = {
+        "examples": len(rows),
+        "features": len(weights),
+        "c": c,
+        "min_count": min_count,
+        "classes_seen": present,
+    }
     return LinearModel(classes, weights, meta)

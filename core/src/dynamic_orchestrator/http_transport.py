@@ -1,0 +1,283 @@
+"""Streamable HTTP for the MCP server: loopback by default, Host and Origin checks, a body
+cap, an optional bearer token, and the plugins' extra routes beside ``/mcp``.
+
+The SDK caps the body (413) and checks ``Host``/``Origin`` against DNS rebinding on its own
+``/mcp`` endpoint; those settings are used as they are. Two things it does not do, and
+:class:`RequestGuard` (a small pure-ASGI wrapper) adds: the same checks on every other path
+(a plugin's ``/metrics``, say), and a static bearer token on every request. The SDK's own
+auth is OAuth-shaped (a token verifier plus an issuer URL) and covers ``/mcp`` only.
+
+Listening beyond loopback is refused unless a token is configured
+(``server.auth_token_env`` names the environment variable that holds it). When bound to a
+wildcard address the ``Host`` a client uses cannot be listed, so only ``Origin`` is checked
+there; the token is the guard.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, register_secret
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from .config import Config
+    from .orchestrator import Orchestrator
+
+MCP_PATH = "/mcp"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_auth_token(config: Config) -> str | None:
+    """The bearer token from the variable ``server.auth_token_env`` names, or None if unset.
+
+    :raises ConfigError: when the variable is named but empty or missing.
+    """
+    env = config.server.auth_token_env
+    if not env:
+        return None
+    value = os.environ.get(env, "")
+    if not value.strip():
+        raise ConfigError(f"server.auth_token_env: environment variable {env} is not set or empty")
+    register_secret(value)
+    return value
+
+
+def check_binding(host: str, token: str | None) -> None:
+    """Refuse a non-loopback address without a bearer token.
+
+    :raises ConfigError: naming the address and what to set.
+    """
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host}: beyond loopback a bearer token is required; set "
+            "server.auth_token_env to the name of an environment variable that holds it"
+        )
+
+
+def _host_names(host: str) -> list[str]:
+    if is_loopback(host):
+        return ["127.0.0.1", "localhost", "[::1]"]
+    if host in WILDCARD_HOSTS:
+        return []
+    return [f"[{host}]" if ":" in host else host]
+
+
+def allowed_hosts(host: str, port: int) -> list[str] | None:
+    """``Host`` values accepted, or None when they cannot be listed (wildcard bind)."""
+    names = _host_names(host)
+    if not names:
+        return None
+    suffix = "*" if port == 0 else str(port)
+    return [f"{name}:{suffix}" for name in names] + (names if port in (0, 80) else [])
+
+
+def allowed_origins(config: Config, host: str, port: int) -> list[str]:
+    """``Origin`` values accepted: the server's own, plus ``server.allowed_origins``."""
+    suffix = "*" if port == 0 else str(port)
+    own = [
+        f"{scheme}://{name}:{suffix}" for name in _host_names(host) for scheme in ("http", "https")
+    ]
+    return [*own, *config.server.allowed_origins]
+
+
+def transport_security(config: Config, host: str, port: int) -> TransportSecuritySettings:
+    """The SDK's DNS-rebinding settings for ``/mcp``."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = allowed_hosts(host, port)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=hosts is not None,
+        allowed_hosts=hosts or [],
+        allowed_origins=allowed_origins(config, host, port),
+    )
+
+
+def _matches(value: str, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        if value == pattern or (pattern.endswith(":*") and value.startswith(pattern[:-1])):
+            return True
+    return False
+
+
+class RequestGuard:
+    """Checks every HTTP request: ``Host`` (421), ``Origin`` (403), bearer token (401).
+
+    :param app: the application behind the guard (lifespan events pass straight through).
+    :param token: the bearer token every request must carry, or None.
+    :param hosts: accepted ``Host`` values (``name:*`` for any port), None to skip.
+    :param origins: accepted ``Origin`` values; a request without ``Origin`` passes.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, token: str | None, hosts: list[str] | None, origins: list[str]
+    ):
+        self.app = app
+        self.expected = token.encode() if token else None
+        self.hosts = hosts
+        self.origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
+        host = headers.get("host", b"").decode("latin-1")
+        origin = headers.get("origin", b"").decode("latin-1")
+        if self.hosts is not None and not _matches(host, self.hosts):
+            await _reply(send, 421, "invalid_host", f"Host {host!r} is not accepted here")
+            return
+        if origin and not _matches(origin, self.origins):
+            await _reply(
+                send,
+                403,
+                "invalid_origin",
+                f"Origin {origin!r} is not allowed; add it to server.allowed_origins",
+            )
+            return
+        if self.expected is not None and not _bearer_matches(
+            headers.get("authorization", b""), self.expected
+        ):
+            await _reply(
+                send,
+                401,
+                "invalid_token",
+                "a valid 'Authorization: Bearer <token>' header is required",
+                [(b"www-authenticate", b'Bearer error="invalid_token"')],
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def _bearer_matches(header: bytes, expected: bytes) -> bool:
+    scheme, _, credentials = header.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), expected)
+
+
+async def _reply(
+    send: Send,
+    status: int,
+    error: str,
+    description: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = json.dumps({"error": error, "error_description": description}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ExtraRoutes:
+    """Send a path registered by a plugin (and anything under it) to its ASGI app."""
+
+    def __init__(self, app: ASGIApp, routes: dict[str, Any]):
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            for prefix, route_app in self.routes.items():
+                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                    await route_app(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def build_http_app(
+    server: MCPServer[Any],
+    config: Config,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    routes: Iterable[tuple[str, Any]] = (),
+) -> ASGIApp:
+    """The ASGI app: ``/mcp`` (streamable HTTP) and the plugins' routes, behind the guard."""
+    mcp_app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        json_response=False,
+        stateless_http=False,
+        max_request_body_size=config.server.max_request_bytes,
+        transport_security=transport_security(config, host, port),
+        host=host,
+    )
+    extra: dict[str, Any] = {}
+    for path, route_app in routes:
+        if not path.startswith("/") or path.rstrip("/") in ("", MCP_PATH):
+            raise ConfigError(f"a plugin route cannot take the path {path!r}")
+        extra[path] = route_app
+    app: ASGIApp = ExtraRoutes(mcp_app, extra) if extra else mcp_app
+    return RequestGuard(
+        app,
+        token=token,
+        hosts=allowed_hosts(host, port),
+        origins=allowed_origins(config, host, port),
+    )
+
+
+def http_app(
+    config: Config, host: str, port: int, *, orchestrator: Orchestrator | None = None
+) -> ASGIApp:
+    """The whole HTTP server for ``host:port``: checks the binding, then builds the app.
+
+    :param orchestrator: use this (not yet initialized) orchestrator; default: one built
+        from ``config``. The server initializes it at start-up and closes it at shutdown.
+    :raises ConfigError: a missing token, or a non-loopback address without one.
+    """
+    from .orchestrator import Orchestrator
+    from .server import build_server
+
+    token = read_auth_token(config)
+    check_binding(host, token)
+    orchestrator = orchestrator or Orchestrator(config)
+    routes = orchestrator.hooks.register_http_routes(config)
+    server = build_server(config, orchestrator=orchestrator, owned=True, eager=True)
+    return build_http_app(server, config, host=host, port=port, token=token, routes=routes)
+
+
+def run_http(config: Config, host: str, port: int) -> None:
+    """Serve streamable HTTP at ``http://host:port/mcp`` until interrupted.
+
+    :raises ConfigError: a missing token, or a non-loopback address without one.
+    """
+    import uvicorn
+
+    app = http_app(config, host, port)
+    print(f"dynamic-orchestrator: MCP at http://{host}:{port}{MCP_PATH}", file=sys.stderr)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,86 @@
+"""The router's configuration: ``plugins.settings.router`` in the config file.
+
+.. code-block:: yaml
+
+    plugins:
+      settings:
+        router:
+          file: routers/ours.npz        # relative to the config file's folder
+          mode: utility                 # or threshold
+          willingness_to_pay: 0.02      # USD one sure success is worth (utility mode)
+          target: 0.8                   # success probability to reach (threshold mode)
+          models:                       # router model name -> catalog model (null: never)
+            gpt-4-1106-preview: gpt-4o
+            mistralai/mixtral-8x7b-chat: gpt-4o-mini
+            claude-v1: null
+
+Without ``file`` the router stays out of the way and the tier selector decides. A knob
+left out takes the value stored in the router file (set by ``router calibrate --write``).
+Errors name their path: ``plugins.settings.router.target: ...``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from dynamic_orchestrator.config import Config
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PREFIX = "plugins.settings.router"
+
+
+class RouterSettingsError(ValueError):
+    """Bad ``plugins.settings.router``; the message names the key."""
+
+
+class RouterSettings(BaseModel):
+    """Validated ``plugins.settings.router``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str | None = Field(default=None, description="Router file from 'router train'.")
+    mode: Literal["utility", "threshold"] | None = Field(
+        default=None, description="utility: max p - cost / wtp; threshold: cheapest p >= target."
+    )
+    target: float | None = Field(default=None, ge=0, le=1)
+    willingness_to_pay: float | None = Field(
+        default=None, gt=0, description="USD that one sure success is worth."
+    )
+    models: dict[str, str | None] = Field(
+        default_factory=dict, description="Router model name -> catalog model name, or null."
+    )
+
+
+def parse_settings(data: Any) -> RouterSettings:
+    """Validate a settings mapping; errors read ``plugins.settings.router.<key>: <why>``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RouterSettingsError(f"{PREFIX}: expected a mapping, got {type(data).__name__}")
+    try:
+        return RouterSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for item in exc.errors():
+            loc = ".".join(str(p) for p in item["loc"])
+            message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+            problems.append(f"{PREFIX}.{loc}: {message}")
+        raise RouterSettingsError("; ".join(problems)) from None
+
+
+def settings_of(config: Config) -> RouterSettings:
+    """The router settings of a configuration."""
+    return parse_settings(config.plugin_settings("router"))
+
+
+def resolve_file(settings: RouterSettings, config: Config) -> Path | None:
+    """The router file's path; a relative one is taken from the config file's folder."""
+    if not settings.file:
+        return None
+    path = Path(settings.file).expanduser()
+    if not path.is_absolute() and config.source:
+        source = Path(config.source)
+        if source.is_file():
+            path = source.parent / path
+    return path
