@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,83 @@ def test_the_containerfile_install_resolves_from_the_lock(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "dynamic-orchestrator-core" in done.stderr + done.stdout
     assert not (tmp_path / "venv").exists()
+
+
+def _container_config(tmp_path: Path) -> Path:
+    """deploy/config.yaml with the metrics store moved out of /data, for a run here."""
+    data = yaml.safe_load((REPO / "deploy/config.yaml").read_text())
+    data["metrics"]["path"] = str(tmp_path / "metrics.sqlite3")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _serve(tmp_path: Path, host: str, port: int, **env: str) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DYNAMIC_ORCHESTRATOR_")}
+    environment.update(XDG_DATA_HOME=str(tmp_path / "data"), **env)
+    command = [
+        str(Path(sys.executable).parent / "dynamic-orchestrator"),
+        "serve",
+        "--transport",
+        "http",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--config",
+        str(_container_config(tmp_path)),
+    ]
+    return subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_the_container_configuration_refuses_to_serve_without_its_token(tmp_path: Path) -> None:
+    server = _serve(tmp_path, "0.0.0.0", 0)
+    _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 2
+    assert "DYNAMIC_ORCHESTRATOR_TOKEN is not set" in stderr
+
+
+def test_the_container_configuration_serves_with_the_token(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx2
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "token-" + "x" * 32
+    server = _serve(tmp_path, "127.0.0.1", port, DYNAMIC_ORCHESTRATOR_TOKEN=token)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    headers = {"Accept": "application/json, text/event-stream"}
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                refused = httpx2.post(url, json=body, headers=headers, timeout=5)
+                break
+            except httpx2.TransportError:
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert refused.status_code == 401
+        accepted = httpx2.post(
+            url, json=body, headers={**headers, "Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert "dynamic-orchestrator" in accepted.text
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

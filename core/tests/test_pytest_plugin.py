@@ -78,7 +78,8 @@ async def test_make_orchestrator_adds_defaults_plugins_and_providers(
 ) -> None:
     echo = EchoProvider("gemini")
     orch = await make_orchestrator(plugins=(Manage(),), providers=(echo,))
-    assert orch.providers == {"gemini": echo}
+    assert orch.providers["gemini"] is echo
+    assert set(orch.providers) == {"gemini", "client"}  # client: the default client-model plugin
     result = await orch.orchestrate("what is in the readme?")
     assert result.status == "completed" and result.provider == "gemini"
     assert result.analysis.intent == "manage"
@@ -122,5 +123,5 @@ def test_fake_provider_server_forgot_the_previous_test(fake_provider_server: Any
 
 async def test_provider_plugin_registers_each_provider(make_orchestrator: Any) -> None:
     first, second = EchoProvider("openai"), EchoProvider("anthropic")
-    orch = await make_orchestrator(plugins=(provider_plugin(first, second),))
+    orch = await make_orchestrator(plugins=(provider_plugin(first, second),), defaults=False)
     assert orch.providers == {"openai": first, "anthropic": second}
