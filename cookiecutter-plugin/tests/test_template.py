@@ -35,6 +35,7 @@ HOST = [
     "plugins/services/mcp",
     "plugins/metrics/memory",
     "plugins/metrics/sqlite",
+    "plugins/providers/client-model",
 ]
 # stage -> the plugin name it is rendered with
 STAGES = {
