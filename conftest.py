@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+# pytester: tests of the pytest plugin for plugin authors run pytest on files of their own.
+pytest_plugins = ["pytester"]
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> None:

@@ -31,8 +31,10 @@ class _Section(BaseModel):
 class TierExecution(_Section):
     """The models of one tier: ``preferred`` first, then ``fallback`` in order."""
 
-    preferred: str
-    fallback: list[str] = Field(default_factory=list)
+    preferred: str = Field(description="The tier's first model.")
+    fallback: list[str] = Field(
+        default_factory=list, description="Models tried after it, in order."
+    )
 
     @property
     def models(self) -> list[str]:
@@ -42,15 +44,19 @@ class TierExecution(_Section):
 class ServiceConfig(_Section):
     """One downstream MCP service (``mcp_services.<name>``)."""
 
-    type: Literal["stdio", "http"] = "stdio"
-    command: list[str] | None = None
-    url: str | None = None
-    capabilities: list[str] = Field(default_factory=list)
+    type: Literal["stdio", "http"] = Field(default="stdio", description="How to reach it.")
+    command: list[str] | None = Field(
+        default=None, description="stdio: the command and its arguments (a string is split)."
+    )
+    url: str | None = Field(default=None, description="http: the streamable HTTP endpoint.")
+    capabilities: list[str] = Field(
+        default_factory=list, description="Intents it serves; empty: every intent."
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment for a stdio child (no keys)."
     )
-    cwd: str | None = None
-    enabled: bool = True
+    cwd: str | None = Field(default=None, description="Working directory of a stdio child.")
+    enabled: bool = Field(default=True, description="False: not started, never routed to.")
 
     @field_validator("command", mode="before")
     @classmethod
@@ -85,25 +91,33 @@ class ProviderConfig(_Section):
     )
     models: list[str] = Field(default_factory=list, description="Extra model names it serves.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds per call.")
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Whether the provider is switched on.")
     options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific.")
 
 
 class ModelOverride(_Section):
     """Catalog override for one model (``models.<name>``): custom or self-hosted models."""
 
-    provider: str | None = None
-    input_price_per_mtok: float | None = Field(default=None, ge=0)
-    output_price_per_mtok: float | None = Field(default=None, ge=0)
-    context_window: int | None = Field(default=None, gt=0)
-    supports_tools: bool | None = None
+    provider: str | None = Field(default=None, description="The provider that serves it.")
+    input_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="USD per million input tokens."
+    )
+    output_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="USD per million output tokens."
+    )
+    context_window: int | None = Field(default=None, gt=0, description="Tokens.")
+    supports_tools: bool | None = Field(default=None, description="Whether it takes tools.")
 
 
 class CacheConfig(_Section):
-    enabled: bool = True
+    """The response cache (used by the resilience plugin)."""
+
+    enabled: bool = Field(default=True, description="Cache completed responses.")
     ttl: float = Field(default=3600.0, ge=0, description="Seconds; CACHE_TTL overrides.")
-    max_entries: int = Field(default=1024, ge=0)
-    backend: Literal["memory", "redis"] = "memory"
+    max_entries: int = Field(default=1024, ge=0, description="Entries kept in memory.")
+    backend: Literal["memory", "redis"] = Field(
+        default="memory", description="Where entries live; redis uses REDIS_URL."
+    )
 
 
 class BreakerOverride(_Section):
@@ -120,14 +134,24 @@ class BreakerOverride(_Section):
 
 
 class CircuitBreakerConfig(_Section):
-    enabled: bool = True
+    """One circuit breaker per model (used by the resilience plugin)."""
+
+    enabled: bool = Field(default=True, description="Use circuit breakers.")
     window_size: int = Field(default=20, ge=1, description="Calls in the sliding window.")
-    minimum_calls: int = Field(default=5, ge=1)
-    failure_rate_threshold: float = Field(default=0.5, gt=0, le=1)
-    slow_call_duration: float = Field(default=30.0, gt=0, description="Seconds.")
-    slow_call_rate_threshold: float = Field(default=1.0, gt=0, le=1)
+    minimum_calls: int = Field(
+        default=5, ge=1, description="Calls in the window before the rates count."
+    )
+    failure_rate_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="Failure share of the window that opens it."
+    )
+    slow_call_duration: float = Field(
+        default=30.0, gt=0, description="Seconds after which a call counts as slow."
+    )
+    slow_call_rate_threshold: float = Field(
+        default=1.0, gt=0, le=1, description="Slow-call share of the window that opens it."
+    )
     open_duration: float = Field(default=30.0, gt=0, description="Seconds before half-open.")
-    half_open_probes: int = Field(default=1, ge=1)
+    half_open_probes: int = Field(default=1, ge=1, description="Calls let through while half-open.")
     long_open_duration: float = Field(
         default=900.0,
         gt=0,
@@ -147,17 +171,23 @@ class CircuitBreakerConfig(_Section):
 
 
 class RetryConfig(_Section):
+    """Retries of the same model on transient errors, before falling back."""
+
     attempts: int = Field(default=3, ge=1, le=10, description="Tries per model, first included.")
-    initial_wait: float = Field(default=0.5, ge=0)
-    max_wait: float = Field(default=8.0, ge=0)
+    initial_wait: float = Field(default=0.5, ge=0, description="Seconds; grows, jittered.")
+    max_wait: float = Field(default=8.0, ge=0, description="Seconds; the longest wait.")
     max_retry_after: float = Field(
         default=10.0, ge=0, description="Honour Retry-After up to this; longer falls back now."
     )
 
 
 class BudgetConfig(_Section):
-    period: Literal["1h", "1d", "30d"] | None = None
-    limit_usd: float | None = Field(default=None, ge=0)
+    """A spending limit (used by the resilience plugin); unset: no limit."""
+
+    period: Literal["1h", "1d", "30d"] | None = Field(
+        default=None, description="The period the limit applies to."
+    )
+    limit_usd: float | None = Field(default=None, ge=0, description="USD per period.")
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> BudgetConfig:
@@ -182,7 +212,9 @@ class RedisConfig(_Section):
 
 
 class MetricsConfig(_Section):
-    persist: bool = True
+    """The metrics sinks: the persistent store and Prometheus."""
+
+    persist: bool = Field(default=True, description="Keep records in the SQLite store.")
     path: str | None = Field(default=None, description="SQLite file; default in user data dir.")
     retention_days: float = Field(
         default=7.0, gt=0, description="Persisted records older than this are deleted."
@@ -197,9 +229,13 @@ class MetricsConfig(_Section):
 
 
 class PromptConfig(_Section):
+    """The prompts sent to models."""
+
     max_context_chars: int = Field(default=4000, ge=0, description="Context budget per request.")
     rewrite: bool = Field(default=False, description="Let a cheap model rewrite the prompt.")
-    rewrite_model: str | None = None
+    rewrite_model: str | None = Field(
+        default=None, description="The rewriting model; default: the first usable simple one."
+    )
 
 
 class ToolsConfig(_Section):
@@ -215,19 +251,29 @@ class ToolsConfig(_Section):
 
 
 class ServerConfig(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    """The MCP server's streamable HTTP transport."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
     auth_token_env: str | None = Field(
         default=None, description="Env var holding the bearer token; required off loopback."
     )
-    allowed_origins: list[str] = Field(default_factory=list)
-    max_request_bytes: int = Field(default=1_000_000, gt=0)
-    max_request_chars: int = Field(default=200_000, gt=0)
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins accepted besides the server's own."
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000, gt=0, description="Largest HTTP body accepted."
+    )
+    max_request_chars: int = Field(
+        default=200_000, gt=0, description="Longest request text accepted."
+    )
 
 
 class PluginsConfig(_Section):
+    """Which installed plugins load, and their settings."""
+
     load: list[str] | None = Field(default=None, description="Allow-list; None loads all.")
-    disable: list[str] = Field(default_factory=list)
+    disable: list[str] = Field(default_factory=list, description="Plugins never to load.")
     strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Free-form settings for third-party plugins, by name."
@@ -266,14 +312,26 @@ class Config(_Section):
     use_claude_code_first: bool = Field(
         default=True, description="Try the client's model before API providers."
     )
-    claude_code_models: dict[Tier, list[str]] = Field(default_factory=_default_client_models)
-    execution: dict[Tier, TierExecution] = Field(default_factory=_default_execution)
-    mcp_services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    claude_code_models: dict[Tier, list[str]] = Field(
+        default_factory=_default_client_models,
+        description="Per tier, the client's models: for sampling, or named in a delegated plan.",
+    )
+    execution: dict[Tier, TierExecution] = Field(
+        default_factory=_default_execution,
+        description="Per tier, the models this server calls; a tier not given keeps its default.",
+    )
+    mcp_services: dict[str, ServiceConfig] = Field(
+        default_factory=dict, description="Downstream MCP servers, by name."
+    )
     baseline_model: str | None = Field(
         default=None, description="What savings are measured against; default: complex preferred."
     )
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    models: dict[str, ModelOverride] = Field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = Field(
+        default_factory=dict, description="Provider settings, by provider name."
+    )
+    models: dict[str, ModelOverride] = Field(
+        default_factory=dict, description="Catalog overrides and custom models, by name."
+    )
     cache: CacheConfig = Field(default_factory=CacheConfig)
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)

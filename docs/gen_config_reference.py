@@ -1,0 +1,156 @@
+"""Write the configuration reference (docs/reference/configuration.md) from the pydantic
+configuration models, so the page cannot drift from the code.
+
+    uv run python docs/gen_config_reference.py          # rewrite the page
+    uv run python docs/gen_config_reference.py --check  # exit 1 if the page is out of date
+
+``tests/test_docs.py`` runs the check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from dynamic_orchestrator.config import Config
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+PAGE = Path(__file__).parent / "reference" / "configuration.md"
+
+HEADER = """\
+# Configuration reference
+
+Every key of the configuration file, generated from the configuration models
+(`dynamic_orchestrator.config`) by `uv run python docs/gen_config_reference.py`; a test
+fails when this page and the models disagree. How a file is found, and examples:
+[Configuration](../configuration.md).
+
+Unknown keys are errors that name the key (`dynamic-orchestrator config check PATH`).
+Keys written `<name>` are names you choose; `<tier>` is `simple`, `moderate` or `complex`.
+"""
+
+
+def _type(annotation: Any) -> str:
+    """A reader's name for a type annotation."""
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if annotation is type(None):
+        return "null"
+    if origin is Literal:
+        return " or ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type(a) for a in args)
+    if origin is list:
+        return f"list of {_type(args[0])}"
+    if origin is dict:
+        key = "tier" if get_origin(args[0]) is Literal else "name"
+        return f"mapping of {key} to {_type(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "section"
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", Any: "any"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(section)"
+    if isinstance(value, dict) and value and isinstance(next(iter(value.values())), BaseModel):
+        return "see below"
+    if value is PydanticUndefined:
+        return ""
+    text = json.dumps(value, default=str)
+    return "see below" if len(text) > 40 else f"`{text}`"
+
+
+def _nested(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+    """('', Model) for a section, ('.<name>', Model) for a mapping of sections."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "", annotation
+    if get_origin(annotation) is dict:
+        key, value = get_args(annotation)
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return (".<tier>" if get_origin(key) is Literal else ".<name>"), value
+    return None
+
+
+def _doc(model: type[BaseModel]) -> str:
+    doc = (model.__doc__ or "").strip()
+    return " ".join(line.strip() for line in doc.splitlines() if line.strip())
+
+
+def _anchor(path: str) -> str:
+    return path.replace(".<", "-").replace(">", "").replace(".", "-").replace("_", "-")
+
+
+def _table(model: type[BaseModel], path: str, sections: list[tuple[str, type[BaseModel]]]) -> str:
+    rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        nested = _nested(field.annotation)
+        description = field.description or ""
+        kind = _type(field.annotation)
+        if nested is not None:
+            suffix, sub = nested
+            child = f"{path}.{name}" if path else name
+            sections.append((child + suffix, sub))
+            kind = kind.replace("section", f"[section](#{_anchor(child + suffix)})")
+            description = description or _doc(sub)
+        rows.append(f"| `{name}` | {kind} | {_default(field)} | {description} |")
+    return "\n".join(rows)
+
+
+def render() -> str:
+    """The whole page."""
+    out = [HEADER, "## Top level", "", _doc(Config), ""]
+    sections: list[tuple[str, type[BaseModel]]] = []
+    out += [_table(Config, "", sections), ""]
+    done: set[str] = set()
+    while sections:
+        path, model = sections.pop(0)
+        if path in done:
+            continue
+        done.add(path)
+        out += [f"## `{path}` {{#{_anchor(path)}}}", ""]
+        if _doc(model):
+            out += [_doc(model), ""]
+        out += [_table(model, path, sections), ""]
+    defaults = Config().model_dump(mode="json", exclude={"source"})
+    out += [
+        "## The embedded defaults",
+        "",
+        "What applies with no configuration file (`Config()`), as YAML:",
+        "",
+        "```yaml",
+        yaml.safe_dump(defaults, sort_keys=False).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
+            print(f"{PAGE} is out of date: run uv run python docs/gen_config_reference.py")
+            return 1
+        return 0
+    PAGE.parent.mkdir(parents=True, exist_ok=True)
+    PAGE.write_text(text, encoding="utf-8")
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
