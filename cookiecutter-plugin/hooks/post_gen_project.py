@@ -12,6 +12,8 @@ stages = project / "stages"
 chosen = stages / STAGE
 if not chosen.is_dir():
     raise SystemExit(f"stage {STAGE!r}: expected one of {sorted(p.name for p in stages.iterdir())}")
-(chosen / "plugin.py").replace(project / "src" / PACKAGE / "__init__.py")
+package = project / "src" / PACKAGE
+package.mkdir(parents=True, exist_ok=True)  # git keeps no empty directory in the template
+(chosen / "plugin.py").replace(package / "__init__.py")
 (chosen / "test_plugin.py").replace(project / "tests" / f"test_{ENTRY_POINT}.py")
 shutil.rmtree(stages)

@@ -123,14 +123,28 @@ class CacheConfig(_Section):
 class BreakerOverride(_Section):
     """Per-model thresholds (``circuit_breaker.models.<name>``); unset keys keep the defaults."""
 
-    window_size: int | None = Field(default=None, ge=1)
-    minimum_calls: int | None = Field(default=None, ge=1)
-    failure_rate_threshold: float | None = Field(default=None, gt=0, le=1)
-    slow_call_duration: float | None = Field(default=None, gt=0)
-    slow_call_rate_threshold: float | None = Field(default=None, gt=0, le=1)
-    open_duration: float | None = Field(default=None, gt=0)
-    half_open_probes: int | None = Field(default=None, ge=1)
-    long_open_duration: float | None = Field(default=None, gt=0)
+    window_size: int | None = Field(default=None, ge=1, description="Calls in the window.")
+    minimum_calls: int | None = Field(
+        default=None, ge=1, description="Calls in the window before the rates count."
+    )
+    failure_rate_threshold: float | None = Field(
+        default=None, gt=0, le=1, description="Failure share that opens it."
+    )
+    slow_call_duration: float | None = Field(
+        default=None, gt=0, description="Seconds after which a call counts as slow."
+    )
+    slow_call_rate_threshold: float | None = Field(
+        default=None, gt=0, le=1, description="Slow-call share that opens it."
+    )
+    open_duration: float | None = Field(
+        default=None, gt=0, description="Seconds open before half-open."
+    )
+    half_open_probes: int | None = Field(
+        default=None, ge=1, description="Calls let through while half-open."
+    )
+    long_open_duration: float | None = Field(
+        default=None, gt=0, description="Seconds open after quota or key failures."
+    )
 
 
 class CircuitBreakerConfig(_Section):
