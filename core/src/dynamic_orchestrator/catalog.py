@@ -131,16 +131,17 @@ def measured_cost(
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
 ) -> float | None:
-    """USD for provider-reported usage, priced by genai-prices when it knows the model.
+    """USD for provider-reported usage at list prices.
 
     ``input_tokens`` is every input token, cached ones included; ``cache_read_tokens`` and
     ``cache_write_tokens`` say how many of them were cache reads and writes, which
-    genai-prices prices at their own rates. Config prices (no genai-prices entry) charge
-    every input token at the input rate.
+    genai-prices prices at their own rates. Plain input and output are priced from the
+    rates genai-prices gave the catalog (the same cliff-tier rule, without a lookup per
+    call); config prices (no genai-prices entry) charge every input token at the input rate.
     """
     if model is None:
         return None
-    if model.prices_id is not None:
+    if model.prices_id is not None and (cache_read_tokens or cache_write_tokens):
         try:
             from genai_prices import Usage, calc_price
 
