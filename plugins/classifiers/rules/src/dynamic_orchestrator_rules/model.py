@@ -67,9 +67,9 @@ UNEXPLAINED = ("c:", "bias")
 class JointModel:
     """The intent model and the complexity model in one table: one lookup per feature.
 
-    Each row holds the feature's weights for every intent and level, then its precomputed
-    push towards each (weight minus the feature's mean weight), which the reasons use. The
-    complexity model also weighs the predicted intent (feature ``intent:<name>``).
+    Each row holds the feature's weights for every intent, then for every level, then its
+    mean weight for each of the two questions (for the reasons). The complexity model also
+    weighs the predicted intent (feature ``intent:<name>``).
     """
 
     def __init__(self, intent: LinearModel, complexity: LinearModel):
@@ -82,18 +82,15 @@ class JointModel:
             rows[feature] = [*row, *([0.0] * nc)]
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
-        table = {}
-        for feature, row in rows.items():
-            mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
-            pushes = [w - mean_i for w in row[:ni]] + [w - mean_c for w in row[ni:]]
-            table[feature] = tuple(row + pushes)
-        self._table = table
+        self._table = {
+            feature: (*row, sum(row[:ni]) / ni, sum(row[ni:]) / nc) for feature, row in rows.items()
+        }
 
     def predict(self, features: Sequence[str], explain: int = 4) -> tuple[Prediction, Prediction]:
         table, ni, nc = self._table, self._ni, self._nc
         get = table.get
         rows = [row for row in map(get, features) if row is not None]
-        sums = [sum(column) for column in zip(*rows, strict=True)] or [0.0] * (2 * (ni + nc))
+        sums = [sum(column) for column in zip(*rows, strict=True)] or [0.0] * (ni + nc + 2)
         # Reasons come from the readable features only: letter n-grams and the bias weigh
         # in the decision but explain nothing to a person.
         readable = [
@@ -101,12 +98,14 @@ class JointModel:
             for f in features
             if not f.startswith(UNEXPLAINED) and (row := get(f)) is not None
         ]
-        intent = _explained(self.intent.classes, sums[:ni], readable, ni + nc, explain)
+        intent = _explained(self.intent.classes, sums[:ni], readable, 0, ni + nc, explain)
         level_scores = sums[ni : ni + nc]
         extra = self.complexity.weights.get(f"intent:{intent.label}")
         if extra is not None:
             level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
-        level = _explained(self.complexity.classes, level_scores, readable, 2 * ni + nc, explain)
+        level = _explained(
+            self.complexity.classes, level_scores, readable, ni, ni + nc + 1, explain
+        )
         return intent, level
 
 
@@ -114,16 +113,20 @@ def _explained(
     classes: Sequence[str],
     scores: Sequence[float],
     readable: Sequence[tuple[str, Sequence[float]]],
-    push_offset: int,
+    offset: int,
+    mean_at: int,
     explain: int,
 ) -> Prediction:
+    """The decision for one question, whose weights start at ``offset`` in each row and
+    whose mean weight is at ``mean_at``."""
     top = max(scores)
     exps = [math.exp(score - top) for score in scores]
     total = sum(exps)
     best = list(scores).index(top)
     probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
-    column = push_offset + best
-    pushes = heapq.nlargest(explain, ((row[column], f) for f, row in readable))
+    column = offset + best
+    # A feature's push towards the winner: its weight there minus its mean weight.
+    pushes = heapq.nlargest(explain, ((row[column] - row[mean_at], f) for f, row in readable))
     reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
