@@ -96,7 +96,7 @@ async def ours(args: argparse.Namespace, data_dir: str) -> list[float]:
         },
         "benchmark",
     )
-    pm = make_plugin_manager()
+    pm = make_plugin_manager(disable=config.plugins.disable)
     pm.register(ProviderPlugin())
     async with Orchestrator(config, plugin_manager=pm) as orch:
         assert "breaker" in pm.infos, "the breaker plugin is not installed"
