@@ -137,8 +137,12 @@ async def run_demo(config: Config) -> dict[str, Any]:
     }
 
 
-def _pct(part: float, whole: float) -> str:
-    return "n/a" if not whole else f"{100 * (1 - part / whole):.0f}%"
+def _change(part: float, whole: float, fewer: str, more: str) -> str:
+    """'38% less' or '2% more': the routed figure against the baseline, in words."""
+    if not whole:
+        return "no baseline figure"
+    share = 1 - part / whole
+    return f"{abs(100 * share):.0f}% {fewer if share >= 0 else more}"
 
 
 def render(report: dict[str, Any]) -> str:
@@ -164,9 +168,10 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Estimated tokens: {t['tokens']} routed vs {t['baseline_tokens']} baseline "
-        f"({_pct(t['tokens'], t['baseline_tokens'])} fewer, estimated).",
+        f"({_change(t['tokens'], t['baseline_tokens'], 'fewer', 'more')}, estimated; "
+        "the instructions add a few tokens per request, trimmed context removes some).",
         f"Estimated cost:   ${t['cost_usd']:.6f} routed vs ${t['baseline_cost_usd']:.6f} baseline "
-        f"({_pct(t['cost_usd'], t['baseline_cost_usd'])} less, estimated).",
+        f"({_change(t['cost_usd'], t['baseline_cost_usd'], 'less', 'more')}, estimated).",
         "Measured figures come from real runs: see `dynamic-orchestrator metrics`.",
     ]
     return "\n".join(lines)
