@@ -97,6 +97,8 @@ async def per_call(n: int) -> None:
                     "gemini": {"base_url": srv.gemini_base_url},
                 },
                 "metrics": {"persist": False},
+                # every orchestrate must reach the provider: no answers from the cache
+                "cache": {"enabled": False},
             }
         )
         async with Orchestrator(config) as orch:
