@@ -32,7 +32,7 @@ HOST = [
     "plugins/classifiers/rules",
     "plugins/selectors/tiers",
     "plugins/prompts/compact",
-    "plugins/services/mcp",
+    "plugins/services/mcp-services",
     "plugins/metrics/memory",
     "plugins/metrics/sqlite",
     "plugins/providers/client-model",
