@@ -465,4 +465,6 @@ def build_server(
 
 def run_stdio(config: Config) -> None:
     """Serve over stdio until the client closes stdin."""
-    build_server(config).run("stdio")
+    from .stdio_transport import serve_stdio
+
+    anyio.run(serve_stdio, build_server(config))
