@@ -141,3 +141,27 @@ def test_stdin_from_a_file_falls_back_to_the_sdk_transport(tmp_path: Path) -> No
     out, err = run_raw([*HANDSHAKE, call(1, "threads")], 0, file=tmp_path / "in.jsonl")
     by_id = answers(out)
     assert by_id[0]["result"]["serverInfo"]["name"] == "stdio-test", err
+
+
+def test_only_pipes_and_sockets_take_the_event_loop_path(tmp_path: Path) -> None:
+    import os
+    import pty
+    import socket
+
+    from dynamic_orchestrator.stdio_transport import _pollable
+
+    read_end, write_end = os.pipe()
+    left, right = socket.socketpair()
+    controller, terminal = pty.openpty()
+    regular = os.open(tmp_path / "file", os.O_RDWR | os.O_CREAT)
+    try:
+        assert _pollable(read_end) and _pollable(write_end)
+        assert _pollable(left.fileno())
+        assert not _pollable(terminal)  # shared with the shell: never made non-blocking
+        assert not _pollable(regular)
+        assert not _pollable(999)  # not open
+    finally:
+        for fd in (read_end, write_end, controller, terminal, regular):
+            os.close(fd)
+        left.close()
+        right.close()

@@ -3,10 +3,11 @@
 The SDK's ``stdio_server()`` reads each line and writes and flushes each answer through a
 worker thread (``anyio.wrap_file``): three thread hand-offs per request, measured at about
 0.4 ms of CPU per round trip on a 2-CPU machine, more than a whole ``analyze_request``
-decision. On POSIX under asyncio, when stdin and stdout are pipes, sockets or terminals,
-this module gives the same ``stdio_server()`` line reader and writer objects built on the
-event loop's own pipe transports instead; JSON-RPC parsing, sessions and the protocol stay
-the SDK's. Anywhere else it falls back to the SDK's transport unchanged.
+decision. On POSIX under asyncio, when stdin and stdout are pipes or sockets (as every MCP
+client that spawns a server makes them), this module gives the same ``stdio_server()`` line
+reader and writer objects built on the event loop's own pipe transports instead; JSON-RPC
+parsing, sessions and the protocol stay the SDK's. Anywhere else (a terminal, a regular
+file, Windows, trio) it falls back to the SDK's transport unchanged.
 
 As the SDK does, it serves the wire from private duplicates of fds 0 and 1 and points fd 0
 at the null device and fd 1 at stderr while serving, so a stray ``print`` or a child
@@ -55,7 +56,9 @@ def _pollable(fd: int) -> bool:
         mode = os.fstat(fd).st_mode
     except OSError:
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+    # Not a terminal: the event loop makes its descriptors non-blocking, and a terminal's
+    # open file is shared with stderr and the user's shell.
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 async def serve_stdio(server: MCPServer, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
