@@ -4,7 +4,9 @@ A router trained on outcome files (which model succeeded on which prompt, at wha
 predicts each model's probability of success for a prompt and picks the model worth its
 cost (:mod:`.decide`). It is opt-in: with no ``plugins.settings.router.file`` configured
 its ``select_model`` returns None and the default tier selector decides. Commands:
-``dynamic-orchestrator router train | predict | eval | calibrate``.
+``dynamic-orchestrator router train | predict | eval | calibrate``. With
+``plugins.settings.router.outcomes`` set it also logs this project's own traffic in the
+format ``train`` reads (:mod:`.outcome_log`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,23 @@ from typing import Any
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import Catalog
-from dynamic_orchestrator.models import Constraints, Request, RequestAnalysis, Selection
+from dynamic_orchestrator.models import (
+    Constraints,
+    Request,
+    RequestAnalysis,
+    RequestRecord,
+    Selection,
+)
 
 from .model import Router
+from .outcome_log import OutcomeLog
 from .selector import preload, select_with_router
+from .settings import resolve_outcomes, settings_of
 
-__all__ = ["Router", "register_commands", "select_model", "startup"]
+__all__ = ["Router", "record", "register_commands", "select_model", "shutdown", "startup"]
+
+_outcomes: list[OutcomeLog] = []
+"""The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""
 
 
 @hookimpl
@@ -27,13 +40,39 @@ def select_model(
     request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
 ) -> Selection | None:
     """The router's chain for this prompt; None (tier selector decides) without a router file."""
+    for outcome_log in _outcomes:
+        outcome_log.remember(request)
     return select_with_router(request, analysis, catalog, constraints)
 
 
 @hookimpl
 def startup(orchestrator: Any) -> None:
-    """Read the configured router file at start-up, so a bad one is reported at once."""
+    """Read the configured router file at start-up, so a bad one is reported at once, and
+    open the outcome log if one is configured (process-wide)."""
     preload(orchestrator.config)
+    path = resolve_outcomes(settings_of(orchestrator.config), orchestrator.config)
+    if path is None or any(log.path == path for log in _outcomes):
+        return
+    for previous in _outcomes:
+        previous.close()
+    outcome_log = OutcomeLog(path)
+    outcome_log.start()
+    _outcomes[:] = [outcome_log]
+
+
+@hookimpl
+def record(record: RequestRecord) -> None:
+    """Queue the request's outcome line, when the outcome log is on."""
+    for outcome_log in _outcomes:
+        outcome_log.add(record)
+
+
+@hookimpl
+def shutdown(orchestrator: Any) -> None:
+    """Write the queued outcome lines and close the log."""
+    for outcome_log in _outcomes:
+        outcome_log.close()
+    _outcomes.clear()
 
 
 @hookimpl

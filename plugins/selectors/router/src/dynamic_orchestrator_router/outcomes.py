@@ -279,6 +279,7 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
     by_prompt: dict[str, dict[str, list[tuple[float, float | None]]]] = {}
     task_of: dict[str, str] = {}
     models: dict[str, None] = {}
+    unlabelled = 0
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -299,6 +300,9 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
         if not isinstance(model, str) or not model:
             raise OutcomeError(f"{where}: 'model' must be a non-empty string")
         raw = item.get("success")
+        if raw is None:  # an outcome-log line no grader has labelled yet
+            unlabelled += 1
+            continue
         if isinstance(raw, bool) or (isinstance(raw, int | float) and 0 <= raw <= 1):
             value = float(raw)
         else:
@@ -320,6 +324,11 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
         if task:
             task_of.setdefault(prompt, task)
     if not by_prompt:
+        if unlabelled:
+            raise OutcomeError(
+                f'{path}: no outcomes with a verdict: all {unlabelled} have "success": null '
+                "(set it from your grader: true/false or a score in [0, 1])"
+            )
         raise OutcomeError(f"{path}: no outcomes")
     names = list(models)
     n, k = len(by_prompt), len(names)
@@ -349,6 +358,10 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
     )
     if estimated:
         table.notes.append("some costs estimated from list prices and token estimates")
+    if unlabelled:
+        table.notes.append(
+            f"{path}: {unlabelled} outcomes without a verdict (success null) skipped"
+        )
     return table
 
 

@@ -13,6 +13,7 @@
             gpt-4-1106-preview: gpt-4o
             mistralai/mixtral-8x7b-chat: gpt-4o-mini
             claude-v1: null
+          outcomes: outcomes.jsonl      # opt-in: log each request run here, prompt included
 
 Without ``file`` the router stays out of the way and the tier selector decides. A knob
 left out takes the value stored in the router file (set by ``router calibrate --write``).
@@ -50,6 +51,11 @@ class RouterSettings(BaseModel):
     models: dict[str, str | None] = Field(
         default_factory=dict, description="Router model name -> catalog model name, or null."
     )
+    outcomes: str | None = Field(
+        default=None,
+        description="Opt-in: append one outcome line (prompt text included) per request run "
+        "here to this JSON lines file, to label and train a router on.",
+    )
 
 
 def parse_settings(data: Any) -> RouterSettings:
@@ -76,9 +82,18 @@ def settings_of(config: Config) -> RouterSettings:
 
 def resolve_file(settings: RouterSettings, config: Config) -> Path | None:
     """The router file's path; a relative one is taken from the config file's folder."""
-    if not settings.file:
+    return _resolve(settings.file, config)
+
+
+def resolve_outcomes(settings: RouterSettings, config: Config) -> Path | None:
+    """The outcome log's path, if one is configured (relative: from the config's folder)."""
+    return _resolve(settings.outcomes, config)
+
+
+def _resolve(value: str | None, config: Config) -> Path | None:
+    if not value:
         return None
-    path = Path(settings.file).expanduser()
+    path = Path(value).expanduser()
     if not path.is_absolute() and config.source:
         source = Path(config.source)
         if source.is_file():

@@ -1,0 +1,110 @@
+"""The opt-in outcome log: this project's own traffic, labelled, becomes training data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import dynamic_orchestrator_router
+import pytest
+from dynamic_orchestrator.config import load_config, parse_config
+from dynamic_orchestrator.models import Request, RequestRecord
+from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_router.outcome_log import OutcomeLog
+from dynamic_orchestrator_router.outcomes import OutcomeError, read_outcomes
+from dynamic_orchestrator_router.settings import resolve_outcomes, settings_of
+
+
+def _record(request_id: str, **fields: Any) -> RequestRecord:
+    base: dict[str, Any] = {
+        "timestamp": time.time(),
+        "request_id": request_id,
+        "status": "completed",
+        "model": "gpt-5-mini",
+        "intent": "write",
+        "duration_ms": 12.0,
+        "cost_usd": 0.0004,
+    }
+    return RequestRecord(**{**base, **fields})
+
+
+async def test_requests_run_here_are_logged_and_train_reads_them_once_labelled(
+    make_orchestrator: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "logs" / "outcomes.jsonl"
+    config = parse_config(
+        {"use_claude_code": False, "plugins": {"settings": {"router": {"outcomes": str(path)}}}}
+    )
+    orch = await make_orchestrator(
+        config, plugins=(dynamic_orchestrator_router,), providers=(EchoProvider("openai"),)
+    )
+    prompts = ["Write a function that reverses a list", "Rename the helper in utils.py"]
+    results = [await orch.orchestrate(text) for text in prompts]
+    await orch.analyze("Only analysed, never run")  # no record: nothing logged
+    assert all(r.status == "completed" for r in results)
+    await orch.close()  # the shutdown hook writes what is queued
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["prompt"] for line in lines] == prompts
+    for line, result in zip(lines, results, strict=True):
+        assert line["model"] == result.model and line["status"] == "completed"
+        assert line["success"] is None  # an answer without an error is not a verdict
+        assert line["cost_usd"] == result.cost_usd
+        assert line["task"] == result.analysis.intent
+        assert line["request_id"] == result.request_id
+
+    with pytest.raises(OutcomeError, match="no outcomes with a verdict: all 2 have"):
+        read_outcomes([path])
+    lines[0]["success"] = True  # the grader's verdicts
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    table = read_outcomes([path])
+    assert table.prompts == [prompts[0]] and table.models == [results[0].model]
+    assert table.success.tolist() == [[1.0]]
+    assert any("1 outcomes without a verdict (success null) skipped" in n for n in table.notes)
+
+
+def test_only_requests_a_model_ran_here_are_logged(tmp_path: Path) -> None:
+    log = OutcomeLog(tmp_path / "o.jsonl")
+    log.start()
+    for request_id in ("done", "failed", "delegated", "cached", "unseen-text"):
+        if request_id != "unseen-text":
+            log.remember(Request(text=f"text of {request_id}", request_id=request_id))
+    log.add(_record("done"))
+    log.add(_record("failed", status="failed", cost_usd=None))
+    log.add(_record("delegated", status="delegated"))
+    log.add(_record("cached", cached=True))
+    log.add(_record("unseen-text"))
+    assert log.flush()
+    log.close()
+    lines = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert [(x["prompt"], x["status"], x["cost_usd"]) for x in lines] == [
+        ("text of done", "completed", 0.0004),
+        ("text of failed", "failed", None),
+    ]
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
+    log = OutcomeLog(tmp_path / "o.jsonl", queue_size=1)  # writer not started
+    for request_id in ("a", "b"):
+        log.remember(Request(text=request_id, request_id=request_id))
+        log.add(_record(request_id))
+    assert log.dropped == 1
+
+
+def test_remembered_texts_are_bounded(tmp_path: Path) -> None:
+    from dynamic_orchestrator_router import outcome_log
+
+    log = OutcomeLog(tmp_path / "o.jsonl")
+    for i in range(outcome_log.REMEMBERED + 10):
+        log.remember(Request(text="x", request_id=str(i)))
+    assert len(log._texts) == outcome_log.REMEMBERED and "0" not in log._texts
+
+
+def test_relative_outcome_path_is_beside_the_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "conf" / "config.yaml"
+    config_file.parent.mkdir()
+    config_file.write_text("plugins:\n  settings:\n    router:\n      outcomes: o.jsonl\n")
+    config = load_config(config_file)
+    assert resolve_outcomes(settings_of(config), config) == tmp_path / "conf" / "o.jsonl"
