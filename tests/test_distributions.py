@@ -16,6 +16,7 @@ import sys
 import tomllib
 import venv
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = [ROOT, ROOT / "core", *sorted(ROOT.glob("plugins/*/*"))]
 
 
-def project(folder: Path) -> dict:  # type: ignore[type-arg]
-    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]  # type: ignore[no-any-return]
+def project(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+    return data
 
 
 def new_env(path: Path, with_pip: bool = False) -> Path:

@@ -21,6 +21,12 @@ async def big(size: int) -> str:
 
 
 @server.tool()
+async def echo(text: str) -> str:
+    """The text, as received."""
+    return text
+
+
+@server.tool()
 async def noisy() -> str:
     """Write to stdout, as a careless plugin or child process would, then answer."""
     print("stray print from the server", flush=True)

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 SERVER = Path(__file__).with_name("stdio_transport_server.py")
-HANDSHAKE = [
+HANDSHAKE: list[dict[str, Any]] = [
     {
         "jsonrpc": "2.0",
         "id": 0,
@@ -42,11 +42,11 @@ def run_raw(
     file: Path | None = None,
     limit: int = 1 << 20,
 ) -> tuple[list[str], str]:
-    """Send the messages to a server, wait for ``expect`` answers to tools calls, close its
-    stdin, and return all its stdout lines and its stderr once it has exited.
+    """Send the messages to a server, wait for ``expect`` answers besides the handshake's,
+    close its stdin, and return all its stdout lines and its stderr once it has exited.
 
     With ``file``, the messages are written there and the server reads that file as its
-    stdin (it answers everything before it sees the end of the file... or stops at once).
+    stdin; it stops at the file's end, so only the handshake's answer is certain.
     """
     command = [sys.executable, str(SERVER), str(limit)]
     if file is not None:
@@ -63,10 +63,12 @@ def run_raw(
         proc.stdin.write(lines(*messages).encode())
         proc.stdin.flush()
         out: list[str] = []
-        while sum(1 for line in out if '"id":' in line and '"id":0' not in line) < expect:
+        answered = 0
+        while answered < expect:
             line = proc.stdout.readline()
             assert line, "the server closed stdout early"
             out.append(line.decode().rstrip("\n"))
+            answered += json.loads(line).get("id") not in (None, 0)
         proc.stdin.close()
         rest = proc.stdout.read()
         err = proc.stderr.read()  # type: ignore[union-attr]
@@ -86,18 +88,12 @@ def answers(out: list[str]) -> dict[int, dict[str, Any]]:
     return {m["id"]: m for m in parsed if "id" in m}
 
 
-def test_sdk_client_gets_answers_larger_than_a_pipe_buffer() -> None:
-    async def go() -> list[Any]:
-        server = StdioServerParameters(command=sys.executable, args=[str(SERVER), "1048576"])
-        async with Client(server) as client:
-            big = await client.call_tool("big", {"size": 3_000_000})
-            threads = await client.call_tool("threads", {})
-            small = await client.call_tool("big", {"size": 3})
-        return [big, threads, small]
-
-    import anyio
-
-    big, threads, small = anyio.run(go)
+async def test_sdk_client_gets_answers_larger_than_a_pipe_buffer() -> None:
+    server = StdioServerParameters(command=sys.executable, args=[str(SERVER), "1048576"])
+    async with Client(server) as client:
+        big = await client.call_tool("big", {"size": 3_000_000})
+        threads = await client.call_tool("threads", {})
+        small = await client.call_tool("big", {"size": 3})
     assert not big.is_error and big.content[0].text == "x" * 3_000_000  # type: ignore[union-attr]
     # No worker thread reads stdin or writes stdout on this path.
     assert threads.structured_content == {"result": 1}
@@ -131,13 +127,13 @@ def test_a_line_just_under_the_limit_is_read_whole() -> None:
 
 @pytest.mark.parametrize("text", ["caf\u00e9 \u2603 \U0001f600", "line\\nbreak"])
 def test_utf8_round_trips(text: str) -> None:
-    out, _ = run_raw([*HANDSHAKE, call(1, "big", {"size": 1, "note": text})], 1)
-    assert answers(out)[1]["result"]["content"][0]["text"] == "x"
+    out, _ = run_raw([*HANDSHAKE, call(1, "echo", {"text": text})], 1)
+    assert answers(out)[1]["result"]["content"][0]["text"] == text
 
 
 def test_stdin_from_a_file_falls_back_to_the_sdk_transport(tmp_path: Path) -> None:
-    # The SDK's transport reads a regular file through a worker thread; it stops at the
-    # file's end, perhaps before answering, so only the handshake answer is certain.
+    # asyncio's pipe transports refuse a regular file, so any answer here comes from the
+    # SDK's transport (which reads the file in a worker thread).
     out, err = run_raw([*HANDSHAKE, call(1, "threads")], 0, file=tmp_path / "in.jsonl")
     by_id = answers(out)
     assert by_id[0]["result"]["serverInfo"]["name"] == "stdio-test", err

@@ -45,6 +45,7 @@ from .config import Config
 from .errors import OrchestratorError, RequestError, redact
 from .models import AnalysisResult, MetricsSummary, Options, OrchestrationResult
 from .sampling import McpClientConnection, SamplingProvider, declares_sampling, is_modern
+from .stdio_transport import serve_stdio
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -465,6 +466,4 @@ def build_server(
 
 def run_stdio(config: Config) -> None:
     """Serve over stdio until the client closes stdin."""
-    from .stdio_transport import serve_stdio
-
     anyio.run(serve_stdio, build_server(config))

@@ -31,7 +31,7 @@ from .settings import resolve_outcomes, settings_of
 
 __all__ = ["Router", "record", "register_commands", "select_model", "shutdown", "startup"]
 
-_outcomes: list[OutcomeLog] = []
+_outcome_log: OutcomeLog | None = None
 """The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""
 
 
@@ -40,8 +40,8 @@ def select_model(
     request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
 ) -> Selection | None:
     """The router's chain for this prompt; None (tier selector decides) without a router file."""
-    for outcome_log in _outcomes:
-        outcome_log.remember(request)
+    if _outcome_log is not None:
+        _outcome_log.remember(request)
     return select_with_router(request, analysis, catalog, constraints)
 
 
@@ -49,30 +49,31 @@ def select_model(
 def startup(orchestrator: Any) -> None:
     """Read the configured router file at start-up, so a bad one is reported at once, and
     open the outcome log if one is configured (process-wide)."""
+    global _outcome_log
     preload(orchestrator.config)
     path = resolve_outcomes(settings_of(orchestrator.config), orchestrator.config)
-    if path is None or any(log.path == path for log in _outcomes):
+    if path is None or (_outcome_log is not None and _outcome_log.path == path):
         return
-    for previous in _outcomes:
-        previous.close()
-    outcome_log = OutcomeLog(path)
-    outcome_log.start()
-    _outcomes[:] = [outcome_log]
+    if _outcome_log is not None:
+        _outcome_log.close()
+    _outcome_log = OutcomeLog(path)
+    _outcome_log.start()
 
 
 @hookimpl
 def record(record: RequestRecord) -> None:
     """Queue the request's outcome line, when the outcome log is on."""
-    for outcome_log in _outcomes:
-        outcome_log.add(record)
+    if _outcome_log is not None:
+        _outcome_log.add(record)
 
 
 @hookimpl
 def shutdown(orchestrator: Any) -> None:
     """Write the queued outcome lines and close the log."""
-    for outcome_log in _outcomes:
-        outcome_log.close()
-    _outcomes.clear()
+    global _outcome_log
+    if _outcome_log is not None:
+        _outcome_log.close()
+        _outcome_log = None
 
 
 @hookimpl
