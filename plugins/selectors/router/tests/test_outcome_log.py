@@ -108,3 +108,10 @@ def test_relative_outcome_path_is_beside_the_config(tmp_path: Path) -> None:
     config_file.write_text("plugins:\n  settings:\n    router:\n      outcomes: o.jsonl\n")
     config = load_config(config_file)
     assert resolve_outcomes(settings_of(config), config) == tmp_path / "conf" / "o.jsonl"
+
+
+def test_an_unwritable_path_is_an_error_naming_the_setting(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ValueError, match=r"plugins\.settings\.router\.outcomes: cannot write"):
+        OutcomeLog(blocker / "o.jsonl").start()

@@ -56,10 +56,16 @@ class OutcomeLog:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Create the folder and start the writer; a path that cannot be written raises."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8"):
-            pass
+        """Create the folder and start the writer; a path that cannot be written raises a
+        ValueError naming the setting."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ValueError(
+                f"plugins.settings.router.outcomes: cannot write {self.path}: {exc.strerror}"
+            ) from None
         self._thread = threading.Thread(target=self._run, name="router-outcomes", daemon=True)
         self._thread.start()
         atexit.register(self.close)
