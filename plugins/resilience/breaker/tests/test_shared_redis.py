@@ -66,7 +66,7 @@ def state(orch: Orchestrator) -> Resilience:
 
 async def test_a_breaker_opened_by_one_is_honoured_by_the_other(two_orchestrators: Any) -> None:
     (a, echo_a), (b, echo_b) = await two_orchestrators(circuit_breaker={"minimum_calls": 1})
-    echo_a.fail(ErrorKind.TRANSIENT)
+    echo_a.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     first = await a.orchestrate("Show the contents of config.yaml")
     assert first.model == "m-small2"
     result = await b.orchestrate("Show the contents of other.yaml")
@@ -139,7 +139,7 @@ async def test_unreachable_redis_falls_back_to_local_state_and_says_so_once(
     )
     with structlog.testing.capture_logs() as logs:
         orch = await resilient(config)
-        echo.fail(ErrorKind.TRANSIENT)
+        echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
         results = [await orch.orchestrate(f"Show the contents of f{i}.yaml") for i in range(5)]
         again = await orch.orchestrate("Show the contents of f0.yaml")
     assert all(r.status == "completed" for r in results)

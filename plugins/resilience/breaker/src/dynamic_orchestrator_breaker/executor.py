@@ -35,7 +35,7 @@ from dynamic_orchestrator.toolloop import TOOL_LIMIT_REASON, complete_with_tools
 from .breaker import Permit
 from .budget import RequestSpend, call_cost, fit_call
 from .cache import cache_key
-from .registry import Refusal
+from .registry import Refusal, RequestOutcomes
 
 if TYPE_CHECKING:
     from dynamic_orchestrator.models import Candidate
@@ -68,8 +68,13 @@ async def guarded_call(
     ctx: ExecutionContext,
     candidate: Candidate,
     call: ProviderCall,
+    *,
+    outcomes: RequestOutcomes | None = None,
 ) -> Completion:
     """One provider call through the model's breaker and within the money left.
+
+    With ``outcomes`` (the request's tally) the request's outcome on the model is counted
+    once, however many calls its retries make.
 
     :raises ProviderError: the call failed, or was not made (``unavailable``: breaker
         open, or it cannot fit the budget), so the chain moves on.
@@ -82,8 +87,9 @@ async def guarded_call(
         raise _skip(ctx, candidate, fit.refusal or "budget")
     call = fit.call
     permit: Permit | None = None
-    if state.breakers is not None:
-        granted = await state.breakers.acquire(candidate.model, probe_ttl=call.timeout + 5.0)
+    breakers = outcomes if outcomes is not None else state.breakers
+    if breakers is not None:
+        granted = await breakers.acquire(candidate.model, probe_ttl=call.timeout + 5.0)
         if isinstance(granted, Refusal):
             raise _skip(ctx, candidate, granted.reason)
         permit = granted
@@ -91,8 +97,8 @@ async def guarded_call(
     try:
         completion = await call_model(ctx, candidate, call)
     except ProviderError as exc:
-        if permit is not None and state.breakers is not None:
-            await state.breakers.failure(
+        if permit is not None and breakers is not None:
+            await breakers.failure(
                 candidate.model,
                 permit,
                 time.perf_counter() - start,
@@ -101,12 +107,12 @@ async def guarded_call(
             )
         raise
     except BaseException:
-        if permit is not None and state.breakers is not None:
+        if permit is not None and breakers is not None:
             with anyio.CancelScope(shield=True):
-                await state.breakers.release(candidate.model, permit)
+                await breakers.release(candidate.model, permit)
         raise
-    if permit is not None and state.breakers is not None:
-        await state.breakers.success(candidate.model, permit, time.perf_counter() - start)
+    if permit is not None and breakers is not None:
+        await breakers.success(candidate.model, permit, time.perf_counter() - start)
     if spend.max_cost is not None or state.budget.enabled:  # pricing takes ~0.1 ms
         cost = call_cost(call.model, completion)
         spend.spent += cost
@@ -149,9 +155,25 @@ async def run_resilient(ctx: ExecutionContext, state: Resilience) -> Execution:
         if hit is not None:
             await ctx.report("cache hit", 0.9)
             return Execution(completion=_as_cache_hit(hit), cached=True)
+    outcomes = state.breakers.request() if state.breakers is not None else None
+    try:
+        return await _walk(ctx, state, spend, key, outcomes)
+    finally:
+        if outcomes is not None:
+            with anyio.CancelScope(shield=True):
+                await outcomes.settle()
+
+
+async def _walk(
+    ctx: ExecutionContext,
+    state: Resilience,
+    spend: RequestSpend,
+    key: str | None,
+    outcomes: RequestOutcomes | None,
+) -> Execution:
     chain = list(ctx.selection.chain)
     last_error: ProviderError | None = None
-    attempt = partial(guarded_call, state, spend)
+    attempt = partial(guarded_call, state, spend, outcomes=outcomes)
     while chain:
         candidate = chain.pop(0)
         model = ctx.catalog.get(candidate.model) or ModelInfo(
@@ -166,6 +188,8 @@ async def run_resilient(ctx: ExecutionContext, state: Resilience) -> Execution:
             )
         except ProviderError as exc:
             last_error = exc
+            if outcomes is not None:
+                await outcomes.settle(candidate.model)
             next_chain = remaining_after(exc, candidate, chain)
             if next_chain is None:
                 break
