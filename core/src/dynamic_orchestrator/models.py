@@ -37,7 +37,12 @@ class Options(_Frozen):
         default_factory=list, description="Models to try first when usable and within max_cost."
     )
     max_cost: float | None = Field(
-        default=None, ge=0, description="Hard ceiling in USD for this request's estimated cost."
+        default=None,
+        ge=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="Hard ceiling in USD for this request's estimated cost (finite, "
+        "at most 100000).",
     )
     model: str | None = Field(default=None, min_length=1, description="Force this model.")
     execute: bool = Field(

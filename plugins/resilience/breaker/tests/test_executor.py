@@ -333,3 +333,27 @@ async def test_per_model_overrides_apply_to_that_model_only(
     echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     await orch.orchestrate("Show the contents of config.yaml")
     assert registry.breaker("m-small").state == "open"
+
+
+async def test_max_tokens_from_max_cost_never_exceeds_the_models_output_limit(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    from dynamic_orchestrator_breaker.budget import DEFAULT_OUTPUT_LIMIT
+
+    orch = await resilient(make_config(["m-small"]))
+    result = await orch.orchestrate("Show the contents of config.yaml", options={"max_cost": 1})
+    assert result.status == "completed"
+    (call,) = echo.calls
+    assert call.max_tokens == DEFAULT_OUTPUT_LIMIT  # $1 would pay for ~250,000 tokens
+
+
+@pytest.mark.parametrize("max_cost", [math.inf, math.nan, 1e300, -1.0])
+async def test_a_non_finite_or_absurd_max_cost_is_refused_at_the_door(
+    resilient: Any, echo: EchoProvider, max_cost: float
+) -> None:
+    from dynamic_orchestrator.errors import RequestError
+
+    orch = await resilient(make_config(["m-small"]))
+    with pytest.raises(RequestError, match=r"max_cost"):
+        await orch.orchestrate("Show the contents of config.yaml", options={"max_cost": max_cost})
+    assert echo.calls == []
