@@ -234,6 +234,12 @@ class RedisConfig(_Section):
     retry_interval: float = Field(
         default=5.0, gt=0, description="Seconds between reconnection tries while it is down."
     )
+    max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Connections per process; a burst waits up to 'timeout' for a free one.",
+    )
 
 
 class MetricsConfig(_Section):

@@ -177,3 +177,37 @@ async def test_killing_redis_mid_run_loses_no_request(
     assert len(results) == 200
     assert all(r.status == "completed" for r in results), [r.error for r in results]
     assert not state(orch).shared.reachable
+
+
+async def test_a_burst_keeps_redis_shared_and_the_budget_exact(
+    redis_url: str, redis_prefix: str, resilient: Any, echo: EchoProvider
+) -> None:
+    import redis.asyncio as aioredis
+
+    config = make_config(
+        ["m-small", "m-small2"],
+        redis={"url": redis_url, "key_prefix": redis_prefix, "max_connections": 20},
+        budget={"period": "1d", "limit_usd": 1000},
+    )
+    orch = await resilient(config)
+    echo.cost_usd = 0.001
+    results: list[Any] = []
+
+    async def one(i: int) -> None:
+        results.append(await orch.orchestrate(f"Show the contents of file{i}.yaml"))
+
+    async with anyio.create_task_group() as group:
+        for i in range(400):
+            group.start_soon(one, i)
+    shared = state(orch).shared
+    assert all(r.status == "completed" for r in results)
+    assert (shared.degradations, shared.local_calls) == (0, 0)  # never went local
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = [k async for k in client.scan_iter(f"{redis_prefix}budget:*")]
+        total = sum([float(await client.get(k) or 0) for k in keys])
+    finally:
+        await client.aclose()
+    assert total == pytest.approx(400 * 0.001, rel=1e-9)  # each charge sent exactly once
+    report = await state(orch).health()
+    assert report["redis"]["went_local"] == 0 and report["redis"]["max_connections"] == 20

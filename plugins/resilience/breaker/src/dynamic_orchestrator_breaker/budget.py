@@ -204,13 +204,16 @@ class PeriodBudget:
             await self._flush(bucket)
 
     async def _flush(self, bucket: int) -> None:
-        amount = self._pending.get(bucket, 0.0)
+        # Take the amount out before the await: a flush that overlaps this one then sends
+        # only what was added since, so no charge reaches Redis twice.
+        amount = self._pending.pop(bucket, 0.0)
         if amount <= 0:
             return
         ttl_ms = (self.seconds + 3600) * 1000
         total = await self.shared.script("spend", [self._key(bucket)], [repr(amount), ttl_ms])
-        if total is not DOWN:
-            self._pending[bucket] -= amount
+        if total is DOWN:  # kept for when Redis is back
+            self._pending[bucket] = self._pending.get(bucket, 0.0) + amount
+        else:
             self._remote[bucket] = float(total)  # type: ignore[arg-type]
 
     async def status(self) -> dict[str, Any]:
