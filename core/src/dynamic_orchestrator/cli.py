@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import click
 
-from .config import Config, load_config
 from .errors import ConfigError, OrchestratorError, RequestError
+
+if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
+    from .config import Config
 
 T = TypeVar("T")
 
@@ -27,6 +28,8 @@ class UsageFailure(click.ClickException):
 
 
 def _load(config_path: str | None) -> Config:
+    from .config import load_config
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -34,6 +37,8 @@ def _load(config_path: str | None) -> Config:
 
 
 def _run_async(func: Callable[[], Awaitable[T]]) -> T:
+    import anyio
+
     try:
         return anyio.run(func)
     except (RequestError, ConfigError) as exc:

@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-from dynamic_orchestrator import Orchestrator, hookimpl
+from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
 
 from .features import extract
 from .model import JointModel, LinearModel, Prediction
+
+if TYPE_CHECKING:
+    import click
+    from dynamic_orchestrator import Orchestrator
 
 __all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
 
