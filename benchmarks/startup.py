@@ -65,6 +65,8 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.pop("DYNAMIC_ORCHESTRATOR_CONFIG", None)
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    # As on a user's machine: bytecode is written on the first run and read after it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
