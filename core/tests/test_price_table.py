@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from dynamic_orchestrator import price_table
-from dynamic_orchestrator.catalog import _from_table, lookup_live, lookup_prices
+from dynamic_orchestrator.pricing import _from_table, lookup_live, lookup_prices
 
 
 def test_the_table_is_built_from_the_installed_genai_prices() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .commands import UsageFailure
 from .errors import ConfigError, OrchestratorError, RequestError
 
 if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
@@ -21,10 +22,6 @@ if TYPE_CHECKING:  # pydantic and the config models are imported by the commands
 T = TypeVar("T")
 
 BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
-
-
-class UsageFailure(click.ClickException):
-    exit_code = 2
 
 
 def _load(config_path: str | None) -> Config:
