@@ -224,6 +224,11 @@ def run(
 
     async def go() -> Any:
         async with Orchestrator(config) as orch:
+            if model and orch.catalog.get(model) is None:
+                raise UsageFailure(
+                    f"--model {model!r}: unknown model, not in genai-prices nor in the config "
+                    "('dynamic-orchestrator models' lists the known ones)"
+                )
             return await orch.orchestrate(request, ctx, options)
 
     result = _run_async(go)
