@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,23 @@ def fit(rows: list[dict[str, Any]], c: float) -> tuple[LinearModel, LinearModel]
 
 
 def cross_validate(
-    rows: list[dict[str, Any]], folds: int, c: float, seed: int = 0
+    rows: list[dict[str, Any]],
+    folds: int,
+    c: float,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[float, float]:
-    """Mean held-out accuracy of intent and complexity over ``folds`` folds."""
+    """Mean held-out accuracy of intent and complexity over ``folds`` folds.
+
+    :param progress: called with a line before each fold is fitted.
+    """
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     right_intent = right_level = 0
     for k in range(folds):
         held = set(order[k::folds])
+        if progress is not None:
+            progress(f"fold {k + 1}/{folds}: fitting on {len(rows) - len(held)} requests")
         intent, complexity = fit([r for i, r in enumerate(rows) if i not in held], c)
         for i in held:
             row = rows[i]
@@ -90,12 +100,18 @@ def classifier() -> None:
 def train_command(files: tuple[Path, ...], out: Path, folds: int, c: float) -> None:
     """Learn intent and complexity weights from labelled JSON-lines FILES."""
     rows = load_rows(list(files))
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
+
+    progress(f"read {len(rows)} labelled requests from {len(files)} file(s)")
     if folds > 1:
-        intent_acc, level_acc = cross_validate(rows, folds, c)
+        intent_acc, level_acc = cross_validate(rows, folds, c, progress=progress)
         click.echo(
             f"{folds}-fold cross-validation on {len(rows)} requests: "
             f"intent accuracy {intent_acc:.3f}, complexity agreement {level_acc:.3f}"
         )
+    progress(f"fitting the final weights on all {len(rows)} requests")
     intent, complexity = fit(rows, c)
     out.mkdir(parents=True, exist_ok=True)
     intent.save(out / "intent.json")
