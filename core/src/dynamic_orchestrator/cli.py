@@ -447,4 +447,5 @@ def main() -> None:
     from . import log
 
     log.ROUTE_STDLIB = True
+    log.route_stdlib_lazily()
     cli(prog_name="dynamic-orchestrator")
