@@ -34,6 +34,7 @@ only for one model) consume; errors use each provider's real status code and err
 Streaming (``stream: true``) is answered with each provider's real SSE events; a fault
 step answers a streaming request with the same HTTP error as a non-streaming one.
 
+:meth:`FakeProviderServer.add_route` serves one more route (a fourth wire format);
 :meth:`FakeProviderServer.set_latency` delays every response; :attr:`~FakeProviderServer.requests`
 lists what was received (provider, path, model, headers, JSON body, query);
 :attr:`~FakeProviderServer.disconnects` counts clients that hung up while a response was
@@ -786,6 +787,18 @@ class FakeProviderServer:
         tb: TracebackType | None,
     ) -> None:
         await anyio.to_thread.run_sync(self.stop)
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Any],
+        methods: tuple[str, ...] = ("POST",),
+    ) -> None:
+        """Serve another route (a fourth wire format, say) beside the built-in ones.
+
+        It is matched before the Gemini catch-all; ``endpoint`` is a Starlette endpoint.
+        """
+        self.app.router.routes.insert(0, Route(path, endpoint, methods=list(methods)))
 
     # ------------------------------------------------------------------ scripting
 

@@ -14,7 +14,7 @@ when the request sets none (the Messages API requires one; default 4096).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
@@ -28,6 +28,9 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
+from dynamic_orchestrator.streaming import StreamCall, StreamEvent, stream_call_from
+
+from .streaming import request_options, to_events
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import anthropic
@@ -125,6 +128,39 @@ class AnthropicProvider(APIProvider):
             tool_calls=tool_calls,
             finish_reason=message.stop_reason,
         )
+
+    async def stream(self, call: StreamCall | ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as neutral events; the body goes upstream as it is."""
+        import anthropic
+
+        if isinstance(call, ProviderCall):
+            call = stream_call_from(call)
+        body = {**call.body, "model": call.model.name, "stream": True}
+        body.setdefault("max_tokens", self.option("default_max_tokens", DEFAULT_MAX_TOKENS))
+        model = call.model.name
+        client = await self.get_client()
+        try:
+            raw = await client.post(
+                "/v1/messages",
+                cast_to=object,
+                body=body,
+                options=request_options(call),
+                stream=True,
+                stream_cls=anthropic.AsyncStream[object],
+            )
+            async for event in to_events(raw):
+                yield event
+        except anthropic.APIStatusError as exc:
+            raise http_error(
+                exc.status_code,
+                exc.api_message or exc.message,
+                provider=self.name,
+                model=model,
+                headers=exc.response.headers,
+                code=exc.type,
+            ) from None
+        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
 
 
 def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
@@ -32,7 +32,10 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
+from dynamic_orchestrator.streaming import StreamCall, StreamEvent, stream_call_from
 from dynamic_orchestrator.tokens import estimate_tokens
+
+from .streaming import to_config, to_contents, to_events
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     from google import genai
@@ -169,6 +172,28 @@ class GeminiProvider(APIProvider):
             tool_calls=tool_calls,
             finish_reason=_name(candidate.finish_reason) if candidate.finish_reason else None,
         )
+
+    async def stream(self, call: StreamCall | ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as neutral events, from ``streamGenerateContent``."""
+        import httpx2
+        from google.genai import errors as genai_errors
+
+        if isinstance(call, ProviderCall):
+            call = stream_call_from(call)
+        model = call.model.name
+        client = await self.get_client()
+        try:
+            responses = await client.aio.models.generate_content_stream(
+                model=model,
+                contents=to_contents(call.body, self._signatures.get),  # type: ignore[arg-type]
+                config=to_config(call),  # type: ignore[arg-type]
+            )
+            async for event in to_events(responses, model, self._remember):
+                yield event
+        except genai_errors.APIError as exc:
+            raise _api_error(exc, self.name, model) from None
+        except httpx2.TransportError as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
 
     def _remember(self, call_id: str, signature: bytes) -> None:
         self._signatures[call_id] = signature

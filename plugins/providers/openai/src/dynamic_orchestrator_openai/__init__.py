@@ -23,7 +23,7 @@ Options (``providers.<name>.options``): ``max_tokens_field`` — ``max_completio
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
@@ -38,7 +38,10 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
+from dynamic_orchestrator.streaming import StreamCall, StreamEvent, stream_call_from
 from dynamic_orchestrator.tokens import estimate_tokens
+
+from .streaming import to_events, to_request
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import openai
@@ -141,6 +144,39 @@ class OpenAIProvider(APIProvider):
             tool_calls=tool_calls,
             finish_reason=choice.finish_reason,
         )
+
+    async def stream(self, call: StreamCall | ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as neutral events, from a streamed chat completion."""
+        import openai
+
+        if isinstance(call, ProviderCall):
+            call = stream_call_from(call)
+        default_field = "max_tokens" if self.compatible else "max_completion_tokens"
+        request = to_request(call, self.option("max_tokens_field", default_field))
+        model = call.model.name
+        client = await self.get_client()
+        try:
+            raw = await client.post(
+                "/chat/completions",
+                cast_to=object,
+                body=request,
+                options={"timeout": call.timeout},
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            async for event in to_events(raw):
+                yield event
+        except openai.APIStatusError as exc:
+            raise http_error(
+                exc.status_code,
+                _error_message(exc),
+                provider=self.name,
+                model=model,
+                headers=exc.response.headers,
+                code=exc.code or exc.type,
+            ) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:
