@@ -274,6 +274,9 @@ def http_app(
     check_binding(host, token)
     orchestrator = orchestrator or Orchestrator(config)
     routes = orchestrator.hooks.register_http_routes(config)
+    from .gateway.app import create_app
+
+    routes = [*routes, ("/v1", create_app(orchestrator, owned=False))]  # the gateway beside /mcp
     server = build_server(config, orchestrator=orchestrator, owned=True, eager=True)
     return build_http_app(server, config, host=host, port=port, token=token, routes=routes)
 

@@ -4,11 +4,27 @@
 and ``GET /v1/models`` on one Starlette app (:mod:`.app`). Each call is routed
 (:mod:`.routing`) under the ceiling of the model the client asked for, translated between
 the Anthropic and OpenAI shapes (:mod:`.translate`, :mod:`.sse`; providers translate to
-their own wire format), streamed, and recorded (:mod:`.calls`).
+their own wire format), streamed, and recorded (:mod:`.calls`). The commands
+``gateway`` and ``claude`` live in :mod:`.commands`.
+
+Names are imported on first use, so the command line does not load Starlette until it
+serves.
 """
 
 from __future__ import annotations
 
-from .app import Gateway, create_app, gateway_routes, guarded_app, run_gateway
+from typing import Any
 
-__all__ = ["Gateway", "create_app", "gateway_routes", "guarded_app", "run_gateway"]
+__all__ = ["Gateway", "GatewayServer", "create_app", "gateway_routes", "guarded_app", "run_gateway"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GatewayServer":
+        from .server import GatewayServer
+
+        return GatewayServer
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(name)
