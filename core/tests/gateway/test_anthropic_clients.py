@@ -248,3 +248,21 @@ def test_count_tokens_and_models(gateway: GatewayServer) -> None:
     assert 100 < counted.input_tokens < 400
     names = [m.id for m in sdk.models.list()]
     assert {"claude-sonnet-4-6", "gpt-5-mini", "gemini-2.5-flash"} <= set(names)
+
+
+def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_event(
+    pinned: GatewayServer, fake_provider_server: FakeProviderServer
+) -> None:
+    fake_provider_server.script("openai", fs.stream_error("this answer breaks in the middle"))
+    sdk = anthropic.Anthropic(base_url=pinned.url, api_key="x", max_retries=0)
+    seen: list[str] = []
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        with sdk.messages.stream(
+            model="gpt-5-mini", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            for event in stream:
+                seen.append(event.type)
+    assert "message_start" in seen and "content_block_delta" in seen  # bytes went out first
+    assert "overloaded_error" in str(caught.value) or "server_error" in str(caught.value)
+    # the model never changed mid-answer: one upstream call
+    assert len([r for r in fake_provider_server.requests if r.provider == "openai"]) == 1

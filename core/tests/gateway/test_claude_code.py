@@ -23,6 +23,7 @@ from dynamic_orchestrator.testing.gateway_server import GatewayServer
 from .conftest import gateway_config
 
 PACKAGE = "@anthropic-ai/claude-code"
+pytestmark = pytest.mark.timeout(900)  # the first run installs Claude Code from npm
 HARD = (
     "Design and implement a distributed, fault-tolerant consensus protocol with leader "
     "election, log replication and snapshotting; refactor the storage engine for it, "
