@@ -256,12 +256,14 @@ def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_event(
     fake_provider_server.script("openai", fs.stream_error("this answer breaks in the middle"))
     sdk = anthropic.Anthropic(base_url=pinned.url, api_key="x", max_retries=0)
     seen: list[str] = []
-    with pytest.raises(anthropic.APIStatusError) as caught:
-        with sdk.messages.stream(
+    with (
+        pytest.raises(anthropic.APIStatusError) as caught,
+        sdk.messages.stream(
             model="gpt-5-mini", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
-        ) as stream:
-            for event in stream:
-                seen.append(event.type)
+        ) as stream,
+    ):
+        for event in stream:
+            seen.append(event.type)
     assert "message_start" in seen and "content_block_delta" in seen  # bytes went out first
     assert "overloaded_error" in str(caught.value) or "server_error" in str(caught.value)
     # the model never changed mid-answer: one upstream call
