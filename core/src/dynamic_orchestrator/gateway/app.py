@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import ErrorKind, ProviderError, RequestError, redact
-from ..streaming import Collected, StreamEvent, can_stream
+from ..streaming import BlockStart, BlockStop, Collected, MessageStart, StreamEvent, can_stream
 from .calls import Opened, Turn, open_stream, record_call
 from .routing import decide
 
@@ -180,17 +180,23 @@ class Gateway:
 
         async def chunks() -> AsyncIterator[bytes]:
             failure: ProviderError | None = None
+            held = b""  # structural events go out with the next one: fewer, fuller writes
             try:
                 done.add(opened.first)
-                yield encoder.encode(opened.first)
+                held = encoder.encode(opened.first)
                 async for event in opened.events:
                     done.add(event)
                     data = encoder.encode(event)
-                    if data:
-                        yield data
+                    if isinstance(event, _STRUCTURAL):
+                        held += data
+                    elif data or held:
+                        yield held + data
+                        held = b""
+                if held:
+                    yield held
             except ProviderError as exc:
                 failure = exc
-                yield shape.error_event(exc)
+                yield held + shape.error_event(exc)
             except anyio.get_cancelled_exc_class():
                 failure = ProviderError(ErrorKind.CANCELLED, "the client went away")
                 raise
@@ -211,6 +217,9 @@ class Gateway:
             media_type="text/event-stream",
             headers={**headers, "cache-control": "no-cache"},
         )
+
+
+_STRUCTURAL = (MessageStart, BlockStart, BlockStop)
 
 
 async def _close(events: AsyncIterator[StreamEvent]) -> None:
@@ -305,8 +314,12 @@ def run_gateway(
 
     from ..orchestrator import Orchestrator
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
+    # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound = int(sock.getsockname()[1])
     app = guarded_app(config, host, bound, Orchestrator(config))
