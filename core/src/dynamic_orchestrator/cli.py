@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import anyio
 import click
 
+from .commands import UsageFailure
 from .config import Config, load_config
 from .errors import ConfigError, OrchestratorError, RequestError
 
@@ -31,10 +32,6 @@ BUILTIN_COMMANDS = (
     "gateway",
     "claude",
 )
-
-
-class UsageFailure(click.ClickException):
-    exit_code = 2
 
 
 def _load(config_path: str | None) -> Config:

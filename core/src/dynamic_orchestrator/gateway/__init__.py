@@ -23,6 +23,14 @@ def __getattr__(name: str) -> Any:
         from .server import GatewayServer
 
         return GatewayServer
+    if name in ("guarded_app", "run_gateway"):
+        from . import serve
+
+        return getattr(serve, name)
+    if name == "Gateway":
+        from .front import Gateway
+
+        return Gateway
     if name in __all__:
         from . import app
 

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import ErrorKind, ProviderError, RequestError
-from ..streaming import Collected
-from .app import Gateway, answer_headers, request_id
+from ..streaming import Assembly
 from .calls import Opened, Turn
+from .front import Gateway, answer_headers, request_id
 from .routing import read_signals
 from .sse import AnthropicSSE
 from .translate import anthropic_message
@@ -47,7 +47,7 @@ class AnthropicShape:
         signals_tokens = max(1, turn.raw_bytes // 4)
         return AnthropicSSE(f"msg_{turn.request_id}", opened.model.name, signals_tokens)
 
-    def whole(self, turn: Turn, opened: Opened, done: Collected) -> dict[str, Any]:
+    def whole(self, turn: Turn, opened: Opened, done: Assembly) -> dict[str, Any]:
         return anthropic_message(done, f"msg_{turn.request_id}", opened.model.name)
 
     def error_body(

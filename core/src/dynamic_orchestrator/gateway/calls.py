@@ -21,12 +21,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelInfo, measured_cost
+from ..contract import StreamEvent
 from ..errors import ErrorKind, ProviderError
 from ..execution import ExecutionContext
 from ..log import get_logger
 from ..models import Completion, Prompt, RequestRecord, Selection, ToolSpec
 from ..savings import account
-from ..streaming import Collected, StreamCall, StreamEvent
+from ..streaming import Assembly
 
 if TYPE_CHECKING:
     from ..orchestrator import Orchestrator
@@ -105,9 +106,7 @@ class _StreamOpener:
             if self._passthrough:
                 headers.update(turn.client_key)
         stream = self._provider.stream(
-            StreamCall(
-                model=call.model, body=turn.body, timeout=call.timeout, headers=headers, query=query
-            )
+            replace(call, request=turn.body, headers=headers, query=query)
         )
         events = stream.__aiter__()
         try:
@@ -190,7 +189,7 @@ def record_call(
     turn: Turn,
     decision: Decision,
     opened: Opened | None,
-    done: Collected | None,
+    done: Assembly | None,
     *,
     attempts: int,
     error: ProviderError | None = None,
@@ -199,19 +198,13 @@ def record_call(
     duration_ms = round((time.perf_counter() - turn.started) * 1000, 3)
     analysis = decision.analysis
     completed = opened is not None and done is not None and error is None
-    in_tokens = done.input_tokens if done else 0
-    out_tokens = done.output_tokens if done else 0
-    cost = (
-        measured_cost(
-            opened.model,
-            in_tokens,
-            out_tokens,
-            cache_read_tokens=done.cache_read_tokens,
-            cache_write_tokens=done.cache_write_tokens,
-        )
-        if opened is not None and done is not None
-        else None
-    )
+    answer = done.completion if done is not None else None
+    in_tokens = answer.input_tokens if answer else (done.input_tokens or 0) if done else 0
+    out_tokens = answer.output_tokens if answer else (done.output_tokens or 0) if done else 0
+    estimated = answer.usage_estimated if answer else True
+    cost = answer.cost_usd if answer else None
+    if cost is None and opened is not None and done is not None:
+        cost = measured_cost(opened.model, in_tokens, out_tokens)
     savings = account(
         orch.catalog,
         decision.requested,
@@ -219,7 +212,7 @@ def record_call(
         input_tokens=in_tokens,
         output_tokens=out_tokens,
         cost_usd=cost,
-        usage_measured=bool(done and not done.usage_estimated),
+        usage_measured=not estimated,
         claim=completed,
     )
     record = RequestRecord(
@@ -233,7 +226,7 @@ def record_call(
         duration_ms=duration_ms,
         input_tokens=in_tokens,
         output_tokens=out_tokens,
-        usage_estimated=bool(done is None or done.usage_estimated),
+        usage_estimated=estimated,
         cost_usd=savings.cost_usd,
         baseline_model=decision.requested,
         baseline_input_tokens=in_tokens,

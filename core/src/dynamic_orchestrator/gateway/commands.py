@@ -13,12 +13,27 @@ import shutil
 import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ConfigError
 
+if TYPE_CHECKING:
+    from ..config import Config
+
 __all__ = ["claude_command", "gateway_command"]
+
+
+def _load(path: str | None) -> Config:
+    from ..commands import UsageFailure
+    from ..config import load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise UsageFailure(f"bad config: {exc}") from None
+
 
 CLAUDE_ENV = "DYNAMIC_ORCHESTRATOR_CLAUDE"
 PLACEHOLDER_KEY = "dynamic-orchestrator-gateway"
@@ -42,8 +57,8 @@ PLACEHOLDER_KEY = "dynamic-orchestrator-gateway"
 )
 def gateway_command(host: str | None, port: int | None, config_path: str | None) -> None:
     """The HTTP gateway: /v1/messages, /v1/chat/completions, /v1/models."""
-    from ..cli import UsageFailure, _load
-    from .app import run_gateway
+    from ..commands import UsageFailure
+    from .serve import run_gateway
 
     config = _load(config_path)
     try:
@@ -72,7 +87,7 @@ def gateway_command(host: str | None, port: int | None, config_path: str | None)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def claude_command(config_path: str | None, args: tuple[str, ...]) -> None:
     """Run Claude Code through the gateway: claude ARGS... with ANTHROPIC_BASE_URL set."""
-    from ..cli import UsageFailure, _load
+    from ..commands import UsageFailure
     from .server import GatewayServer
 
     config = _load(config_path)

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import ErrorKind, ProviderError, RequestError
-from ..streaming import Collected
-from .app import Gateway, answer_headers, request_id
+from ..streaming import Assembly
 from .calls import Opened, Turn
+from .front import Gateway, answer_headers, request_id
 from .sse import OpenAIChunks
 from .translate import openai_completion, openai_to_messages
 
@@ -47,7 +47,7 @@ class OpenAIShape:
         include = bool(stream_options.get("include_usage"))
         return OpenAIChunks(f"chatcmpl-{turn.request_id}", opened.model.name, include)
 
-    def whole(self, turn: Turn, opened: Opened, done: Collected) -> dict[str, Any]:
+    def whole(self, turn: Turn, opened: Opened, done: Assembly) -> dict[str, Any]:
         return openai_completion(done, f"chatcmpl-{turn.request_id}", opened.model.name)
 
     def error_body(

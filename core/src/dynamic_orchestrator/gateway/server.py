@@ -48,7 +48,7 @@ class GatewayServer:
 
     def start(self) -> None:
         """Serve; returns once ``GET /v1/models`` answers 200."""
-        from .app import guarded_app
+        from .serve import guarded_app
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -1,4 +1,4 @@
-"""Neutral stream events written out in each API's own streaming format.
+"""The contract's stream events written out in each API's own streaming format.
 
 :class:`AnthropicSSE` writes Anthropic's event sequence (``message_start``, ``ping``,
 ``content_block_start``, ``content_block_delta``, ``content_block_stop``,
@@ -14,17 +14,17 @@ import json
 import time
 from typing import Any
 
-from ..streaming import (
-    BlockStart,
+from ..contract import (
     BlockStop,
-    MessageDelta,
+    MessageEnd,
     MessageStart,
-    RawDelta,
-    SignatureDelta,
+    OtherBlockStart,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
+    ToolUseStart,
+    UsageUpdate,
 )
 
 __all__ = ["FINISH_REASONS", "AnthropicSSE", "OpenAIChunks"]
@@ -47,72 +47,82 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 class AnthropicSSE:
-    """Anthropic Messages SSE for one answer."""
+    """Anthropic Messages SSE for one answer.
+
+    Text and thinking blocks open with their first delta (the contract's rule), so their
+    ``content_block_start`` is written then; the usage goes with ``message_delta``.
+    """
 
     def __init__(self, message_id: str, model: str, input_tokens: int = 0) -> None:
         self.id = message_id
         self.model = model
         self.input_tokens = input_tokens
+        self.open: set[int] = set()
+        self.stop_reason: str | None = None
+
+    def _start(self, index: int, block: dict[str, Any]) -> bytes:
+        self.open.add(index)
+        data = {"type": "content_block_start", "index": index, "content_block": block}
+        return _event("content_block_start", data)
+
+    @staticmethod
+    def _delta(index: int, delta: dict[str, Any]) -> bytes:
+        data = {"type": "content_block_delta", "index": index, "delta": delta}
+        return _event("content_block_delta", data)
 
     def encode(self, event: StreamEvent) -> bytes:
-        """The bytes for one neutral event (empty when it has none)."""
+        """The bytes for one event (empty when it has none)."""
         if isinstance(event, TextDelta):
-            delta: dict[str, Any] = {"type": "text_delta", "text": event.text}
-        elif isinstance(event, ToolInputDelta):
+            out = b""
+            if event.index not in self.open:
+                out = self._start(event.index, {"type": "text", "text": ""})
+            return out + self._delta(event.index, {"type": "text_delta", "text": event.text})
+        if isinstance(event, ToolInputDelta):
             delta = {"type": "input_json_delta", "partial_json": event.partial_json}
-        elif isinstance(event, ThinkingDelta):
-            delta = {"type": "thinking_delta", "thinking": event.thinking}
-        elif isinstance(event, SignatureDelta):
-            delta = {"type": "signature_delta", "signature": event.signature}
-        elif isinstance(event, RawDelta):
-            delta = dict(event.delta)
-        elif isinstance(event, BlockStart):
-            return _event(
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": event.index,
-                    "content_block": block(event),
-                },
-            )
-        elif isinstance(event, BlockStop):
-            return _event(
-                "content_block_stop", {"type": "content_block_stop", "index": event.index}
-            )
-        elif isinstance(event, MessageStart):
-            return self.start(event)
-        elif isinstance(event, MessageDelta):
-            usage: dict[str, Any] = {"output_tokens": event.output_tokens}
-            if event.input_tokens is not None:
-                usage["input_tokens"] = event.input_tokens
-            return _event(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {
-                        "stop_reason": event.stop_reason,
-                        "stop_sequence": event.stop_sequence,
-                    },
-                    "usage": usage,
-                },
-            ) + _event("message_stop", {"type": "message_stop"})
-        else:  # pragma: no cover - every event type is handled above
+            return self._delta(event.index, delta)
+        if isinstance(event, ThinkingDelta):
+            out = b""
+            if event.index not in self.open:
+                block = {"type": "thinking", "thinking": "", "signature": ""}
+                out = self._start(event.index, block)
+            if event.thinking:
+                delta = {"type": "thinking_delta", "thinking": event.thinking}
+                out += self._delta(event.index, delta)
+            if event.signature:
+                delta = {"type": "signature_delta", "signature": event.signature}
+                out += self._delta(event.index, delta)
+            return out
+        if isinstance(event, ToolUseStart):
+            tool: dict[str, Any] = {"type": "tool_use", "id": event.id, "name": event.name}
+            return self._start(event.index, {**tool, "input": {}})
+        if isinstance(event, OtherBlockStart):
+            return self._start(event.index, dict(event.block))
+        if isinstance(event, BlockStop):
+            if event.index not in self.open:
+                return b""
+            self.open.discard(event.index)
+            data = {"type": "content_block_stop", "index": event.index}
+            return _event("content_block_stop", data)
+        if isinstance(event, UsageUpdate):
+            self.stop_reason = event.stop_reason or self.stop_reason
             return b""
-        return _event(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": event.index, "delta": delta},
-        )
+        if isinstance(event, MessageStart):
+            return self.start(event)
+        if isinstance(event, MessageEnd):
+            done = event.completion
+            stop = self.stop_reason or done.finish_reason or "end_turn"
+            usage = {"input_tokens": done.input_tokens, "output_tokens": done.output_tokens}
+            data = {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": usage,
+            }
+            return _event("message_delta", data) + _event("message_stop", {"type": "message_stop"})
+        return b""
 
     def start(self, event: MessageStart) -> bytes:
-        usage = {
-            "input_tokens": max(
-                0, event.input_tokens - event.cache_read_tokens - event.cache_write_tokens
-            )
-            or self.input_tokens,
-            "cache_creation_input_tokens": event.cache_write_tokens,
-            "cache_read_input_tokens": event.cache_read_tokens,
-            "output_tokens": 1,
-        }
+        """``message_start`` (input usage as known up front, else estimated) and a ``ping``."""
+        input_tokens = event.input_tokens if event.input_tokens is not None else self.input_tokens
         message: dict[str, Any] = {
             "id": self.id,
             "type": "message",
@@ -121,27 +131,15 @@ class AnthropicSSE:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1},
         }
-        return _event("message_start", {"type": "message_start", "message": message}) + _event(
-            "ping", {"type": "ping"}
-        )
+        start = _event("message_start", {"type": "message_start", "message": message})
+        return start + _event("ping", {"type": "ping"})
 
     @staticmethod
     def error(kind: str, message: str) -> bytes:
         """Anthropic's ``error`` event."""
         return _event("error", {"type": "error", "error": {"type": kind, "message": message}})
-
-
-def block(event: BlockStart) -> dict[str, Any]:
-    """The ``content_block`` of a block start, as Anthropic writes it."""
-    if event.data is not None:
-        return dict(event.data)
-    if event.type == "tool_use":
-        return {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}
-    if event.type == "thinking":
-        return {"type": "thinking", "thinking": "", "signature": ""}
-    return {"type": "text", "text": ""}
 
 
 class OpenAIChunks:
@@ -156,51 +154,44 @@ class OpenAIChunks:
         }
         self.include_usage = include_usage
         self.tools: dict[int, int] = {}  # block index -> tool_calls index
-        self.input_tokens = 0
+        self.stop_reason: str | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         data = {**self.head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         return b"data: " + _dumps(data).encode() + b"\n\n"
 
     def encode(self, event: StreamEvent) -> bytes:
-        """The bytes for one neutral event (empty when it has none)."""
+        """The bytes for one event (empty when it has none)."""
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text})
         if isinstance(event, ToolInputDelta):
             index = self.tools.get(event.index)
             if index is None:
                 return b""
-            return self._chunk(
-                {"tool_calls": [{"index": index, "function": {"arguments": event.partial_json}}]}
-            )
-        if isinstance(event, BlockStart):
-            if event.type != "tool_use":
-                return b""
-            index = self.tools[event.index] = len(self.tools)
-            call = {
-                "index": index,
-                "id": event.id,
-                "type": "function",
-                "function": {"name": event.name, "arguments": ""},
-            }
+            call = {"index": index, "function": {"arguments": event.partial_json}}
             return self._chunk({"tool_calls": [call]})
+        if isinstance(event, ToolUseStart):
+            index = self.tools[event.index] = len(self.tools)
+            head = {"index": index, "id": event.id, "type": "function"}
+            call = {**head, "function": {"name": event.name, "arguments": ""}}
+            return self._chunk({"tool_calls": [call]})
+        if isinstance(event, UsageUpdate):
+            self.stop_reason = event.stop_reason or self.stop_reason
+            return b""
         if isinstance(event, MessageStart):
-            self.input_tokens = event.input_tokens
             return self._chunk({"role": "assistant", "content": ""})
-        if isinstance(event, MessageDelta):
-            out = self._chunk({}, FINISH_REASONS.get(event.stop_reason or "", "stop"))
+        if isinstance(event, MessageEnd):
+            done = event.completion
+            stop = self.stop_reason or done.finish_reason or "end_turn"
+            out = self._chunk({}, FINISH_REASONS.get(stop, "stop"))
             if self.include_usage:
-                prompt = event.input_tokens if event.input_tokens is not None else self.input_tokens
                 usage = {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": event.output_tokens,
-                    "total_tokens": prompt + event.output_tokens,
+                    "prompt_tokens": done.input_tokens,
+                    "completion_tokens": done.output_tokens,
+                    "total_tokens": done.input_tokens + done.output_tokens,
                 }
-                out += (
-                    b"data: "
-                    + _dumps({**self.head, "choices": [], "usage": usage}).encode()
-                    + b"\n\n"
-                )
+                last = {**self.head, "choices": [], "usage": usage}
+                out += b"data: " + _dumps(last).encode() + b"\n\n"
             return out + b"data: [DONE]\n\n"
         return b""
 

@@ -4,7 +4,7 @@ The gateway's neutral request is an Anthropic Messages body (the richest of the 
 :func:`openai_to_messages` brings a Chat Completions request to it (system and developer
 messages, image and file parts, tool calls and tool results, tools, tool_choice, stop,
 max tokens). Whole (not streamed) answers are written from a
-:class:`~dynamic_orchestrator.streaming.Collected` message by :func:`anthropic_message`
+:class:`~dynamic_orchestrator.streaming.Assembly` message by :func:`anthropic_message`
 and :func:`openai_completion`. Provider-side translation lives in each provider plugin.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import RequestError
-from ..streaming import Collected
+from ..streaming import Assembly
 from .sse import FINISH_REASONS
 
 __all__ = ["anthropic_message", "openai_completion", "openai_to_messages"]
@@ -180,41 +180,43 @@ def openai_to_messages(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def anthropic_message(done: Collected, message_id: str, model: str) -> dict[str, Any]:
+def _usage(done: Assembly) -> tuple[int, int]:
+    if done.completion is not None:
+        return done.completion.input_tokens, done.completion.output_tokens
+    return done.input_tokens or 0, done.output_tokens or 0
+
+
+def anthropic_message(done: Assembly, message_id: str, model: str) -> dict[str, Any]:
     """The Messages API answer for a whole message."""
-    fresh = max(0, done.input_tokens - done.cache_read_tokens - done.cache_write_tokens)
+    input_tokens, output_tokens = _usage(done)
+    stop = done.stop_reason or (done.completion.finish_reason if done.completion else None)
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
         "content": done.blocks,
-        "stop_reason": done.stop_reason,
-        "stop_sequence": done.stop_sequence,
-        "usage": {
-            "input_tokens": fresh,
-            "cache_creation_input_tokens": done.cache_write_tokens,
-            "cache_read_input_tokens": done.cache_read_tokens,
-            "output_tokens": done.output_tokens,
-        },
+        "stop_reason": stop or "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
     }
 
 
-def openai_completion(done: Collected, completion_id: str, model: str) -> dict[str, Any]:
+def openai_completion(done: Assembly, completion_id: str, model: str) -> dict[str, Any]:
     """The Chat Completions answer for a whole message."""
     calls = [
         {
-            "id": b.get("id", ""),
+            "id": call.id,
             "type": "function",
-            "function": {"name": b.get("name", ""), "arguments": json.dumps(b.get("input", {}))},
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
         }
-        for b in done.blocks
-        if b.get("type") == "tool_use"
+        for call in done.tool_calls
     ]
     text = done.text
     message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
     if calls:
         message["tool_calls"] = calls
+    input_tokens, output_tokens = _usage(done)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -228,8 +230,8 @@ def openai_completion(done: Collected, completion_id: str, model: str) -> dict[s
             }
         ],
         "usage": {
-            "prompt_tokens": done.input_tokens,
-            "completion_tokens": done.output_tokens,
-            "total_tokens": done.input_tokens + done.output_tokens,
+            "prompt_tokens": input_tokens,
+            "completion_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
         },
     }

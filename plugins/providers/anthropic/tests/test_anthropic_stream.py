@@ -9,23 +9,32 @@ import dynamic_orchestrator_anthropic as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.contract import (
+    MessageEnd,
+    MessageStart,
+    TextDelta,
+    ToolInputDelta,
+    ToolUseStart,
+    UsageUpdate,
+)
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.streaming import (
-    BlockStart,
-    MessageDelta,
-    MessageStart,
-    StreamCall,
-    TextDelta,
-    ToolInputDelta,
-    collect,
-)
 from dynamic_orchestrator.testing import fake_server as fs
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 
 KEY = "sk-ant-test-key-0123456789"
 MODEL = ModelInfo(name="claude-haiku-4-5", provider="anthropic")
+
+
+def StreamCall(model: ModelInfo, body: dict[str, Any], **kw: Any) -> ProviderCall:
+    return ProviderCall(model=model, system="", messages=[], request=body, **kw)
+
+
+async def collect(events: Any) -> MessageEnd:
+    items = [e async for e in events]
+    assert isinstance(items[-1], MessageEnd)
+    return items[-1]
 
 
 @pytest.fixture
@@ -69,7 +78,8 @@ async def test_the_body_goes_upstream_untouched_with_the_beta_header(
     assert (
         "".join(e.text for e in events if isinstance(e, TextDelta)) == "streamed words from claude"
     )
-    assert isinstance(events[-1], MessageDelta) and events[-1].output_tokens == 6
+    assert isinstance(events[-2], UsageUpdate) and events[-2].output_tokens == 6
+    assert isinstance(events[-1], MessageEnd) and events[-1].completion.output_tokens == 6
     sent = fake_provider_server.requests[-1]
     assert sent.body == {**body, "model": "claude-haiku-4-5", "stream": True}
     assert sent.headers["anthropic-beta"] == headers["anthropic-beta"]
@@ -100,12 +110,12 @@ async def test_tool_use_input_arrives_as_json_pieces(
         "messages": [{"role": "user", "content": "go"}],
     }
     events = [e async for e in provider.stream(StreamCall(model=MODEL, body=body))]
-    start = next(e for e in events if isinstance(e, BlockStart))
-    assert (start.type, start.name) == ("tool_use", "Read")
+    start = next(e for e in events if isinstance(e, ToolUseStart))
+    assert start.name == "Read"
     assert json.loads("".join(e.partial_json for e in events if isinstance(e, ToolInputDelta))) == {
         "file_path": "/a"
     }
-    assert events[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
+    assert events[-2].stop_reason == "tool_use"  # type: ignore[union-attr]
 
 
 async def test_a_plain_provider_call_streams_too(
@@ -115,7 +125,7 @@ async def test_a_plain_provider_call_streams_too(
         model=MODEL, system="Be brief.", messages=[ChatMessage(role="user", content="ping")]
     )
     done = await collect(provider.stream(call))
-    assert done.text == "echo: ping" and done.stop_reason == "end_turn"
+    assert done.completion.text == "echo: ping" and done.completion.finish_reason == "end_turn"
 
 
 async def test_overloaded_is_a_transient_provider_error(

@@ -9,18 +9,28 @@ import dynamic_orchestrator_gemini as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.streaming import (
-    BlockStart,
-    StreamCall,
+from dynamic_orchestrator.contract import (
+    MessageEnd,
+    ProviderCall,
     TextDelta,
     ToolInputDelta,
-    collect,
+    ToolUseStart,
 )
+from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.testing import fake_server as fs
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 
 MODEL = ModelInfo(name="gemini-2.5-flash", provider="gemini")
+
+
+def StreamCall(model: ModelInfo, body: dict[str, Any]) -> ProviderCall:
+    return ProviderCall(model=model, system="", messages=[], request=body)
+
+
+async def collect(events: Any) -> MessageEnd:
+    items = [e async for e in events]
+    assert isinstance(items[-1], MessageEnd)
+    return items[-1]
 
 
 @pytest.fixture
@@ -49,7 +59,7 @@ async def test_text_streams_over_sse_with_usage(
     texts = [e.text for e in events if isinstance(e, TextDelta)]
     assert len(texts) > 1 and "".join(texts) == "gemini streams this answer in parts"
     done = await collect(provider.stream(StreamCall(model=MODEL, body=body)))
-    assert done.stop_reason == "end_turn" and done.output_tokens > 0
+    assert done.completion.finish_reason == "end_turn" and done.completion.output_tokens > 0
     sent = fake_provider_server.requests[-1]
     assert sent.path.endswith(":streamGenerateContent") and sent.query.get("alt") == "sse"
     assert sent.body["systemInstruction"]["parts"][0]["text"] == "Be brief."
@@ -66,12 +76,12 @@ async def test_function_call_and_its_result_name_the_function(
         "messages": [{"role": "user", "content": "go"}],
     }
     events = [e async for e in provider.stream(StreamCall(model=MODEL, body=body))]
-    start = next(e for e in events if isinstance(e, BlockStart))
-    assert (start.type, start.name) == ("tool_use", "Read")
+    start = next(e for e in events if isinstance(e, ToolUseStart))
+    assert start.name == "Read"
     assert json.loads("".join(e.partial_json for e in events if isinstance(e, ToolInputDelta))) == {
         "file_path": "/b"
     }
-    assert events[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
+    assert events[-2].stop_reason == "tool_use"  # type: ignore[union-attr]
     body["messages"] += [
         {
             "role": "assistant",
@@ -85,7 +95,7 @@ async def test_function_call_and_its_result_name_the_function(
         },
     ]
     done = await collect(provider.stream(StreamCall(model=MODEL, body=body)))
-    assert done.text == "tool result: bytes"
+    assert done.completion.text == "tool result: bytes"
     parts = fake_provider_server.requests[-1].body["contents"][-1]["parts"]
     assert parts[0]["functionResponse"]["name"] == "Read"
 

@@ -9,15 +9,15 @@ import dynamic_orchestrator_openai as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.streaming import (
-    BlockStart,
-    MessageDelta,
-    StreamCall,
+from dynamic_orchestrator.contract import (
+    MessageEnd,
+    ProviderCall,
     TextDelta,
     ToolInputDelta,
-    collect,
+    ToolUseStart,
+    UsageUpdate,
 )
+from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.testing import fake_server as fs
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 
@@ -38,8 +38,15 @@ async def provider(
     return orch.providers["openai"]
 
 
-def call(body: dict[str, Any]) -> StreamCall:
-    return StreamCall(model=ModelInfo(name="gpt-5-mini", provider="openai"), body=body)
+def call(body: dict[str, Any]) -> ProviderCall:
+    model = ModelInfo(name="gpt-5-mini", provider="openai")
+    return ProviderCall(model=model, system="", messages=[], request=body)
+
+
+async def collect(events: Any) -> MessageEnd:
+    items = [e async for e in events]
+    assert isinstance(items[-1], MessageEnd)
+    return items[-1]
 
 
 async def test_text_streams_in_pieces_with_usage(
@@ -56,9 +63,13 @@ async def test_text_streams_in_pieces_with_usage(
     events = [e async for e in provider.stream(call(body))]
     texts = [e.text for e in events if isinstance(e, TextDelta)]
     assert len(texts) > 1 and "".join(texts) == "a fairly long answer, in pieces"
-    last = events[-1]
-    assert isinstance(last, MessageDelta)
-    assert (last.stop_reason, last.input_tokens, last.output_tokens) == ("end_turn", 40, 9)
+    usage = events[-2]
+    assert isinstance(usage, UsageUpdate) and usage.stop_reason == "end_turn"
+    end = events[-1]
+    assert isinstance(end, MessageEnd)
+    assert (end.completion.input_tokens, end.completion.output_tokens) == (40, 9)
+    assert end.completion.text == "a fairly long answer, in pieces"
+    assert not end.completion.usage_estimated
     sent = fake_provider_server.requests[-1].body
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
@@ -76,11 +87,12 @@ async def test_tool_call_and_tool_result_round_trip(
         "messages": [{"role": "user", "content": "read it"}],
     }
     events = [e async for e in provider.stream(call(body))]
-    start = next(e for e in events if isinstance(e, BlockStart))
-    assert (start.type, start.name) == ("tool_use", "Read") and start.id
+    start = next(e for e in events if isinstance(e, ToolUseStart))
+    assert start.name == "Read" and start.id
     args = "".join(e.partial_json for e in events if isinstance(e, ToolInputDelta))
     assert json.loads(args) == {"file_path": "/tmp/x"}
-    assert events[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
+    assert events[-1].completion.tool_calls[0].arguments == {"file_path": "/tmp/x"}  # type: ignore[union-attr]
+    assert events[-2].stop_reason == "tool_use"  # type: ignore[union-attr]
     assert fake_provider_server.requests[-1].body["tool_choice"] == "required"
     body["messages"] = [
         *body["messages"],
@@ -107,7 +119,7 @@ async def test_tool_call_and_tool_result_round_trip(
         },
     ]
     done = await collect(provider.stream(call(body)))
-    assert done.text == "tool result: file body"
+    assert done.completion.text == "tool result: file body"
     sent = fake_provider_server.requests[-1].body["messages"]
     assert sent[-2]["tool_calls"][0]["id"] == start.id
     assert sent[-1] == {"role": "tool", "tool_call_id": start.id, "content": "file body"}

@@ -1,10 +1,12 @@
 """Streamed Messages calls: the request body goes upstream untouched, events come back neutral.
 
-The body of a :class:`~dynamic_orchestrator.streaming.StreamCall` is already an Anthropic
-Messages request, so it is sent as it is (blocks, ``cache_control``, fields this SDK
-version does not know) through the SDK's raw request, with the call's headers
-(``anthropic-beta``; the client's own key under ``client_key: passthrough``). The SDK
-parses the SSE stream and raises its errors, an ``error`` event included.
+The body (:func:`~dynamic_orchestrator.streaming.request_body`: the gateway's own Anthropic
+Messages request, or one built from a plain call) is sent as it is (blocks,
+``cache_control``, fields this SDK version does not know) through the SDK's raw request,
+with the call's headers (``anthropic-beta``; the client's own key under
+``client_key: passthrough``) and query. The SDK parses the SSE stream and raises its
+errors, an ``error`` event included; :func:`to_events` maps the raw event dicts onto the
+contract's events.
 """
 
 from __future__ import annotations
@@ -12,18 +14,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from dynamic_orchestrator.streaming import (
-    BlockStart,
+from dynamic_orchestrator.contract import (
     BlockStop,
-    MessageDelta,
     MessageStart,
-    RawDelta,
-    SignatureDelta,
-    StreamCall,
+    OtherBlockStart,
+    ProviderCall,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
+    ToolUseStart,
+    UsageUpdate,
 )
 
 __all__ = ["request_options", "to_events"]
@@ -31,7 +32,7 @@ __all__ = ["request_options", "to_events"]
 _AUTH_HEADERS = ("x-api-key", "authorization")
 
 
-def request_options(call: StreamCall) -> dict[str, Any]:
+def request_options(call: ProviderCall) -> dict[str, Any]:
     """The SDK request options: headers (the client's key replacing ours), query, timeout."""
     headers: dict[str, Any] = dict(call.headers)
     if any(h in headers for h in _AUTH_HEADERS):
@@ -54,10 +55,10 @@ def _usage(usage: Mapping[str, Any] | None) -> tuple[int, int, int]:
     )
 
 
-async def to_events(raw: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
-    """Neutral events from the SDK's raw event dicts."""
-    output_tokens = 0
-    input_total: int | None = None
+async def to_events(
+    raw: AsyncIterator[Any], provider: str, cache: dict[str, int]
+) -> AsyncIterator[StreamEvent]:
+    """Contract events from the SDK's raw event dicts; cache token counts go to ``cache``."""
     async for event in raw:
         kind = event.get("type")
         if kind == "content_block_delta":
@@ -71,42 +72,38 @@ async def to_events(raw: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
             elif dtype == "thinking_delta":
                 yield ThinkingDelta(index, delta.get("thinking", ""))
             elif dtype == "signature_delta":
-                yield SignatureDelta(index, delta.get("signature", ""))
-            else:
-                yield RawDelta(index, delta)
+                yield ThinkingDelta(index, "", signature=delta.get("signature", ""))
         elif kind == "content_block_start":
+            index = int(event.get("index", 0))
             block = event.get("content_block") or {}
-            btype = str(block.get("type", "text"))
-            yield BlockStart(
-                int(event.get("index", 0)),
-                btype,
-                id=str(block.get("id", "")),
-                name=str(block.get("name", "")),
-                data=None if btype in ("text", "tool_use", "thinking") else block,
-            )
+            btype = block.get("type")
+            if btype == "tool_use":
+                yield ToolUseStart(index, str(block.get("id", "")), str(block.get("name", "")))
+            elif btype == "text" and block.get("text"):
+                yield TextDelta(index, str(block["text"]))
+            elif btype not in ("text", "thinking"):
+                yield OtherBlockStart(index, block)
         elif kind == "content_block_stop":
             yield BlockStop(int(event.get("index", 0)))
         elif kind == "message_start":
             message = event.get("message") or {}
             fresh, read, write = _usage(message.get("usage"))
-            output_tokens = int((message.get("usage") or {}).get("output_tokens") or 0)
+            cache.update(read=read, write=write)
             yield MessageStart(
-                id=str(message.get("id", "")),
                 model=str(message.get("model", "")),
+                provider=provider,
                 input_tokens=fresh + read + write,
-                cache_read_tokens=read,
-                cache_write_tokens=write,
             )
         elif kind == "message_delta":
             delta = event.get("delta") or {}
             usage = event.get("usage") or {}
-            output_tokens = int(usage.get("output_tokens") or output_tokens)
+            total: int | None = None
             if usage.get("input_tokens") is not None:
                 fresh, read, write = _usage(usage)
-                input_total = fresh + read + write
-            yield MessageDelta(
+                cache.update(read=read, write=write)
+                total = fresh + read + write
+            yield UsageUpdate(
+                input_tokens=total,
+                output_tokens=usage.get("output_tokens"),
                 stop_reason=delta.get("stop_reason"),
-                stop_sequence=delta.get("stop_sequence"),
-                output_tokens=output_tokens,
-                input_tokens=input_total,
             )

@@ -1,11 +1,11 @@
-"""Streamed ``streamGenerateContent`` calls: an Anthropic Messages body in, neutral events out.
+"""Streamed ``streamGenerateContent`` calls: an Anthropic Messages body in, contract events out.
 
-:func:`to_contents` and :func:`to_config` translate the body of a
-:class:`~dynamic_orchestrator.streaming.StreamCall` (system, typed blocks, tool uses and
+:func:`to_contents` and :func:`to_config` translate the Anthropic Messages body of a call
+(:func:`~dynamic_orchestrator.streaming.request_body`: system, typed blocks, tool uses and
 their results, images, documents, tools, tool_choice, stop sequences, thinking budget);
 :func:`to_events` turns the streamed responses (text, thought text, whole function calls,
-the final usage) into neutral events. Gemini sends each function call whole, so its input
-arrives as one :class:`~dynamic_orchestrator.streaming.ToolInputDelta`.
+the final usage) into contract events. Gemini sends each function call whole, so its input
+arrives as one :class:`~dynamic_orchestrator.contract.ToolInputDelta`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from dynamic_orchestrator.streaming import (
-    BlockStart,
+from dynamic_orchestrator.contract import (
     BlockStop,
-    MessageDelta,
     MessageStart,
-    StreamCall,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
+    ToolUseStart,
+    UsageUpdate,
 )
 
 __all__ = ["to_config", "to_contents", "to_events"]
@@ -108,11 +107,10 @@ def to_contents(
     return contents
 
 
-def to_config(call: StreamCall) -> dict[str, Any]:
-    """The ``GenerateContentConfig`` fields for ``call``."""
-    body = call.body
+def to_config(body: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """The ``GenerateContentConfig`` fields for an Anthropic body."""
     config: dict[str, Any] = {
-        "http_options": {"timeout": max(1, int(call.timeout * 1000))},
+        "http_options": {"timeout": max(1, int(timeout * 1000))},
         "automatic_function_calling": {"disable": True},
     }
     system = _text(body.get("system"))
@@ -152,9 +150,13 @@ def to_config(call: StreamCall) -> dict[str, Any]:
 
 
 async def to_events(
-    responses: AsyncIterator[Any], model: str, remember: Callable[[str, bytes], None]
+    responses: AsyncIterator[Any],
+    model: str,
+    provider: str,
+    remember: Callable[[str, bytes], None],
 ) -> AsyncIterator[StreamEvent]:
-    """Neutral events from the SDK's streamed responses."""
+    """Contract events from the SDK's streamed responses; a :class:`UsageUpdate` is last
+    (``input_tokens`` None: usage not reported)."""
     current: str | None = None
     index = -1
     finish: str | None = None
@@ -164,9 +166,7 @@ async def to_events(
     async for response in responses:
         if not started:
             started = True
-            yield MessageStart(
-                id=str(response.response_id or ""), model=response.model_version or model
-            )
+            yield MessageStart(model=response.model_version or model, provider=provider)
         if response.usage_metadata is not None:
             usage = response.usage_metadata
         for candidate in response.candidates or []:
@@ -181,9 +181,7 @@ async def to_events(
                     if part.thought_signature:
                         remember(call_id, part.thought_signature)
                     index, current, called = index + 1, None, True
-                    yield BlockStart(
-                        index, "tool_use", id=call_id, name=part.function_call.name or ""
-                    )
+                    yield ToolUseStart(index, call_id, part.function_call.name or "")
                     yield ToolInputDelta(index, json.dumps(dict(part.function_call.args or {})))
                     yield BlockStop(index)
                 elif part.text:
@@ -192,7 +190,6 @@ async def to_events(
                         if current is not None:
                             yield BlockStop(index)
                         index, current = index + 1, kind
-                        yield BlockStart(index, kind)
                     yield (
                         ThinkingDelta(index, part.text)
                         if part.thought
@@ -200,16 +197,16 @@ async def to_events(
                     )
             break
     if not started:
-        yield MessageStart(id="", model=model)
+        yield MessageStart(model=model, provider=provider)
     if current is not None:
         yield BlockStop(index)
-    input_tokens = output_tokens = 0
-    if usage is not None:
-        input_tokens = (usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0)
-        output_tokens = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-    yield MessageDelta(
+    reported = usage is not None and usage.prompt_token_count is not None
+    yield UsageUpdate(
+        input_tokens=(usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0)
+        if reported
+        else None,
+        output_tokens=(usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+        if reported
+        else None,
         stop_reason="tool_use" if called else _STOP.get(finish or "STOP", "end_turn"),
-        output_tokens=output_tokens,
-        input_tokens=input_tokens,
-        usage_estimated=usage is None or usage.prompt_token_count is None,
     )

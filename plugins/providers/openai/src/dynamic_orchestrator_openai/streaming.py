@@ -1,11 +1,11 @@
-"""Streamed chat completions: an Anthropic Messages body in, neutral events out.
+"""Streamed chat completions: an Anthropic Messages body in, the contract's events out.
 
-:func:`to_request` translates the body of a
-:class:`~dynamic_orchestrator.streaming.StreamCall` (system, typed blocks, tools,
-tool results, images, documents) into a Chat Completions request with
+:func:`to_request` translates the Anthropic Messages body of a call
+(:func:`~dynamic_orchestrator.streaming.request_body`: system, typed blocks, tools, tool
+results, images, documents) into a Chat Completions request with
 ``stream_options.include_usage``; :func:`to_events` turns the ``data:`` chunks (text,
 ``tool_calls`` arriving in pieces by index, ``reasoning_content`` of compatible servers,
-the final usage chunk) into neutral events, one content block at a time.
+the final usage chunk) into contract events, one content block at a time.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from dynamic_orchestrator.streaming import (
-    BlockStart,
+from dynamic_orchestrator.contract import (
     BlockStop,
-    MessageDelta,
     MessageStart,
-    StreamCall,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
+    ToolUseStart,
+    UsageUpdate,
 )
 
 __all__ = ["STOP_REASONS", "to_events", "to_request"]
@@ -136,11 +135,10 @@ def _tools(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return tools
 
 
-def to_request(call: StreamCall, max_tokens_field: str) -> dict[str, Any]:
-    """The Chat Completions request (streamed, usage included) for ``call``."""
-    body = call.body
+def to_request(body: Mapping[str, Any], model: str, max_tokens_field: str) -> dict[str, Any]:
+    """The Chat Completions request (streamed, usage included) for an Anthropic body."""
     request: dict[str, Any] = {
-        "model": call.model.name,
+        "model": model,
         "messages": _messages(body),
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -168,8 +166,12 @@ def to_request(call: StreamCall, max_tokens_field: str) -> dict[str, Any]:
     return request
 
 
-async def to_events(chunks: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
-    """Neutral events from raw chunk dicts; blocks open and close one at a time."""
+async def to_events(chunks: AsyncIterator[Any], provider: str) -> AsyncIterator[StreamEvent]:
+    """Contract events from raw chunk dicts; blocks open and close one at a time.
+
+    The last event is a :class:`UsageUpdate` with the stop reason and, when the server
+    reported it, the usage (``input_tokens`` None: not reported).
+    """
     started = False
     current: tuple[str, int] | None = None  # ("text" | "thinking" | "tool", openai index)
     index = -1
@@ -178,7 +180,7 @@ async def to_events(chunks: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
     async for chunk in chunks:
         if not started:
             started = True
-            yield MessageStart(id=str(chunk.get("id", "")), model=str(chunk.get("model", "")))
+            yield MessageStart(model=str(chunk.get("model", "")), provider=provider)
         if chunk.get("usage"):
             usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
@@ -189,7 +191,6 @@ async def to_events(chunks: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
                     if current is not None:
                         yield BlockStop(index)
                     index, current = index + 1, ("thinking", 0)
-                    yield BlockStart(index, "thinking")
                 yield ThinkingDelta(index, reasoning)
             text = delta.get("content")
             if text:
@@ -197,7 +198,6 @@ async def to_events(chunks: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
                     if current is not None:
                         yield BlockStop(index)
                     index, current = index + 1, ("text", 0)
-                    yield BlockStart(index, "text")
                 yield TextDelta(index, text)
             for call in delta.get("tool_calls") or []:
                 key = ("tool", int(call.get("index", 0)))
@@ -206,23 +206,18 @@ async def to_events(chunks: AsyncIterator[Any]) -> AsyncIterator[StreamEvent]:
                     if current is not None:
                         yield BlockStop(index)
                     index, current = index + 1, key
-                    yield BlockStart(
-                        index,
-                        "tool_use",
-                        id=str(call.get("id") or ""),
-                        name=function.get("name") or "",
-                    )
+                    name = function.get("name") or ""
+                    yield ToolUseStart(index, str(call.get("id") or ""), name)
                 if function.get("arguments"):
                     yield ToolInputDelta(index, function["arguments"])
             if choice.get("finish_reason"):
                 finish = choice["finish_reason"]
     if not started:
-        yield MessageStart(id="", model="")
+        yield MessageStart(model="", provider=provider)
     if current is not None:
         yield BlockStop(index)
-    yield MessageDelta(
+    yield UsageUpdate(
+        input_tokens=None if usage is None else int(usage.get("prompt_tokens") or 0),
+        output_tokens=None if usage is None else int(usage.get("completion_tokens") or 0),
         stop_reason=STOP_REASONS.get(finish or "stop", "end_turn"),
-        output_tokens=int((usage or {}).get("completion_tokens") or 0),
-        input_tokens=int((usage or {}).get("prompt_tokens") or 0),
-        usage_estimated=usage is None,
     )
