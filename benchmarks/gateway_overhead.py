@@ -14,7 +14,9 @@ the upstream is the project's fake provider server in its own process, answering
 - **ccr**: claude-code-router (npm ``@musistudio/claude-code-router``) doing the same
   Anthropic-to-OpenAI translation;
 - **litellm**: the LiteLLM proxy (``litellm[proxy]``, run with ``uvx`` in its own
-  environment so its pins do not touch this workspace's lockfile) doing the same.
+  environment so its pins do not touch this workspace's lockfile) doing the same, through
+  its ``hosted_vllm/`` provider (plain Chat Completions; its ``openai/`` provider would
+  bridge to the Responses API).
 
 Printed per contender: time to the first streamed event (p50, p90) and to the end (p50)
 over ``--requests`` sequential streams, the time each adds over direct, and streams per
@@ -46,6 +48,7 @@ import anthropic
 import anyio
 
 MODEL = "claude-sonnet-4-6"
+CLIENT_KEY = "sk-bench-client-0123456789"
 UPSTREAM_MODEL = "gpt-4o-mini"
 NPM_CACHE = Path(
     os.environ.get(
@@ -117,9 +120,7 @@ async def one_stream(client: anthropic.AsyncAnthropic) -> tuple[float, float]:
 
 
 async def measure(base_url: str, requests: int, concurrency: int, streams: int) -> dict[str, float]:
-    client = anthropic.AsyncAnthropic(
-        base_url=base_url, api_key="sk-bench-0123456789", max_retries=0
-    )
+    client = anthropic.AsyncAnthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0)
     for _ in range(20):  # warm-up: connections, imports, caches
         await one_stream(client)
     ttfb: list[float] = []
@@ -238,13 +239,17 @@ def litellm(upstream: str, tmp: Path) -> Iterator[str]:
                     {
                         "model_name": MODEL,
                         "litellm_params": {
-                            "model": f"openai/{UPSTREAM_MODEL}",
+                            # hosted_vllm/: a plain Chat Completions endpoint (its openai/
+                            # provider bridges /v1/messages to the Responses API instead)
+                            "model": f"hosted_vllm/{UPSTREAM_MODEL}",
                             "api_base": f"{upstream}/v1",
                             "api_key": "sk-bench-upstream-0123456789",
                         },
                     }
                 ],
                 "litellm_settings": {"drop_params": True, "telemetry": False},
+                # the proxy refuses to start without one; the client sends this key
+                "general_settings": {"master_key": CLIENT_KEY},
             }
         )
     )

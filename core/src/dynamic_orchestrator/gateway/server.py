@@ -48,6 +48,7 @@ class GatewayServer:
 
     def start(self) -> None:
         """Serve; returns once ``GET /v1/models`` answers 200."""
+        from ..http_transport import read_auth_token
         from .serve import guarded_app
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -71,10 +72,13 @@ class GatewayServer:
             target=self._server.run, kwargs={"sockets": [sock]}, name="gateway", daemon=True
         )
         self._thread.start()
+        token = read_auth_token(self.config)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/v1/models", timeout=2) as answer:
+                probe = urllib.request.Request(f"{self.url}/v1/models", headers=headers)
+                with urllib.request.urlopen(probe, timeout=2) as answer:
                     if answer.status == 200:
                         return
             except OSError:
