@@ -20,7 +20,18 @@ from .errors import ConfigError, OrchestratorError, RequestError
 
 T = TypeVar("T")
 
-BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
+BUILTIN_COMMANDS = (
+    "serve",
+    "analyze",
+    "run",
+    "metrics",
+    "plugins",
+    "models",
+    "config",
+    "demo",
+    "gateway",
+    "claude",
+)
 
 
 def _load(config_path: str | None) -> Config:
@@ -425,6 +436,16 @@ def demo(config_path: str | None, as_json: bool) -> None:
     from .demo import render
 
     click.echo(render(report))
+
+
+def _add_gateway_commands() -> None:
+    from .gateway.commands import claude_command, gateway_command
+
+    cli.add_command(gateway_command)
+    cli.add_command(claude_command)
+
+
+_add_gateway_commands()
 
 
 def main() -> None:
