@@ -21,7 +21,18 @@ if TYPE_CHECKING:  # pydantic and the config models are imported by the commands
 
 T = TypeVar("T")
 
-BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
+BUILTIN_COMMANDS = (
+    "serve",
+    "analyze",
+    "run",
+    "metrics",
+    "plugins",
+    "models",
+    "config",
+    "demo",
+    "gateway",
+    "claude",
+)
 
 
 def _load(config_path: str | None) -> Config:
@@ -435,6 +446,16 @@ def demo(config_path: str | None, as_json: bool) -> None:
     from .demo import render
 
     click.echo(render(report))
+
+
+def _add_gateway_commands() -> None:
+    from .gateway.commands import claude_command, gateway_command
+
+    cli.add_command(gateway_command)
+    cli.add_command(claude_command)
+
+
+_add_gateway_commands()
 
 
 def main() -> None:

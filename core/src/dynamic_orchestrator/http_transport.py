@@ -145,12 +145,21 @@ class RequestGuard:
     :param token: the bearer token every request must carry, or None.
     :param hosts: accepted ``Host`` values (``name:*`` for any port), None to skip.
     :param origins: accepted ``Origin`` values; a request without ``Origin`` passes.
+    :param api_key_header: also accept the token as ``x-api-key`` (the gateway: Anthropic
+        clients send their key there).
     """
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None, hosts: list[str] | None, origins: list[str]
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        hosts: list[str] | None,
+        origins: list[str],
+        api_key_header: bool = False,
     ):
         self.app = app
+        self.api_key_header = api_key_header
         self.expected = token.encode() if token else None
         self.hosts = hosts
         self.origins = origins
@@ -173,8 +182,13 @@ class RequestGuard:
                 f"Origin {origin!r} is not allowed; add it to server.allowed_origins",
             )
             return
-        if self.expected is not None and not _bearer_matches(
-            headers.get("authorization", b""), self.expected
+        if (
+            self.expected is not None
+            and not _bearer_matches(headers.get("authorization", b""), self.expected)
+            and not (
+                self.api_key_header
+                and hmac.compare_digest(headers.get("x-api-key", b"").strip(), self.expected)
+            )
         ):
             await _reply(
                 send,
@@ -301,6 +315,9 @@ def http_app(
     check_binding(host, token)
     orchestrator = orchestrator or Orchestrator(config)
     routes = orchestrator.hooks.register_http_routes(config)
+    from .gateway.app import create_app
+
+    routes = [*routes, ("/v1", create_app(orchestrator, owned=False))]  # the gateway beside /mcp
     server = build_server(config, orchestrator=orchestrator, owned=True, eager=True)
     return build_http_app(server, config, host=host, port=port, token=token, routes=routes)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from .contract import ModelInfo, PriceTiers
+from .contract import CLIENT_PROVIDER, Completion, ModelInfo, PriceTiers
 
 # genai-prices provider ids → the provider plugins that serve them.
 PROVIDER_FOR_PRICES_ID: dict[str, str] = {
@@ -134,3 +134,17 @@ def measured_cost(
         except Exception:
             pass
     return model.estimate_cost(input_tokens, output_tokens)
+
+
+def completion_cost(model: ModelInfo | None, completion: Completion) -> float | None:
+    """What one completion cost here: the one place a completion is priced.
+
+    As the provider reported it, else its usage at ``model``'s list prices; None when
+    neither is known. The client's own model (sampling) costs nothing here: the client
+    pays, and this server cannot see what.
+    """
+    if completion.provider == CLIENT_PROVIDER:
+        return None
+    if completion.cost_usd is not None:
+        return completion.cost_usd
+    return measured_cost(model, completion.input_tokens, completion.output_tokens)
