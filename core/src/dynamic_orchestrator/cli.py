@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import click
 
 from .commands import UsageFailure
-from .config import Config, load_config
 from .errors import ConfigError, OrchestratorError, RequestError
+
+if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
+    from .config import Config
 
 T = TypeVar("T")
 
@@ -35,6 +36,8 @@ BUILTIN_COMMANDS = (
 
 
 def _load(config_path: str | None) -> Config:
+    from .config import load_config
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -42,6 +45,8 @@ def _load(config_path: str | None) -> Config:
 
 
 def _run_async(func: Callable[[], Awaitable[T]]) -> T:
+    import anyio
+
     try:
         return anyio.run(func)
     except (RequestError, ConfigError) as exc:
@@ -230,6 +235,11 @@ def run(
 
     async def go() -> Any:
         async with Orchestrator(config) as orch:
+            if model and orch.catalog.get(model) is None:
+                raise UsageFailure(
+                    f"--model {model!r}: unknown model, not in genai-prices nor in the config "
+                    "('dynamic-orchestrator models' lists the known ones)"
+                )
             return await orch.orchestrate(request, ctx, options)
 
     result = _run_async(go)
