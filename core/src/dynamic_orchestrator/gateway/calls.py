@@ -15,6 +15,7 @@ at the same token counts: an estimate, as that model did not run.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -164,7 +165,7 @@ async def open_stream(orch: Orchestrator, turn: Turn, decision: Decision) -> Out
         selection=Selection(tier=decision.tier or "complex", chain=decision.chain),
         catalog=catalog,
         config=orch.config,
-        prompts={c.model: prompt for c in decision.chain},
+        prompts={candidate.model: prompt for candidate in decision.chain},
         max_tokens=decision.signals.max_tokens if decision.signals else None,
     )
     if not decision.chain:
@@ -176,6 +177,11 @@ async def open_stream(orch: Orchestrator, turn: Turn, decision: Decision) -> Out
     execution = await orch.hooks.execute(ctx)
     if slot.opened is not None and execution.completion is not None:
         return Outcome(slot.opened, None, len(execution.attempts))
+    if slot.opened is not None:  # opened, then refused by the executor: do not leak it
+        aclose = getattr(slot.opened.events, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
     error = ProviderError(
         slot.error.kind if slot.error else ErrorKind.UNAVAILABLE,
         execution.error or "no model in the chain could be called",

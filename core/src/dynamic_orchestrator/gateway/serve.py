@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 from .app import create_app
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from starlette.types import ASGIApp
 
     from ..config import Config
@@ -66,7 +69,16 @@ def run_gateway(
     sock.bind((host, port))
     bound = int(sock.getsockname()[1])
     app = guarded_app(config, host, bound, Orchestrator(config))
-    server = uvicorn.Server(
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # SIGINT or SIGTERM is how the gateway is asked to stop: shut down gracefully
+            # and exit 0 (uvicorn's own handler re-raises the signal afterwards).
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+    server = Server(
         uvicorn.Config(
             app,
             log_level="warning",
