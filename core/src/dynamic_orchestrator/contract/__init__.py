@@ -56,6 +56,7 @@ from ._errors import (
 )
 from ._execution import (
     ExecutionContext,
+    ModelCall,
     ProgressCallback,
 )
 from ._host import (
@@ -158,6 +159,7 @@ __all__ = [
     "MessageStart",
     "MetricsConfig",
     "MetricsSummary",
+    "ModelCall",
     "ModelInfo",
     "ModelOverride",
     "NoImplementationError",
