@@ -45,9 +45,44 @@ def _as_tiers(value: Any) -> PriceTiers | None:
     return PriceTiers(base=float(value))
 
 
+def _from_table(model: str, entry: list[Any]) -> ModelInfo:
+    provider_id, prices_id, in_base, in_tiers, out_base, out_tiers, context = entry
+
+    def tiers(base: float | None, steps: list[list[float]]) -> PriceTiers | None:
+        if base is None:
+            return None
+        return PriceTiers(base=base, tiers=tuple((int(s), float(p)) for s, p in steps))
+
+    return ModelInfo(
+        name=model,
+        provider=PROVIDER_FOR_PRICES_ID.get(provider_id, provider_id),
+        input_price=tiers(in_base, in_tiers),
+        output_price=tiers(out_base, out_tiers),
+        context_window=context,
+        price_source=f"genai-prices ({provider_id}/{prices_id})",
+        prices_id=prices_id,
+        source="genai-prices",
+    )
+
+
 @cache
 def lookup_prices(model: str) -> ModelInfo | None:
-    """The genai-prices entry for a model name, or None when it knows no such model."""
+    """The genai-prices entry for a model name, or None when it knows no such model.
+
+    Read from the compact table built from genai-prices (:mod:`.price_table`) when it has
+    the name; else from genai-prices itself (imported then, on first use).
+    """
+    from .price_table import load
+
+    table = load()
+    if table is not None and model in table:
+        entry = table[model]
+        return None if entry is None else _from_table(model, entry)
+    return lookup_live(model)
+
+
+def lookup_live(model: str) -> ModelInfo | None:
+    """:func:`lookup_prices` from genai-prices itself, without the compact table."""
     try:
         provider, info = _snapshot().find_provider_model(model, None, None, None)
     except LookupError:
