@@ -164,7 +164,7 @@ async def open_stream(orch: Orchestrator, turn: Turn, decision: Decision) -> Out
         selection=Selection(tier=decision.tier or "complex", chain=decision.chain),
         catalog=catalog,
         config=orch.config,
-        prompt_for=lambda _model: prompt,
+        prompts={c.model: prompt for c in decision.chain},
         max_tokens=decision.signals.max_tokens if decision.signals else None,
     )
     if not decision.chain:
