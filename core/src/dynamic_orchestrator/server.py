@@ -566,6 +566,7 @@ def run_stdio(config: Config) -> None:
     """
     server = build_server(config)
     if sys.stdin.isatty():
-        print(TERMINAL_HINT, file=sys.stderr, flush=True)
+        # The handler first: a Ctrl-C right after the hint must already stop it cleanly.
         signal.signal(signal.SIGINT, _stop_on_interrupt)
+        print(TERMINAL_HINT, file=sys.stderr, flush=True)
     anyio.run(serve_stdio, server)
