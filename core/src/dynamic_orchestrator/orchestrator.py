@@ -229,15 +229,28 @@ class Orchestrator:
         )
 
     def run_analysis(
-        self, request: Request, constraints: Constraints
+        self,
+        request: Request,
+        constraints: Constraints,
+        *,
+        stages: list[tuple[str, float, float]] | None = None,
     ) -> tuple[RequestAnalysis, Selection, AnalysisResult]:
-        """The decision stages, synchronously: classify, score, route, select."""
+        """The decision stages, synchronously: classify, score, route, select.
+
+        :param stages: when given, each stage's (name, start, end) ``perf_counter`` times
+            are appended to it.
+        """
         hooks = self.hooks
+        clock = time.perf_counter
+        t0 = clock()
         intent = hooks.classify(request)
+        t1 = clock()
         complexity = hooks.score_complexity(request, intent)
+        t2 = clock()
         route = (
             hooks.route_services(request, intent, self.services) if self.services else None
         ) or ServiceRoute()
+        t3 = clock()
         analysis = RequestAnalysis(
             intent=intent,
             complexity=complexity,
@@ -250,7 +263,14 @@ class Orchestrator:
                 request.text, request.context, route.tool_tokens_available
             ),
         )
+        t4 = clock()
         selection = hooks.select_model(request, analysis, self.catalog, constraints)
+        if stages is not None:
+            stages.append(("classify", t0, t1))
+            stages.append(("score_complexity", t1, t2))
+            if self.services:
+                stages.append(("route_services", t2, t3))
+            stages.append(("select_model", t4, clock()))
         return analysis, selection, self._analysis_result(analysis, selection)
 
     def _analysis_result(self, analysis: RequestAnalysis, selection: Selection) -> AnalysisResult:
@@ -383,7 +403,12 @@ class Orchestrator:
         """Run an accepted request; never raises, always records."""
         start = time.perf_counter()
         client = client if client is not None else self.mcp_session
-        state: dict[str, Any] = {"analysis": None, "selection": None, "result_analysis": None}
+        state: dict[str, Any] = {
+            "analysis": None,
+            "selection": None,
+            "result_analysis": None,
+            "stages": [],
+        }
         try:
             result = await self._run(req, client, progress, state)
         except Exception as exc:  # an accepted request is never lost
@@ -400,7 +425,7 @@ class Orchestrator:
                 request_id=req.request_id,
             )
         result.duration_ms = round((time.perf_counter() - start) * 1000, 3)
-        self._record(req, result, state)
+        self._record(req, result, state, start)
         return result
 
     async def _run(
@@ -419,7 +444,8 @@ class Orchestrator:
 
         constraints = self._constraints(req, self._client_can_sample(client))
         await report("analyzing", 0.1)
-        analysis, selection, result_analysis = self.run_analysis(req, constraints)
+        stages: list[tuple[str, float, float]] = state["stages"]
+        analysis, selection, result_analysis = self.run_analysis(req, constraints, stages=stages)
         state.update(analysis=analysis, selection=selection, result_analysis=result_analysis)
         await report(f"selected {result_analysis.recommended_model}", 0.3)
 
@@ -431,14 +457,18 @@ class Orchestrator:
                 request_id=req.request_id,
             )
         if not selection.chain or not req.options.execute:
+            began = time.perf_counter()
             delegated = self._delegated(req, analysis, selection, result_analysis)
+            stages.append(("generate_prompt", began, time.perf_counter()))
             state["tool_tokens_sent"] = _tool_tokens(delegated.plan.tools if delegated.plan else [])
             return delegated
 
         rewrite = await self._maybe_rewrite(req, analysis, selection, client)
 
         def prompt_for(model: ModelInfo) -> Prompt:
+            began = time.perf_counter()
             prompt = self.hooks.generate_prompt(req, analysis, model, self.config)
+            stages.append(("generate_prompt", began, time.perf_counter()))
             state["tool_tokens_sent"] = _tool_tokens(prompt.tools)
             if rewrite is not None:
                 prompt = prompt.model_copy(update={"user": rewrite[0]})
@@ -456,7 +486,9 @@ class Orchestrator:
             max_tokens=req.options.max_tokens,
             services={s.name: s for s in self.services},
         )
+        began = time.perf_counter()
         execution = await self.hooks.execute(ctx)
+        stages.append(("execute", began, time.perf_counter()))
         await report("done", 1.0)
         return self._finish(req, analysis, result_analysis, execution, rewrite)
 
@@ -634,8 +666,11 @@ class Orchestrator:
 
     # --- metrics -------------------------------------------------------------------------
 
-    def _record(self, req: Request, result: OrchestrationResult, state: dict[str, Any]) -> None:
+    def _record(
+        self, req: Request, result: OrchestrationResult, state: dict[str, Any], start: float
+    ) -> None:
         analysis: RequestAnalysis | None = state.get("analysis")
+        selection: Selection | None = state.get("selection")
         baseline_tokens = analysis.baseline_input_tokens if analysis else 0
         claimed = result.status == "completed" and result.provider != CLIENT_PROVIDER
         record = RequestRecord(
@@ -667,6 +702,16 @@ class Orchestrator:
             error_kind=next((a.error_kind for a in reversed(result.attempts) if a.error_kind), None)
             if result.status == "failed"
             else None,
+            tier=selection.tier if selection else None,
+            intent_confidence=analysis.intent.confidence if analysis else None,
+            complexity_score=analysis.complexity.score if analysis else None,
+            savings_basis=result.savings_basis,
+            error=result.error,
+            attempt_log=result.attempts,
+            stages=[
+                (name, (began - start) * 1000, (ended - began) * 1000)
+                for name, began, ended in state["stages"]
+            ],
         )
         self.hooks.record(record)
 
