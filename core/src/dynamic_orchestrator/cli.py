@@ -14,16 +14,13 @@ from typing import Any, TypeVar
 import anyio
 import click
 
+from .commands import UsageFailure
 from .config import Config, load_config
 from .errors import ConfigError, OrchestratorError, RequestError
 
 T = TypeVar("T")
 
 BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
-
-
-class UsageFailure(click.ClickException):
-    exit_code = 2
 
 
 def _load(config_path: str | None) -> Config:

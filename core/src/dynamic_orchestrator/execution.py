@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 import anyio
 from tenacity import (
@@ -24,48 +22,37 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .catalog import ModelInfo
-from .errors import ErrorKind, ProviderError, redact
+from .contract import (
+    Attempt,
+    Candidate,
+    ChatMessage,
+    Completion,
+    ErrorKind,
+    Execution,
+    ExecutionContext,
+    ModelInfo,
+    ProgressCallback,
+    Prompt,
+    ProviderCall,
+    ProviderError,
+    redact,
+)
 from .hookspecs import hookimpl
 from .log import get_logger
-from .models import Attempt, ChatMessage, Completion, Execution
-from .providers import ProviderCall
 from .toolloop import complete_with_tools
 
-if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .config import Config
-    from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
-    from .services import Service
+__all__ = [
+    "ExecutionContext",
+    "ProgressCallback",
+    "build_call",
+    "call_model",
+    "call_with_retries",
+    "execute",
+    "remaining_after",
+    "run_chain",
+]
 
-ProgressCallback = Callable[[str, float], Awaitable[None]]
 log = get_logger("execution")
-
-
-@dataclass
-class ExecutionContext:
-    """What the ``execute`` stage gets: the request, its plan, and helpers."""
-
-    request: Request
-    analysis: RequestAnalysis
-    selection: Selection
-    catalog: Catalog
-    config: Config
-    prompt_for: Callable[[ModelInfo], Prompt]
-    """Build the prompt for a model (calls ``generate_prompt``)."""
-    progress: ProgressCallback | None = None
-    client: Any = None
-    """The MCP client connection, for the client-model provider."""
-    max_tokens: int | None = None
-    services: dict[str, Service] = field(default_factory=dict)
-    """The registered services by name, for running the tools a model calls."""
-    attempts: list[Attempt] = field(default_factory=list)
-    extra_cost_usd: float = 0.0
-    """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
-
-    async def report(self, stage: str, fraction: float) -> None:
-        if self.progress is not None:
-            await self.progress(stage, fraction)
 
 
 def build_call(

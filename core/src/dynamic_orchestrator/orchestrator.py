@@ -12,8 +12,8 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 from pydantic import ValidationError
@@ -58,6 +58,7 @@ from .tokens import (
 log = get_logger("orchestrator")
 
 PERIODS = ("1m", "5m", "1h", "1d")
+T = TypeVar("T")
 
 
 class _RequestIds:
@@ -120,6 +121,7 @@ class Orchestrator:
         self.services: list[Service] = []
         self._initialized = False
         self._closed = False
+        self._plugin_states: dict[str, Any] = {}
         self._rewrites: OrderedDict[tuple[str, str], tuple[str, int, int, float | None]] = (
             OrderedDict()
         )
@@ -148,6 +150,13 @@ class Orchestrator:
         with anyio.CancelScope(shield=True):
             for error in await self.hooks.shutdown(self):
                 log.warning("shutdown_hook_failed", error=redact(str(error)))
+
+    def plugin_state(self, name: str, factory: Callable[[], T]) -> T:
+        """This orchestrator's state object for plugin ``name``, made on first use."""
+        if name not in self._plugin_states:
+            self._plugin_states[name] = factory()
+        state: T = self._plugin_states[name]
+        return state
 
     async def __aenter__(self) -> Orchestrator:
         return await self.initialize()

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 import numpy as np
-from dynamic_orchestrator.cli import UsageFailure
+from dynamic_orchestrator.commands import UsageFailure
 
 from .model import MODES, Router, RouterFileError
 from .outcomes import OutcomeError, OutcomeTable, PriceTable, file_digest, read_outcomes

@@ -98,22 +98,25 @@ def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
 
 
+@dataclass(frozen=True)
+class Declined:
+    """The router did not decide, and why: the next selector decides, and its selection
+    gets the reason ``router not used: <why>``."""
+
+    why: str
+
+
 def _tier(
     analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints, why: str
-) -> Selection | None:
-    """The tier selector's choice, with why the router did not decide; None without it."""
-    try:
-        from dynamic_orchestrator_tiers import select_by_tier
-    except ImportError:  # not installed: decline, and the next selector decides
-        log.info("router_declined", reason=why)
-        return None
-    selection = select_by_tier(analysis, catalog, constraints)
-    return selection.model_copy(update={"reasons": [f"router not used: {why}", *selection.reasons]})
+) -> Declined:
+    """Decline with a reason (the tier selector, run next, decides)."""
+    log.info("router_declined", reason=why)
+    return Declined(why)
 
 
 def select_with_router(
     request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
-) -> Selection | None:
+) -> Selection | Declined | None:
     """The router's selection; None when no router file is configured."""
     config = catalog.config
     try:

@@ -1,0 +1,43 @@
+"""What the ``execute`` stage receives: the request, its plan, and where to report."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._catalog import ModelInfo
+    from ._config import Config
+    from ._host import CatalogView
+    from ._models import Attempt, Prompt, Request, RequestAnalysis, Selection
+    from ._services import Service
+
+ProgressCallback = Callable[[str, float], Awaitable[None]]
+"""``async (stage, fraction)``: progress reported to the caller as a request advances."""
+
+
+@dataclass
+class ExecutionContext:
+    """What the ``execute`` stage gets: the request, its plan, and helpers."""
+
+    request: Request
+    analysis: RequestAnalysis
+    selection: Selection
+    catalog: CatalogView
+    config: Config
+    prompt_for: Callable[[ModelInfo], Prompt]
+    """The prompt for a model of the chain (made by the host before execution)."""
+    progress: ProgressCallback | None = None
+    client: Any = None
+    """The MCP client connection, for the client-model provider."""
+    max_tokens: int | None = None
+    services: dict[str, Service] = field(default_factory=dict)
+    """The registered services by name, for running the tools a model calls."""
+    attempts: list[Attempt] = field(default_factory=list)
+    extra_cost_usd: float = 0.0
+    """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
+
+    async def report(self, stage: str, fraction: float) -> None:
+        if self.progress is not None:
+            await self.progress(stage, fraction)
