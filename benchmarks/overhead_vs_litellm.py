@@ -50,6 +50,7 @@ from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.plugins import make_plugin_manager
+from dynamic_orchestrator.progress import Progress
 from dynamic_orchestrator.providers import ProviderCall
 
 MODEL = "gpt-4o-mini"
@@ -83,10 +84,12 @@ def pct(values: list[float], q: float) -> float:
 
 async def timed(call: Callable[[int], Awaitable[Any]], n: int, offset: int) -> list[float]:
     out = []
-    for i in range(n):
-        start = time.perf_counter()
-        await call(offset + i)
-        out.append((time.perf_counter() - start) * 1e6)
+    with Progress("requests", n) as bar:  # drawn outside the timed span
+        for i in range(n):
+            start = time.perf_counter()
+            await call(offset + i)
+            out.append((time.perf_counter() - start) * 1e6)
+            bar.advance()
     return out
 
 
