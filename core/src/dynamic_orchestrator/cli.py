@@ -9,21 +9,35 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import click
 
 from .commands import UsageFailure
-from .config import Config, load_config
 from .errors import ConfigError, OrchestratorError, RequestError
+
+if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
+    from .config import Config
 
 T = TypeVar("T")
 
-BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
+BUILTIN_COMMANDS = (
+    "serve",
+    "analyze",
+    "run",
+    "metrics",
+    "plugins",
+    "models",
+    "config",
+    "demo",
+    "gateway",
+    "claude",
+)
 
 
 def _load(config_path: str | None) -> Config:
+    from .config import load_config
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -31,6 +45,8 @@ def _load(config_path: str | None) -> Config:
 
 
 def _run_async(func: Callable[[], Awaitable[T]]) -> T:
+    import anyio
+
     try:
         return anyio.run(func)
     except (RequestError, ConfigError) as exc:
@@ -219,6 +235,11 @@ def run(
 
     async def go() -> Any:
         async with Orchestrator(config) as orch:
+            if model and orch.catalog.get(model) is None:
+                raise UsageFailure(
+                    f"--model {model!r}: unknown model, not in genai-prices nor in the config "
+                    "('dynamic-orchestrator models' lists the known ones)"
+                )
             return await orch.orchestrate(request, ctx, options)
 
     result = _run_async(go)
@@ -425,6 +446,16 @@ def demo(config_path: str | None, as_json: bool) -> None:
     from .demo import render
 
     click.echo(render(report))
+
+
+def _add_gateway_commands() -> None:
+    from .gateway.commands import claude_command, gateway_command
+
+    cli.add_command(gateway_command)
+    cli.add_command(claude_command)
+
+
+_add_gateway_commands()
 
 
 def main() -> None:

@@ -94,10 +94,30 @@ def _route_stdlib(level: int, renderer: Any) -> None:
     root.setLevel(level)
 
 
-def get_logger(name: str) -> Any:
-    """A structlog logger bound to a component name."""
-    import structlog
+class _Logger:
+    """A component's logger that imports and configures structlog on its first event.
 
-    if not _configured:
-        configure_logging()
-    return structlog.get_logger(component=name)
+    Modules create their logger at import time; a process that never logs (a command
+    that succeeds, a benchmark, a library call) then never imports structlog.
+    """
+
+    __slots__ = ("_bound", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._bound: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        bound = self._bound
+        if bound is None:
+            import structlog
+
+            if not _configured:
+                configure_logging()
+            bound = self._bound = structlog.get_logger(component=self._name)
+        return getattr(bound, attr)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to a component name (structlog is imported on first use)."""
+    return _Logger(name)

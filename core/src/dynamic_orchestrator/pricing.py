@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from .contract import ModelInfo, PriceTiers
+from .contract import CLIENT_PROVIDER, Completion, ModelInfo, PriceTiers
 
 # genai-prices provider ids → the provider plugins that serve them.
 PROVIDER_FOR_PRICES_ID: dict[str, str] = {
@@ -45,9 +45,44 @@ def _as_tiers(value: Any) -> PriceTiers | None:
     return PriceTiers(base=float(value))
 
 
+def _from_table(model: str, entry: list[Any]) -> ModelInfo:
+    provider_id, prices_id, in_base, in_tiers, out_base, out_tiers, context = entry
+
+    def tiers(base: float | None, steps: list[list[float]]) -> PriceTiers | None:
+        if base is None:
+            return None
+        return PriceTiers(base=base, tiers=tuple((int(s), float(p)) for s, p in steps))
+
+    return ModelInfo(
+        name=model,
+        provider=PROVIDER_FOR_PRICES_ID.get(provider_id, provider_id),
+        input_price=tiers(in_base, in_tiers),
+        output_price=tiers(out_base, out_tiers),
+        context_window=context,
+        price_source=f"genai-prices ({provider_id}/{prices_id})",
+        prices_id=prices_id,
+        source="genai-prices",
+    )
+
+
 @cache
 def lookup_prices(model: str) -> ModelInfo | None:
-    """The genai-prices entry for a model name, or None when it knows no such model."""
+    """The genai-prices entry for a model name, or None when it knows no such model.
+
+    Read from the compact table built from genai-prices (:mod:`.price_table`) when it has
+    the name; else from genai-prices itself (imported then, on first use).
+    """
+    from .price_table import load
+
+    table = load()
+    if table is not None and model in table:
+        entry = table[model]
+        return None if entry is None else _from_table(model, entry)
+    return lookup_live(model)
+
+
+def lookup_live(model: str) -> ModelInfo | None:
+    """:func:`lookup_prices` from genai-prices itself, without the compact table."""
     try:
         provider, info = _snapshot().find_provider_model(model, None, None, None)
     except LookupError:
@@ -99,3 +134,17 @@ def measured_cost(
         except Exception:
             pass
     return model.estimate_cost(input_tokens, output_tokens)
+
+
+def completion_cost(model: ModelInfo | None, completion: Completion) -> float | None:
+    """What one completion cost here: the one place a completion is priced.
+
+    As the provider reported it, else its usage at ``model``'s list prices; None when
+    neither is known. The client's own model (sampling) costs nothing here: the client
+    pays, and this server cannot see what.
+    """
+    if completion.provider == CLIENT_PROVIDER:
+        return None
+    if completion.cost_usd is not None:
+        return completion.cost_usd
+    return measured_cost(model, completion.input_tokens, completion.output_tokens)

@@ -86,6 +86,11 @@ class ProviderConfig(_Section):
     timeout: float = Field(default=60.0, gt=0, description="Seconds per call.")
     enabled: bool = Field(default=True, description="Whether the provider is switched on.")
     options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific.")
+    client_key: Literal["never", "passthrough"] = Field(
+        default="never",
+        description="Gateway: 'passthrough' sends the client's own key (x-api-key or "
+        "Authorization) to this provider instead of ours; Anthropic-type providers only.",
+    )
 
 
 class ModelOverride(_Section):
@@ -276,6 +281,54 @@ class ServerConfig(_Section):
     )
 
 
+Scenario = Literal["default", "background", "think", "longContext", "webSearch", "toolResults"]
+ScenarioTarget = Literal["auto", "requested", "simple", "moderate", "complex"]
+
+
+def _default_scenarios() -> dict[Scenario, ScenarioTarget]:
+    return {
+        "default": "auto",
+        "background": "simple",
+        "think": "auto",
+        "longContext": "auto",
+        "webSearch": "requested",
+        "toolResults": "auto",
+    }
+
+
+class GatewayConfig(_Section):
+    """The HTTP gateway (``dynamic-orchestrator gateway``): routing per call."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8787, ge=0, le=65535, description="Port to listen on.")
+    route: bool = Field(
+        default=True, description="False: every call goes to the model the client asked for."
+    )
+    passthrough: list[str] = Field(
+        default_factory=list, description="Model names always served as asked (pinned)."
+    )
+    scenarios: dict[Scenario, ScenarioTarget] = Field(
+        default_factory=_default_scenarios,
+        description="Per scenario: 'auto' (the classifier decides the tier), 'requested' (the "
+        "model asked for), or a tier.",
+    )
+    long_context_tokens: int = Field(
+        default=60_000, gt=0, description="Above this many input tokens a turn is longContext."
+    )
+    background_models: list[str] = Field(
+        default_factory=lambda: ["haiku"],
+        description="A requested model whose name holds one of these is a background call.",
+    )
+    max_request_bytes: int = Field(
+        default=32_000_000, gt=0, description="Largest request body accepted."
+    )
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _complete_scenarios(cls, value: Any) -> Any:
+        return {**_default_scenarios(), **value} if isinstance(value, dict) else value
+
+
 class PluginsConfig(_Section):
     """Which installed plugins load, and their settings."""
 
@@ -348,6 +401,7 @@ class Config(_Section):
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     source: str | None = Field(default=None, exclude=True, description="Where it was loaded.")
 

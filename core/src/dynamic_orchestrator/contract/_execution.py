@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +26,9 @@ class ExecutionContext:
     selection: Selection
     catalog: CatalogView
     config: Config
-    prompt_for: Callable[[ModelInfo], Prompt]
-    """The prompt for a model of the chain (made by the host before execution)."""
+    prompts: Mapping[str, Prompt] = field(default_factory=dict)
+    """The prompt for each model of the chain, by model name, made by the host before
+    execution (``generate_prompt`` once per model)."""
     progress: ProgressCallback | None = None
     client: Any = None
     """The MCP client connection, for the client-model provider."""
@@ -37,6 +38,16 @@ class ExecutionContext:
     attempts: list[Attempt] = field(default_factory=list)
     extra_cost_usd: float = 0.0
     """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
+
+    def prompt_for(self, model: ModelInfo) -> Prompt:
+        """The prompt planned for ``model``.
+
+        :raises KeyError: the model is not one the plan has a prompt for.
+        """
+        try:
+            return self.prompts[model.name]
+        except KeyError:
+            raise KeyError(f"no prompt was planned for model {model.name!r}") from None
 
     async def report(self, stage: str, fraction: float) -> None:
         if self.progress is not None:

@@ -20,7 +20,7 @@ Optional members, looked up with ``getattr`` by the host:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -45,6 +45,16 @@ class ProviderCall:
     complexity_score: float | None = None
     client: Any = None
     """The MCP client connection for the client-model provider; None elsewhere."""
+    request: Mapping[str, Any] | None = None
+    """From the gateway: the whole Anthropic Messages request body (typed blocks, images,
+    documents, tool results, ``tool_choice``, ``stop_sequences``, ``thinking``, ...). When
+    set, ``stream`` translates it instead of ``system``/``messages``/``tools``; an Anthropic
+    provider sends it upstream as it is."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """From the gateway, for an Anthropic upstream only: ``anthropic-beta``, and the client's
+    own key under ``providers.<name>.client_key: passthrough``. Other providers ignore it."""
+    query: Mapping[str, str] = field(default_factory=dict)
+    """From the gateway, for an Anthropic upstream only (Claude Code's ``beta=true``)."""
 
 
 @runtime_checkable

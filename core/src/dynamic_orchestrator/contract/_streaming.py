@@ -3,7 +3,8 @@
 A provider that can stream yields, in order::
 
     MessageStart
-    ( TextDelta | ThinkingDelta | ToolUseStart ToolInputDelta* ) ... BlockStop   per block
+    ( TextDelta | ThinkingDelta | ToolUseStart ToolInputDelta*
+      | OtherBlockStart ToolInputDelta* ) ... BlockStop             per block
     UsageUpdate*                                                   (any time after start)
     MessageEnd                                                     (exactly once, last)
 
@@ -27,9 +28,9 @@ and onto OpenAI's chat-completion chunks.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ._models import Completion
@@ -77,6 +78,18 @@ class ToolUseStart:
 
 
 @dataclass(frozen=True)
+class OtherBlockStart:
+    """Block ``index`` is of another Anthropic type, given whole as it starts: a server
+    tool's call or result, redacted thinking, ... (Anthropic upstreams pass them on; a
+    front door for another API may drop them). Input pieces may follow as
+    :class:`ToolInputDelta`."""
+
+    index: int
+    block: Mapping[str, Any]
+    type: Literal["other_block_start"] = "other_block_start"
+
+
+@dataclass(frozen=True)
 class ToolInputDelta:
     """A piece of the JSON input of the tool call in block ``index``."""
 
@@ -116,6 +129,7 @@ StreamEvent = (
     | TextDelta
     | ThinkingDelta
     | ToolUseStart
+    | OtherBlockStart
     | ToolInputDelta
     | BlockStop
     | UsageUpdate

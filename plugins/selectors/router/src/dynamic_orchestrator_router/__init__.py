@@ -12,7 +12,7 @@ format ``train`` reads (:mod:`.outcome_log`).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import Catalog
@@ -24,12 +24,23 @@ from dynamic_orchestrator.models import (
     Selection,
 )
 
-from .model import Router
 from .outcome_log import OutcomeLog
 from .selector import Declined, preload, select_with_router
 from .settings import resolve_outcomes, settings_of
 
+if TYPE_CHECKING:
+    from .model import Router
+
 __all__ = ["Router", "record", "register_commands", "select_model", "shutdown", "startup"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Router":  # numpy comes with it: imported on first use
+        from .model import Router
+
+        return Router
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _outcome_log: OutcomeLog | None = None
 """The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""

@@ -27,14 +27,11 @@ import numpy as np
 from dynamic_orchestrator.tokens import estimate_tokens
 
 from .features import Terms
+from .settings import RouterFileError
 
 FORMAT = "dynamic-orchestrator-router"
 VERSION = 1
 MODES = ("utility", "threshold")
-
-
-class RouterFileError(ValueError):
-    """A router file that cannot be used, with the reason."""
 
 
 @dataclass
