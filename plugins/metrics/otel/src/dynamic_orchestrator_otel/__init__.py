@@ -100,8 +100,7 @@ class OtelSinkPlugin:
 def startup(orchestrator: Orchestrator) -> None:
     """Attach a trace sink when an OTLP endpoint is configured; else do nothing."""
     settings = Settings.from_env()
-    if not settings.enabled:
-        log.debug("otel_sink_off", why=settings.why_not)
+    if not settings.enabled:  # silent: logging here would import structlog at every start
         return
     pm = orchestrator.pm
     if settings.capture_content:
