@@ -199,6 +199,11 @@ class Attempt(_Frozen):
     error: str | None = None
     error_kind: str | None = None
     duration_ms: float = 0.0
+    started_at: float | None = Field(
+        default=None,
+        exclude=True,
+        description="Unix time the call started, for traces; not part of the tool result.",
+    )
 
 
 class Execution(_Frozen):
@@ -326,6 +331,19 @@ class RequestRecord(_Frozen):
     tool_tokens_available: int = 0
     attempts: int = 0
     error_kind: str | None = None
+    # Trace detail, for sinks that draw one request (tracing, the dashboard's failures).
+    tier: Tier | None = None
+    intent_confidence: float | None = None
+    complexity_score: float | None = None
+    savings_basis: str = ""
+    error: str | None = Field(default=None, description="Why a failed request failed (redacted).")
+    attempt_log: list[Attempt] = Field(
+        default_factory=list, description="Every provider attempt, in order."
+    )
+    stages: list[tuple[str, float, float]] = Field(
+        default_factory=list,
+        description="(stage, start in ms after the request began, duration in ms), in order.",
+    )
 
 
 class BasisTotals(BaseModel):
