@@ -227,6 +227,7 @@ def eval_command(
     """Cost-quality curve of the router on FILES beside the baselines, and a PNG plot."""
     from .evaluation import (
         as_is,
+        at_budgets,
         cross_validate,
         discrimination,
         figures,
@@ -301,6 +302,10 @@ def eval_command(
         "router_curve": [
             {"willingness_to_pay": s, "cost_usd": c, "quality": q, "strong_share": sh}
             for s, c, q, sh in _curve_rows(all_sweeps["router_utility"])
+        ],
+        "against_per_task": [
+            {"budget_share": b, "router": q, "per_task": r}
+            for b, q, r in at_budgets(all_sweeps, "router_utility")
         ],
         "auc": discrimination(table, pred.probability),
         "latency_us": latency.__dict__,
@@ -400,12 +405,16 @@ def _print_eval(
         "APGR: the gap recovered, averaged over all shares"
     )
     click.echo("")
-    router_fig, task_fig = figs["router_utility"], figs["per_task"]
-    if router_fig.quality_at_10 is not None and task_fig.quality_at_10 is not None:
-        click.echo(
-            f"router (utility) vs best model per task at 10% of the cost: "
-            f"{router_fig.quality_at_10 - task_fig.quality_at_10:+.3f}"
-        )
+    click.echo("router (utility) against the best model per task, by budget:")
+    click.echo(f"  {'budget':>8} {'router':>7} {'per task':>8} {'difference':>10}")
+    for row in report["against_per_task"]:
+        q, r = row["router"], row["per_task"]
+        diff = "—" if q is None or r is None else f"{q - r:+.4f}"
+        click.echo(f"  {100 * row['budget_share']:>7.0f}% {_num(q):>7} {_num(r):>8} {diff:>10}")
+    click.echo(
+        "  budget: share of the best single model's cost; one prompt is "
+        f"{1 / report['prompts']:.4f} of quality"
+    )
     click.echo("")
     click.echo("how well the router tells success from failure (ROC AUC; 0.5 = chance):")
     click.echo(f"  {'model':44} {'pooled':>7} {'within task':>11}")
