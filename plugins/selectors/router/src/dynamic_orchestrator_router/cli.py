@@ -211,6 +211,11 @@ def predict_command(router_path: str) -> None:
     help="PNG of the cost-quality curves.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--cascade",
+    is_flag=True,
+    help="Also replay verifying cascades (files must carry <model>|model_response columns).",
+)
 @price_option
 @output_tokens_option
 @files_argument
@@ -220,6 +225,7 @@ def eval_command(
     seed: int,
     plot_path: str,
     as_json: bool,
+    cascade: bool,
     prices: tuple[str, ...],
     output_tokens: int | None,
     files: tuple[str, ...],
@@ -311,10 +317,66 @@ def eval_command(
         "latency_us": latency.__dict__,
         "plot": str(plot),
     }
+    if cascade:
+        report["cascade"] = _cascade_report(full, table, max(folds, 2), seed)
     if as_json:
         click.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
         return
     _print_eval(report, figs, all_sweeps, latency)
+    if cascade:
+        _print_cascade(report["cascade"])
+
+
+def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: int) -> Any:
+    from .cascade_eval import KINDS, cross_validate_cascades, per_task_curve
+    from .evaluation import value_at, x_to_reach
+
+    if table.responses is None:
+        raise UsageFailure("--cascade: the files carry no <model>|model_response columns")
+    fixed = cross_validate_cascades(table, folds, seed)
+    best_q = float(table.success[:, int(np.argmax(table.success.mean(axis=0)))].mean())
+    curves = {}
+    for kind in KINDS:
+        path = per_task_curve(table, kind, folds, seed)
+        curves[kind] = {
+            "points": [{"cost_share": c, "quality": q} for c, q in path],
+            "quality_at_10": value_at(path, 0.10),
+            "quality_at_35": value_at(path, 0.35),
+            "cost_to_match": x_to_reach(path, best_q - 1e-12),
+        }
+    return {
+        "protocol": f"{folds}-fold cross-validation (seed {seed}); cascades chosen on the "
+        "training folds, replayed on the held-out fold from the recorded answers",
+        "self_check": "not evaluated: a self-check needs a model call the files do not record",
+        "fixed_chain": [p.__dict__ for p in fixed],
+        "per_task": curves,
+    }
+
+
+def _print_cascade(report: dict[str, Any]) -> None:
+    click.echo("")
+    click.echo(f"verifying cascades ({report['protocol']}):")
+    click.echo("  one chain for every prompt, chosen for a budget on the training folds:")
+    click.echo(
+        f"  {'verifier':8} {'budget':>6} {'cost':>6} {'quality':>7} {'accepted':>8}  chain (fold 1)"
+    )
+    for p in report["fixed_chain"]:
+        click.echo(
+            f"  {p['verifier']:8} {_pct(p['budget']):>6} {_pct(p['cost_share']):>6} "
+            f"{p['quality']:>7.3f} {_pct(p['accepted']):>8}  {p['chains'][0]}"
+        )
+    click.echo("  per task (eval_name): a single model or a cascade each, swept over price:")
+    click.echo(f"  {'verifier':8} {'q@10%':>6} {'q@35%':>6} {'cost to match':>13}")
+    for kind, c in report["per_task"].items():
+        click.echo(
+            f"  {kind:8} {_num(c['quality_at_10']):>6} {_num(c['quality_at_35']):>6} "
+            f"{_pct(c['cost_to_match']):>13}"
+        )
+    click.echo(
+        "  cost: share of the best single model's cost on the same prompts; agree2: two "
+        "cheap answers with equal keys are accepted; agree3: three"
+    )
+    click.echo(f"  self-check: {report['self_check']}")
 
 
 def _finite(value: Any) -> Any:
