@@ -199,6 +199,10 @@ class Attempt(_Frozen):
     error: str | None = None
     error_kind: str | None = None
     duration_ms: float = 0.0
+    reason: str | None = Field(
+        default=None, description="Why this model was tried (a cascade's escalation reason)."
+    )
+    cost_usd: float | None = Field(default=None, description="What this call cost, when known.")
 
 
 class Execution(_Frozen):
