@@ -72,7 +72,7 @@ def replay(
         accepted &= np.array(
             [a is not None and a == b for a, b in zip(first, keys[rows, j], strict=True)]
         )
-    cost = table.cost[np.ix_(rows, list(cheap))].sum(axis=1)
+    cost = table.cost[np.ix_(rows, np.asarray(cheap, dtype=int))].sum(axis=1)
     cost = cost + np.where(accepted, 0.0, table.cost[rows, strong])
     quality = np.where(accepted, table.success[rows, cheap[0]], table.success[rows, strong])
     return float(cost.sum()), float(quality.mean()), float(accepted.mean())

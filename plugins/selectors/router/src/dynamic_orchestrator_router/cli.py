@@ -606,3 +606,32 @@ def calibrate_command(
         router.set_defaults(mode=mode, **{knob: float(f"{result.knob:.6g}")})
         router.save(router_path)
         click.echo(f"stored as the default of {router_path}")
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+@router_group.command("feedback")
+@click.option(
+    "--outcomes",
+    "outcomes_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The outcome log (plugins.settings.router.outcomes).",
+)
+@click.argument("request_id")
+@click.argument("verdict", type=click.Choice(["up", "down"]))
+def feedback_command(outcomes_path: str, request_id: str, verdict: str) -> None:
+    """Append a thumbs up or down on REQUEST_ID to the outcome log; 'router train' joins it."""
+    line = {
+        "request_id": request_id,
+        "verdict": verdict == "up",
+        "source": "feedback",
+        "timestamp": time.time(),
+    }
+    try:
+        with Path(outcomes_path).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+    except OSError as exc:
+        raise UsageFailure(f"--outcomes {outcomes_path}: cannot write: {exc.strerror}") from None
+    click.echo(f"recorded {verdict} for {request_id}")

@@ -293,16 +293,9 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise OutcomeError(f"{path}: cannot read: {exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    items = _verdicts_applied(path, lines)
+    for number, item in items:
         where = f"{path}:{number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OutcomeError(f"{where}: not valid JSON: {exc.msg}") from None
-        if not isinstance(item, dict):
-            raise OutcomeError(f"{where}: expected an object")
         prompt, model = item.get("prompt"), item.get("model")
         if not isinstance(prompt, str) or not prompt.strip():
             raise OutcomeError(f"{where}: 'prompt' must be a non-empty string")
@@ -372,6 +365,40 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
             f"{path}: {unlabelled} outcomes without a verdict (success null) skipped"
         )
     return table
+
+
+def _verdicts_applied(path: Path, lines: list[str]) -> list[tuple[int, dict[str, object]]]:
+    """The outcome lines (with their line numbers), each unlabelled one given the latest
+    verdict line with its ``request_id`` (see :mod:`.outcome_log`)."""
+    items: list[tuple[int, dict[str, object]]] = []
+    verdicts: dict[str, float] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise OutcomeError(f"{where}: not valid JSON: {exc.msg}") from None
+        if not isinstance(item, dict):
+            raise OutcomeError(f"{where}: expected an object")
+        if "verdict" in item and "prompt" not in item:
+            value, request_id = item["verdict"], item.get("request_id")
+            if not isinstance(request_id, str) or not (
+                isinstance(value, bool) or (isinstance(value, int | float) and 0 <= value <= 1)
+            ):
+                raise OutcomeError(
+                    f"{where}: a verdict line needs a string 'request_id' and a 'verdict' "
+                    "of true/false or a number in [0, 1]"
+                )
+            verdicts[request_id] = float(value)
+            continue
+        items.append((number, item))
+    for _, item in items:
+        request_id = item.get("request_id")
+        if item.get("success") is None and isinstance(request_id, str) and request_id in verdicts:
+            item["success"] = verdicts[request_id]
+    return items
 
 
 def read_outcomes(paths: Sequence[str | Path], prices: PriceTable | None = None) -> OutcomeTable:
