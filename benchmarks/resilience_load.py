@@ -47,6 +47,7 @@ from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion
 from dynamic_orchestrator.plugins import make_plugin_manager
+from dynamic_orchestrator.progress import track
 from dynamic_orchestrator.providers import ProviderCall
 
 MODELS = ["svc-a", "svc-b", "svc-c"]
@@ -175,7 +176,7 @@ async def main(args: argparse.Namespace) -> None:
             provider.calls = 0
             provider.faults.clear()
             sequential: list[float] = []
-            for i in range(args.sequential):
+            for i in track(range(args.sequential), "sequential requests"):
                 spent: list[float] = []
                 provider_time.set(spent)
                 start = time.perf_counter()

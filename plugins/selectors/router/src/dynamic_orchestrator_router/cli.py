@@ -10,13 +10,14 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
-from dynamic_orchestrator.cli import UsageFailure
+from dynamic_orchestrator.commands import UsageFailure
+from dynamic_orchestrator.progress import Progress
 
 from .model import MODES, Router, RouterFileError
 from .outcomes import OutcomeError, OutcomeTable, PriceTable, file_digest, read_outcomes
@@ -77,6 +78,18 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _fold_progress(bar: Progress) -> Callable[[str], None]:
+    """Each fold's note on the progress line (a terminal), or as a line (piped)."""
+
+    def note(message: str) -> None:
+        if bar.enabled:
+            bar.advance(1 if bar.note else 0, message)  # a fold ended as the next begins
+        else:
+            _note(message)
+
+    return note
+
+
 def _usd(value: float) -> str:
     return f"${value:.6g}"
 
@@ -132,7 +145,8 @@ def train_command(
     table = _read(files, price_table)
     started = time.perf_counter()
     try:
-        router = train(table, TrainOptions(c=c, min_df=min_df))
+        with Progress(f"training on {len(table)} prompts"):
+            router = train(table, TrainOptions(c=c, min_df=min_df))
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     router.meta["file_digests"] = {Path(f).name: file_digest(Path(f)) for f in files}
@@ -257,7 +271,9 @@ def eval_command(
     options = TrainOptions.from_meta(router.meta.get("options", {}))
     if folds:
         try:
-            pred = cross_validate(table, options, folds, seed, progress=_note)
+            with Progress("cross-validation", folds) as bar:
+                pred = cross_validate(table, options, folds, seed, progress=_fold_progress(bar))
+                bar.advance(1, "done")
         except ValueError as exc:
             raise UsageFailure(str(exc)) from None
         protocol = (

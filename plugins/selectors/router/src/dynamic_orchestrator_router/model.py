@@ -36,16 +36,13 @@ import numpy as np
 from dynamic_orchestrator.tokens import estimate_tokens
 
 from .features import Terms
+from .settings import RouterFileError
 
 FORMAT = "dynamic-orchestrator-router"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 SURE_TASK = 0.8
 MODES = ("utility", "threshold")
-
-
-class RouterFileError(ValueError):
-    """A router file that cannot be used, with the reason."""
 
 
 @dataclass
