@@ -8,8 +8,8 @@ cost of the calls whose answer was not kept is ``extra_cost_usd``, so the reques
 is the sum of what ran. A call whose estimate does not fit what is left of ``max_cost``
 is not started. Streaming and the gateway send nothing until the accepted answer is
 chosen: the cascade returns one finished answer. The hook declines (the usual execution
-runs) when the setting is off, a model is forced, or the chain has fewer than two models
-cheaper than its first.
+runs) when the setting is off, a model is forced, or the chain has fewer than three
+priced models.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.catalog import ModelInfo
+from dynamic_orchestrator.catalog import ModelInfo, measured_cost
 from dynamic_orchestrator.execution import ExecutionContext, build_call, call_model
 from dynamic_orchestrator.models import Attempt, Candidate, Completion, Execution
 
@@ -41,9 +41,13 @@ async def _execute(
             name=candidate.model, provider=candidate.provider
         )
         await context.report(f"cascade: calling {candidate.model}", 0.6)
-        return await call_model(
-            context, candidate, build_call(context, candidate, model, context.prompt_for(model))
-        )
+        call_ = build_call(context, candidate, model, context.prompt_for(model))
+        completion = await call_model(context, candidate, call_)
+        if completion.cost_usd is None:  # priced now, so every step's cost is known
+            priced = context.catalog.get(completion.model) or model
+            cost = measured_cost(priced, completion.input_tokens, completion.output_tokens)
+            completion = completion.model_copy(update={"cost_usd": cost})
+        return completion
 
     start = len(context.attempts)
     outcome = await run_cascade(cheap, strong, call, max_cost=context.request.options.max_cost)

@@ -1,11 +1,12 @@
 """The cascade itself, independent of how it is wired: which model runs next, what it may
 cost, and which answer is kept.
 
-Plan: the two cheapest candidates of the chain (below the strong model's estimate) answer
-first; the strong model is the selector's first choice. A verifier judges the cheap
-answers; on ``escalate`` the strong model answers and its answer is kept. Money: the
-total is the sum of every call that ran; a call whose estimate does not fit what is left
-of ``max_cost`` is not started (the best answer so far is kept, and the reason says so).
+Plan: the two cheapest candidates of the chain answer first; the strong model is the
+selector's first choice (its next one when the first is among the two cheapest). A
+verifier judges the cheap answers; on ``escalate`` the strong model answers and its
+answer is kept. Money: the total is the sum of every call that ran; a call whose
+estimate does not fit what is left of ``max_cost`` is not started (the best answer so
+far is kept, and the reason says so).
 """
 
 from __future__ import annotations
@@ -44,21 +45,15 @@ class Outcome:
 
 
 def plan(chain: Sequence[Candidate]) -> tuple[list[Candidate], Candidate] | None:
-    """(cheap candidates, cheapest first; the strong candidate), or None when the chain
-    has fewer than two models priced below its first."""
-    if not chain or chain[0].estimated_cost_usd is None:
+    """(the two cheapest priced candidates, cheapest first; the strong candidate: the
+    selector's first choice, or when that is one of the two, its next choice), or None
+    when the chain has fewer than three priced models."""
+    priced = [c for c in chain if c.estimated_cost_usd is not None]
+    if len(priced) < 3:
         return None
-    strong = chain[0]
-    cheap = sorted(
-        (
-            c
-            for c in chain[1:]
-            if c.estimated_cost_usd is not None
-            and c.estimated_cost_usd < (strong.estimated_cost_usd or 0.0)
-        ),
-        key=lambda c: c.estimated_cost_usd or 0.0,
-    )
-    return (cheap[:2], strong) if len(cheap) >= 2 else None
+    cheap = sorted(priced, key=lambda c: c.estimated_cost_usd or 0.0)[:2]
+    strong = next(c for c in priced if c not in cheap)
+    return cheap, strong
 
 
 def _cost(candidate: Candidate, completion: Completion) -> float:
