@@ -204,6 +204,10 @@ class Attempt(_Frozen):
         exclude=True,
         description="Unix time the call started, for traces; not part of the tool result.",
     )
+    reason: str | None = Field(
+        default=None, description="Why this model was tried (a cascade's escalation reason)."
+    )
+    cost_usd: float | None = Field(default=None, description="What this call cost, when known.")
 
 
 class Execution(_Frozen):
