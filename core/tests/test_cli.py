@@ -179,3 +179,9 @@ def test_run_exit_statuses_against_a_real_provider(
     assert failed.returncode == 1
     result = json.loads(failed.stdout)
     assert result["status"] == "failed" and result["attempts"][0]["error_kind"] == "bad_request"
+
+
+def test_run_with_an_unknown_model_is_bad_usage(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run", "hello there", "--model", "nonexistent"])
+    assert result.exit_code == 2
+    assert "--model 'nonexistent': unknown model" in result.output

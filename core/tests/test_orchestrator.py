@@ -73,6 +73,36 @@ async def test_completed_request_measures_cost_and_names_its_baseline(
     assert record.baseline_model == "claude-sonnet-4-6"
 
 
+async def test_the_record_carries_each_stage_and_attempt_in_time_order(
+    make_orchestrator: Any,
+) -> None:
+    gemini = EchoProvider("gemini").fail(*[ErrorKind.TRANSIENT] * 3)
+    openai = EchoProvider("openai")
+    records: list[RequestRecord] = []
+    orch = await make_orchestrator(
+        parse_config(FAST_RETRY), plugins=(plugin(gemini, openai, records=records),)
+    )
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    (record,) = records
+    assert record.tier == result.analysis.tier and record.savings_basis == result.savings_basis
+    assert record.intent_confidence == result.analysis.intent_confidence
+    assert [s[0] for s in record.stages] == [
+        "classify",
+        "score_complexity",
+        "select_model",
+        "generate_prompt",
+        "execute",
+    ]
+    starts = [s[1] for s in record.stages]
+    assert starts == sorted(starts) and all(s[2] >= 0 for s in record.stages)
+    execute = record.stages[-1]
+    assert execute[1] + execute[2] <= record.duration_ms
+    assert [a.model for a in record.attempt_log] == [a.model for a in result.attempts]
+    started = [a.started_at for a in record.attempt_log]
+    assert all(s is not None for s in started) and started == sorted(started)
+    assert "started_at" not in result.model_dump(mode="json")["attempts"][0]
+
+
 async def test_execute_false_returns_the_plan_without_calling(make_orchestrator: Any) -> None:
     gemini = EchoProvider("gemini")
     orch = await make_orchestrator(plugins=(plugin(gemini),))
@@ -271,3 +301,47 @@ async def test_prompt_rewrite_counts_its_tokens_and_is_cached(make_orchestrator:
     second = await orch.orchestrate("Show the contents of config.yaml")
     assert len(gemini.calls) == 3  # the rewrite came from the cache
     assert second.usage.input_tokens < first.usage.input_tokens
+
+
+class _SamplingClient:
+    """An MCP client connection that can sample and answers every sample with "sampled"."""
+
+    can_sample = True
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    async def sample(self, params: Any) -> Any:
+        from mcp_types import CreateMessageResult, TextContent
+
+        self.asked.append(params)
+        return CreateMessageResult(
+            role="assistant", content=TextContent(type="text", text="sampled"), model="haiku"
+        )
+
+
+async def test_a_request_planned_ahead_is_analysed_once_under_one_request_id(
+    make_orchestrator: Any,
+) -> None:
+    classified: list[str] = []
+    records: list[RequestRecord] = []
+
+    class Counting:
+        @hookimpl(wrapper=True)
+        def classify(self, request: Any) -> Any:
+            classified.append(request.request_id)
+            return (yield)
+
+    orch = await make_orchestrator(plugins=(Counting(), plugin(records=records)))
+    client = _SamplingClient()
+    ahead = orch.make_request("Show the contents of config.yaml")
+    call = orch.plan_client_call(ahead, client=client)
+    assert call is not None and call.client is client
+    assert orch.plan_client_call(ahead, client=client) == call  # the front door asks again
+    result = await orch.run(orch.make_request("Show the contents of config.yaml"), client=client)
+    assert result.status == "completed" and result.output == "sampled"
+    assert classified == [ahead.request_id]
+    assert result.request_id == ahead.request_id == records[-1].request_id
+    # the decision is used once: the same request again is a new request
+    again = await orch.run(orch.make_request("Show the contents of config.yaml"), client=client)
+    assert again.request_id != ahead.request_id and len(classified) == 2

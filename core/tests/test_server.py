@@ -46,6 +46,39 @@ async def orch(make_orchestrator: Callable[..., Any]) -> Orchestrator:
 
 
 @pytest.mark.parametrize("protocol", MODES)
+async def test_only_tools_are_advertised_and_an_unknown_prompt_is_a_bad_argument(
+    orch: Orchestrator, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Client(build_server(orch.config, orchestrator=orch), mode=protocol) as client:
+        if protocol == "legacy":  # capabilities come with the 2025-11-25 handshake
+            capabilities = client.server_capabilities
+            assert capabilities is not None and capabilities.tools is not None
+            assert capabilities.prompts is None and capabilities.resources is None
+        assert (await client.list_prompts()).prompts == []  # still answered, empty
+        with pytest.raises(MCPError) as info:
+            await client.get_prompt("nope")
+    assert info.value.error.code == t.INVALID_PARAMS
+    assert "Unknown prompt: 'nope'" in info.value.error.message
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "no traceback logged"
+
+
+def test_argument_errors_read_as_one_line() -> None:
+    from dynamic_orchestrator.server import clear_argument_errors
+
+    raw = (
+        "Error executing tool get_metrics: 1 validation error for get_metricsArguments\n"
+        "period\n  Input should be '1m', '5m', '1h' or '1d' [type=literal_error, "
+        "input_value='7m', input_type=str]\n"
+        "    For further information visit https://errors.pydantic.dev/2.14/v/literal_error"
+    )
+    assert clear_argument_errors(raw) == (
+        "get_metrics: invalid arguments: period: Input should be '1m', '5m', '1h' or '1d' "
+        "(got '7m')"
+    )
+    assert clear_argument_errors("request: must not be empty") == "request: must not be empty"
+
+
+@pytest.mark.parametrize("protocol", MODES)
 async def test_tools_have_schemas_annotations_and_titles(orch: Orchestrator, protocol: str) -> None:
     async with Client(build_server(orch.config, orchestrator=orch), mode=protocol) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
@@ -352,6 +385,8 @@ async def test_bad_arguments_unknown_tools_and_oversized_requests_are_error_resu
             for fragment in fragments:
                 assert fragment in message, (fragment, message)
             assert len(message) < 1000, "the message quotes no huge input"
+            assert "https://" not in message and "validation error" not in message, message
+            assert "\n" not in message, message
         ok = await client.call_tool("analyze_request", {"request": "x" * 50})
         assert not ok.is_error
 

@@ -20,6 +20,7 @@ from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.http_transport import (
     allowed_hosts,
     check_binding,
+    display_url,
     http_app,
     is_loopback,
     read_auth_token,
@@ -164,7 +165,11 @@ def test_http_checks_token_origin_host_and_size(http_server: int) -> None:
     assert post(port, {**auth, "Host": "evil.example"}).status_code == 421
     assert post(port, {"Origin": "http://evil.example"}).status_code == 403
     huge = json.dumps({**INITIALIZE, "params": {**INITIALIZE["params"], "pad": "a" * 300_000}})
-    assert post(port, auth, huge.encode()).status_code == 413
+    too_large = post(port, auth, huge.encode())
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == "application/json"
+    assert too_large.json()["error"] == "request_too_large"
+    assert "server.max_request_bytes" in too_large.json()["error_description"]
     assert post(port, auth).status_code == 200, "still serving"
 
 
@@ -248,7 +253,12 @@ def test_loopback_and_binding_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
     check_binding("127.0.0.1", None)
-    check_binding("0.0.0.0", "a-token")
+    check_binding("0.0.0.0", "a-token-long-enough")
+    check_binding("127.0.0.1", "abc")  # on loopback the token is a convenience, any length
+    with pytest.raises(ConfigError, match=r"has 3 characters; beyond loopback at least 16"):
+        check_binding("0.0.0.0", "abc")
+    assert display_url("::1", 8080, "/mcp") == "http://[::1]:8080/mcp"
+    assert display_url("127.0.0.1", 8080, "/mcp") == "http://127.0.0.1:8080/mcp"
     with pytest.raises(ConfigError, match=r"refusing to listen on 192\.168\.1\.10"):
         check_binding("192.168.1.10", None)
     assert allowed_hosts("0.0.0.0", 8080) is None, "a wildcard bind cannot list Host values"

@@ -102,3 +102,39 @@ def test_bad_usage_exits_2(tmp_path: Path, args: list[str], message: str) -> Non
     )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
+
+
+def test_on_a_terminal_it_says_how_to_connect_and_stops_on_the_first_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the server on a terminal, as a person would start it
+        env = child_env(tmp_path)
+        os.execve(str(COMMAND), [str(COMMAND), "serve"], env)
+    output = b""
+    deadline = time.monotonic() + 60
+    while b"Ctrl-C stops it" not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            output += os.read(fd, 4096)
+    text = output.decode()
+    assert "MCP server" in text and "claude mcp add" in text and "Ctrl-C stops it" in text
+    os.write(fd, b"\x03")  # one Ctrl-C, through the terminal's line discipline
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("serve did not stop on the first Ctrl-C")
+    assert os.waitstatus_to_exitcode(status) == 130
+    os.close(fd)

@@ -181,7 +181,11 @@ async def test_a_failure_after_a_tool_round_still_counts_the_spend(make_orchestr
         selection=selection,
         catalog=orch.catalog,
         config=orch.config,
-        prompt_for=lambda model: orch.hooks.generate_prompt(request, analysis, model, orch.config),
+        prompts={
+            "gpt-5-nano": orch.hooks.generate_prompt(
+                request, analysis, orch.catalog.models["gpt-5-nano"], orch.config
+            )
+        },
         services={s.name: s for s in orch.services},
     )
     execution = await run_chain(ctx)

@@ -8,8 +8,11 @@ The public API::
         analysis = await orch.analyze("Refactor the authentication module")
         result = await orch.orchestrate("Create a REST API", options={"max_cost": 0.05})
 
-The names below are imported on first use (PEP 562), so ``import dynamic_orchestrator``
-stays cheap for the MCP server's start-up and for plugins that need one name.
+Every name of the plugin contract (:mod:`dynamic_orchestrator.contract`: the data models,
+``ModelInfo``, the provider protocol and its stream events, ``Service``, ``Host``, the
+errors) is also importable from here. The names are imported on first use (PEP 562), so
+``import dynamic_orchestrator`` stays cheap for the MCP server's start-up and for plugins
+that need one name.
 """
 
 from __future__ import annotations
@@ -96,11 +99,17 @@ def __getattr__(name: str) -> Any:
         value: Any = _version()
     elif name in _EXPORTS:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif not name.startswith("_") and name in (contract := _contract()).__all__:
+        value = getattr(contract, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
+def _contract() -> Any:
+    return importlib.import_module(".contract", __name__)
+
+
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_contract().__all__))

@@ -1,166 +1,39 @@
 """The model catalog: which models exist, who serves them, what they cost.
 
-Prices and context windows come from `genai-prices`, resolved once per model and kept
-as plain numbers so a routing decision costs microseconds. Config (``models.<name>``,
-``providers.<name>.models``) and plugins (``register_models``) add or override models.
-Every cost computed here from token *estimates* is an estimate; :func:`measured_cost`
-prices provider-reported usage.
+Config (``execution``, ``models.<name>``, ``providers.<name>.models``) and plugins
+(``register_models``) add or override models; prices come from :mod:`.pricing`
+(genai-prices). The catalog is what plugins see as a
+:class:`~dynamic_orchestrator.contract.CatalogView`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .models import TIERS, Tier
+from .contract import (
+    CLIENT_PROVIDER,
+    TIERS,
+    Config,
+    ModelInfo,
+    PriceTiers,
+    Provider,
+    Tier,
+)
+from .pricing import PROVIDER_FOR_PRICES_ID, lookup_prices, measured_cost
+from .providers import missing_provider_reason
 
-if TYPE_CHECKING:
-    from .config import Config
-    from .providers import Provider
-
-# genai-prices provider ids → the provider plugins that serve them.
-PROVIDER_FOR_PRICES_ID: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google": "gemini",
-}
-CLIENT_PROVIDER = "client"
-
-
-@dataclass(frozen=True)
-class PriceTiers:
-    """USD per million tokens, with optional cliff tiers by total input tokens."""
-
-    base: float
-    tiers: tuple[tuple[int, float], ...] = ()
-
-    def rate(self, total_input_tokens: int) -> float:
-        for start, price in reversed(self.tiers):
-            if total_input_tokens > start:
-                return price
-        return self.base
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One model of the catalog."""
-
-    name: str
-    provider: str | None
-    tiers: tuple[Tier, ...] = ()
-    input_price: PriceTiers | None = None
-    output_price: PriceTiers | None = None
-    context_window: int | None = None
-    supports_tools: bool = True
-    price_source: str = "unknown"
-    prices_id: str | None = None
-    source: str = "config"
-
-    @property
-    def priced(self) -> bool:
-        return self.input_price is not None and self.output_price is not None
-
-    def estimate_cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        """Estimated USD for this many tokens at list price; None when unpriced."""
-        if self.input_price is None or self.output_price is None:
-            return None
-        return (
-            self.input_price.rate(input_tokens) * input_tokens
-            + self.output_price.rate(input_tokens) * output_tokens
-        ) / 1_000_000
-
-    @property
-    def tier(self) -> Tier | None:
-        return self.tiers[0] if self.tiers else None
-
-
-# --- genai-prices --------------------------------------------------------------------
-
-_snapshot_lock = threading.Lock()
-
-
-def _snapshot() -> Any:
-    from genai_prices import data_snapshot
-
-    with _snapshot_lock:
-        return data_snapshot.get_snapshot()
-
-
-def _as_tiers(value: Any) -> PriceTiers | None:
-    if value is None:
-        return None
-    base = getattr(value, "base", None)
-    if base is not None:
-        return PriceTiers(
-            base=float(base), tiers=tuple((int(t.start), float(t.price)) for t in value.tiers)
-        )
-    return PriceTiers(base=float(value))
-
-
-@cache
-def lookup_prices(model: str) -> ModelInfo | None:
-    """The genai-prices entry for a model name, or None when it knows no such model."""
-    try:
-        provider, info = _snapshot().find_provider_model(model, None, None, None)
-    except LookupError:
-        return None
-    except Exception:  # genai-prices raises its own error types for unknown models
-        return None
-    prices = info.get_prices(datetime.now(tz=UTC))
-    return ModelInfo(
-        name=model,
-        provider=PROVIDER_FOR_PRICES_ID.get(provider.id, provider.id),
-        input_price=_as_tiers(getattr(prices, "input_mtok", None)),
-        output_price=_as_tiers(getattr(prices, "output_mtok", None)),
-        context_window=info.context_window,
-        price_source=f"genai-prices ({provider.id}/{info.id})",
-        prices_id=info.id,
-        source="genai-prices",
-    )
-
-
-def measured_cost(
-    model: ModelInfo | None,
-    input_tokens: int,
-    output_tokens: int,
-    *,
-    cache_read_tokens: int = 0,
-    cache_write_tokens: int = 0,
-) -> float | None:
-    """USD for provider-reported usage at list prices.
-
-    ``input_tokens`` is every input token, cached ones included; ``cache_read_tokens`` and
-    ``cache_write_tokens`` say how many of them were cache reads and writes, which
-    genai-prices prices at their own rates. Plain input and output are priced from the
-    rates genai-prices gave the catalog (the same cliff-tier rule, without a lookup per
-    call); config prices (no genai-prices entry) charge every input token at the input rate.
-    """
-    if model is None:
-        return None
-    if model.prices_id is not None and (cache_read_tokens or cache_write_tokens):
-        try:
-            from genai_prices import Usage, calc_price
-
-            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-            if cache_read_tokens:
-                usage.cache_read_tokens = cache_read_tokens
-            if cache_write_tokens:
-                usage.cache_write_tokens = cache_write_tokens
-            result = calc_price(usage, model.prices_id)
-            return float(result.total_price)
-        except Exception:
-            pass
-    return model.estimate_cost(input_tokens, output_tokens)
-
-
-def _default_config() -> Config:
-    from .config import Config
-
-    return Config()
+__all__ = [
+    "CLIENT_PROVIDER",
+    "PROVIDER_FOR_PRICES_ID",
+    "Catalog",
+    "ModelInfo",
+    "PriceTiers",
+    "build_catalog",
+    "lookup_prices",
+    "measured_cost",
+]
 
 
 # --- the catalog ---------------------------------------------------------------------
@@ -172,7 +45,7 @@ class Catalog:
 
     models: dict[str, ModelInfo] = field(default_factory=dict)
     providers: dict[str, Provider] = field(default_factory=dict)
-    config: Config = field(default_factory=lambda: _default_config())
+    config: Config = field(default_factory=Config)
     """The configuration the catalog was built from (tiers, client models, …)."""
 
     def get(self, name: str) -> ModelInfo | None:
@@ -197,8 +70,6 @@ class Catalog:
             return f"no provider known for {name!r}: set models.{name}.provider"
         provider = self.providers.get(model.provider)
         if provider is None:
-            from .providers import missing_provider_reason
-
             return missing_provider_reason(self.config, model.provider)
         return provider.unavailable_reason(model, client_can_sample=client_can_sample)
 
@@ -223,7 +94,11 @@ def build_catalog(
 
     def put(info: ModelInfo) -> None:
         existing = catalog.models.get(info.name)
-        tiers = tuple(tiers_of.get(info.name, ())) or (existing.tiers if existing else ())
+        # The config's execution section decides a model's tiers; otherwise the tiers a
+        # plugin registered it with, else those it already had.
+        tiers = (
+            tuple(tiers_of.get(info.name, ())) or info.tiers or (existing.tiers if existing else ())
+        )
         catalog.models[info.name] = replace(info, tiers=tiers)
 
     for name in tiers_of:

@@ -9,24 +9,35 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import click
 
-from .config import Config, load_config
-from .errors import ConfigError, OrchestratorError, RequestError
+from .commands import UsageFailure
+
+if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
+    from .config import Config
 
 T = TypeVar("T")
 
-BUILTIN_COMMANDS = ("serve", "analyze", "run", "metrics", "plugins", "models", "config", "demo")
-
-
-class UsageFailure(click.ClickException):
-    exit_code = 2
+BUILTIN_COMMANDS = (
+    "serve",
+    "analyze",
+    "run",
+    "metrics",
+    "plugins",
+    "models",
+    "config",
+    "demo",
+    "gateway",
+    "claude",
+)
 
 
 def _load(config_path: str | None) -> Config:
+    from .config import load_config
+    from .errors import ConfigError
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -34,6 +45,10 @@ def _load(config_path: str | None) -> Config:
 
 
 def _run_async(func: Callable[[], Awaitable[T]]) -> T:
+    import anyio
+
+    from .errors import ConfigError, OrchestratorError, RequestError
+
     try:
         return anyio.run(func)
     except (RequestError, ConfigError) as exc:
@@ -79,6 +94,7 @@ class PluginCommands(click.Group):
 
     def _load_plugin_commands(self) -> dict[str, click.Command]:
         if self._plugin_commands is None:
+            from .errors import OrchestratorError
             from .hooks import Hooks
             from .plugins import make_plugin_manager
 
@@ -134,6 +150,7 @@ def serve(transport: str, host: str | None, port: int | None, config_path: str |
 
         run_stdio(config)
         return
+    from .errors import ConfigError
     from .http_transport import run_http
 
     bind_host = host or config.server.host
@@ -222,6 +239,11 @@ def run(
 
     async def go() -> Any:
         async with Orchestrator(config) as orch:
+            if model and orch.catalog.get(model) is None:
+                raise UsageFailure(
+                    f"--model {model!r}: unknown model, not in genai-prices nor in the config "
+                    "('dynamic-orchestrator models' lists the known ones)"
+                )
             return await orch.orchestrate(request, ctx, options)
 
     result = _run_async(go)
@@ -430,6 +452,16 @@ def demo(config_path: str | None, as_json: bool) -> None:
     click.echo(render(report))
 
 
+def _add_gateway_commands() -> None:
+    from .gateway.commands import claude_command, gateway_command
+
+    cli.add_command(gateway_command)
+    cli.add_command(claude_command)
+
+
+_add_gateway_commands()
+
+
 def main() -> None:
     """Entry point of the ``dynamic-orchestrator`` command.
 
@@ -440,4 +472,5 @@ def main() -> None:
     from . import log
 
     log.ROUTE_STDLIB = True
+    log.route_stdlib_lazily()
     cli(prog_name="dynamic-orchestrator")

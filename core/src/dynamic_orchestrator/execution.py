@@ -1,19 +1,18 @@
-"""Running a request on its chain of models: the built-in ``execute`` implementation.
+"""The host's executor: one chain walker, with the calls it makes open to wrappers.
 
-The built-in executor walks the chain once, retrying transient failures of the same model
-with tenacity and falling back as the error taxonomy says
-(:data:`~dynamic_orchestrator.errors.POLICIES`). It is ``trylast``: the resilience plugin
-replaces it with one that adds circuit breakers, the budget and the cache, reusing the
-pieces below (:func:`call_model`, :func:`remaining_after`).
+:class:`ChainWalker` implements ``execute`` and ``call_model`` (both ``trylast``). The
+walk: each model of the chain in order with the prompt planned for it, the tools it calls
+(:mod:`.toolloop`), retries of the same model with tenacity, and fallback as the error
+taxonomy says (:data:`~dynamic_orchestrator.contract.POLICIES`). Every try goes through
+the ``call_model`` hook, so plugins add circuit breakers and budgets by wrapping that
+hook, and caches by wrapping ``execute``; none of them walks the chain itself.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 import anyio
 from tenacity import (
@@ -24,48 +23,39 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .catalog import ModelInfo
-from .errors import ErrorKind, ProviderError, redact
+from .contract import (
+    Attempt,
+    Candidate,
+    ChatMessage,
+    Completion,
+    ErrorKind,
+    Execution,
+    ExecutionContext,
+    ModelCall,
+    ModelInfo,
+    ProgressCallback,
+    Prompt,
+    ProviderCall,
+    ProviderError,
+    redact,
+)
+from .hooks import Hooks
 from .hookspecs import hookimpl
 from .log import get_logger
-from .models import Attempt, ChatMessage, Completion, Execution
-from .providers import ProviderCall
 from .toolloop import complete_with_tools
 
-if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .config import Config
-    from .models import Candidate, Prompt, Request, RequestAnalysis, Selection
-    from .services import Service
+__all__ = [
+    "ChainWalker",
+    "ExecutionContext",
+    "ProgressCallback",
+    "build_call",
+    "call_model",
+    "call_with_retries",
+    "remaining_after",
+    "run_chain",
+]
 
-ProgressCallback = Callable[[str, float], Awaitable[None]]
 log = get_logger("execution")
-
-
-@dataclass
-class ExecutionContext:
-    """What the ``execute`` stage gets: the request, its plan, and helpers."""
-
-    request: Request
-    analysis: RequestAnalysis
-    selection: Selection
-    catalog: Catalog
-    config: Config
-    prompt_for: Callable[[ModelInfo], Prompt]
-    """Build the prompt for a model (calls ``generate_prompt``)."""
-    progress: ProgressCallback | None = None
-    client: Any = None
-    """The MCP client connection, for the client-model provider."""
-    max_tokens: int | None = None
-    services: dict[str, Service] = field(default_factory=dict)
-    """The registered services by name, for running the tools a model calls."""
-    attempts: list[Attempt] = field(default_factory=list)
-    extra_cost_usd: float = 0.0
-    """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
-
-    async def report(self, stage: str, fraction: float) -> None:
-        if self.progress is not None:
-            await self.progress(stage, fraction)
 
 
 def build_call(
@@ -94,6 +84,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     """
     provider = ctx.catalog.providers.get(candidate.provider)
     start = time.perf_counter()
+    started_at = time.time()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
         attempt = Attempt(
@@ -103,6 +94,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
             error=error.describe() if error else None,
             error_kind=error.kind.value if error else None,
             duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            started_at=started_at,
         )
         ctx.attempts.append(attempt)
         log.debug("model_attempt", **attempt.model_dump())
@@ -121,6 +113,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
             await warm()
             start = time.perf_counter()
+            started_at = time.time()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:
@@ -179,15 +172,13 @@ def _wait(initial: float, maximum: float) -> Callable[[RetryCallState], float]:
 
 
 async def call_with_retries(
-    ctx: ExecutionContext,
-    candidate: Candidate,
-    call: ProviderCall,
-    *,
-    attempt: Callable[
-        [ExecutionContext, Candidate, ProviderCall], Awaitable[Completion]
-    ] = call_model,
+    ctx: ExecutionContext, candidate: Candidate, hooks: Hooks | None, call: ProviderCall
 ) -> Completion:
-    """:func:`call_model` with the configured retries for retryable error kinds."""
+    """One model's call with the configured retries for retryable error kinds.
+
+    Each try is a ``call_model`` hook call (through every wrapper); without ``hooks``,
+    straight to the provider.
+    """
     retry = ctx.config.retry
     retrying = AsyncRetrying(
         retry=retry_if_exception(_retryable(retry.max_retry_after)),
@@ -197,7 +188,9 @@ async def call_with_retries(
     )
     async for try_ in retrying:
         with try_:
-            return await attempt(ctx, candidate, call)
+            if hooks is None:
+                return await call_model(ctx, candidate, call)
+            return await hooks.call_model(ModelCall(context=ctx, candidate=candidate, call=call))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -214,8 +207,11 @@ def remaining_after(
     return remaining
 
 
-async def run_chain(ctx: ExecutionContext) -> Execution:
-    """Try each model of the chain in order until one answers, running the tools it calls."""
+async def run_chain(ctx: ExecutionContext, hooks: Hooks | None = None) -> Execution:
+    """Try each model of the chain in order until one answers, running the tools it calls.
+
+    :param hooks: each try goes through their ``call_model``; None calls providers directly.
+    """
     chain = list(ctx.selection.chain)
     last_error: ProviderError | None = None
     while chain:
@@ -229,7 +225,7 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:
             completion = await complete_with_tools(
-                ctx, call, partial(call_with_retries, ctx, candidate)
+                ctx, call, partial(call_with_retries, ctx, candidate, hooks)
             )
         except ProviderError as exc:
             last_error = exc
@@ -252,7 +248,23 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
     )
 
 
-@hookimpl(trylast=True)
-def execute(context: ExecutionContext) -> Awaitable[Execution]:
-    """The built-in executor: the chain in order, retries, fallback by error kind."""
-    return run_chain(context)
+async def _call_planned(model_call: ModelCall) -> Completion:
+    # Reads model_call.call only now: a wrapper may have replaced it.
+    return await call_model(model_call.context, model_call.candidate, model_call.call)
+
+
+class ChainWalker:
+    """The host's built-in ``execute`` and ``call_model``; any plugin may wrap both."""
+
+    def __init__(self, hooks: Hooks) -> None:
+        self.hooks = hooks
+
+    @hookimpl(trylast=True)
+    def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
+        """Walk the chain: retries, fallback by error kind, tools; each try via call_model."""
+        return run_chain(context, self.hooks)
+
+    @hookimpl(trylast=True)
+    def call_model(self, model_call: ModelCall) -> Awaitable[Completion]:
+        """Call the provider, with its timeout; the attempt is listed in the context."""
+        return _call_planned(model_call)

@@ -11,32 +11,45 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import NoImplementationError, PluginError
+import pluggy
+
+from .contract import (
+    ComplexityResult,
+    IntentResult,
+    MetricsSummary,
+    NoImplementationError,
+    PluginError,
+    Prompt,
+    Selection,
+    ServiceRoute,
+)
 from .log import get_logger
 
 if TYPE_CHECKING:
     import click
 
-    from .catalog import Catalog, ModelInfo
-    from .config import Config
-    from .execution import ExecutionContext
-    from .models import (
+    from .contract import (
+        CatalogView,
+        Completion,
         ComplexityResult,
+        Config,
         Constraints,
         Execution,
+        ExecutionContext,
+        Host,
         IntentResult,
         MetricsSummary,
+        ModelCall,
+        ModelInfo,
         Prompt,
+        Provider,
         Request,
         RequestAnalysis,
         RequestRecord,
         Selection,
+        Service,
         ServiceRoute,
     )
-    from .orchestrator import Orchestrator
-    from .plugins import PluginManager
-    from .providers import Provider
-    from .services import Service
 
 T = TypeVar("T")
 log = get_logger("hooks")
@@ -57,7 +70,7 @@ def _expect(value: Any, kind: type[T], hook: str) -> T:
 class Hooks:
     """Typed calls into the plugins of one plugin manager."""
 
-    def __init__(self, pm: PluginManager, *, strict: bool = False):
+    def __init__(self, pm: pluggy.PluginManager, *, strict: bool = False):
         self.pm = pm
         self._hook = pm.hook
         self.strict = strict
@@ -137,30 +150,24 @@ class Hooks:
                 errors.append(exc)
         return errors
 
-    async def startup(self, orchestrator: Orchestrator) -> list[BaseException]:
+    async def startup(self, orchestrator: Host) -> list[BaseException]:
         return await self._call_all("startup", orchestrator=orchestrator)
 
-    async def shutdown(self, orchestrator: Orchestrator) -> list[BaseException]:
+    async def shutdown(self, orchestrator: Host) -> list[BaseException]:
         return await self._call_all("shutdown", orchestrator=orchestrator)
 
     # --- per-request stages ------------------------------------------------------------
 
     def classify(self, request: Request) -> IntentResult:
-        from .models import IntentResult
-
         return _expect(self._hook.classify(request=request), IntentResult, "classify")
 
     def score_complexity(self, request: Request, intent: IntentResult) -> ComplexityResult:
-        from .models import ComplexityResult
-
         result = self._hook.score_complexity(request=request, intent=intent)
         return _expect(result, ComplexityResult, "score_complexity")
 
     def route_services(
         self, request: Request, intent: IntentResult, services: list[Service]
     ) -> ServiceRoute | None:
-        from .models import ServiceRoute
-
         result = self._hook.route_services(request=request, intent=intent, services=services)
         return None if result is None else _expect(result, ServiceRoute, "route_services")
 
@@ -168,11 +175,9 @@ class Hooks:
         self,
         request: Request,
         analysis: RequestAnalysis,
-        catalog: Catalog,
+        catalog: CatalogView,
         constraints: Constraints,
     ) -> Selection:
-        from .models import Selection
-
         result = self._hook.select_model(
             request=request, analysis=analysis, catalog=catalog, constraints=constraints
         )
@@ -181,8 +186,6 @@ class Hooks:
     def generate_prompt(
         self, request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
     ) -> Prompt:
-        from .models import Prompt
-
         result = self._hook.generate_prompt(
             request=request, analysis=analysis, model=model, config=config
         )
@@ -196,12 +199,18 @@ class Hooks:
             raise PluginError("hook 'execute' must return an awaitable", hook="execute")
         return result
 
+    def call_model(self, model_call: ModelCall) -> Awaitable[Completion]:
+        result = self._hook.call_model(model_call=model_call)
+        if result is None:
+            raise NoImplementationError(f"no plugin implements 'call_model'; {_INSTALL_HINT}")
+        if not inspect.isawaitable(result):
+            raise PluginError("hook 'call_model' must return an awaitable", hook="call_model")
+        return result
+
     def record(self, record: RequestRecord) -> None:
         self._hook.record(record=record)
 
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
-        from .models import MetricsSummary
-
         result = self._hook.metrics_summary(period=period, persistent=persistent)
         return None if result is None else _expect(result, MetricsSummary, "metrics_summary")
 

@@ -20,30 +20,33 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from .contract import PROJECT
+
 if TYPE_CHECKING:
     import click
 
-    from .catalog import Catalog, ModelInfo
-    from .config import Config
-    from .execution import ExecutionContext
-    from .models import (
+    from .contract import (
+        CatalogView,
+        Completion,
         ComplexityResult,
+        Config,
         Constraints,
         Execution,
+        ExecutionContext,
+        Host,
         IntentResult,
         MetricsSummary,
+        ModelCall,
+        ModelInfo,
         Prompt,
+        Provider,
         Request,
         RequestAnalysis,
         RequestRecord,
         Selection,
+        Service,
         ServiceRoute,
     )
-    from .orchestrator import Orchestrator
-    from .providers import Provider
-    from .services import Service
-
-PROJECT = "dynamic_orchestrator"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -56,7 +59,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_models(register: Callable[[ModelInfo], None], config: Config) -> None:
     """Add models to the catalog.
 
-    :param register: call once per :class:`~dynamic_orchestrator.catalog.ModelInfo`;
+    :param register: call once per :class:`~dynamic_orchestrator.contract.ModelInfo`;
         registering a name twice is an error that names both plugins.
     :param config: the loaded configuration.
     """
@@ -66,7 +69,7 @@ def register_models(register: Callable[[ModelInfo], None], config: Config) -> No
 def register_providers(register: Callable[[Provider], None], config: Config) -> None:
     """Add providers that can run a model call.
 
-    :param register: call once per :class:`~dynamic_orchestrator.providers.Provider`;
+    :param register: call once per :class:`~dynamic_orchestrator.contract.Provider`;
         the provider's ``name`` must be unique.
     :param config: the loaded configuration (``providers.<name>`` holds each provider's
         ``base_url``, ``api_key_env`` and extra ``models``).
@@ -77,7 +80,7 @@ def register_providers(register: Callable[[Provider], None], config: Config) -> 
 def register_services(register: Callable[[Service], None], config: Config) -> None:
     """Add downstream services (MCP servers) that requests can be routed to.
 
-    :param register: call once per :class:`~dynamic_orchestrator.services.Service`.
+    :param register: call once per :class:`~dynamic_orchestrator.contract.Service`.
     :param config: the loaded configuration (``mcp_services`` holds the registry).
     """
 
@@ -105,19 +108,20 @@ def register_http_routes(register: Callable[[str, Any], None], config: Config) -
 
 
 @hookspec
-def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
+def startup(orchestrator: Host) -> Awaitable[None] | None:
     """Called once when an :class:`~dynamic_orchestrator.Orchestrator` starts.
 
     May return an awaitable (open connections, start writer threads). Every
     implementation is called.
 
-    :param orchestrator: the starting orchestrator.
+    :param orchestrator: the starting host: its config, catalog, providers, services and
+        per-plugin state (:meth:`~dynamic_orchestrator.contract.Host.plugin_state`).
     :return: None, or an awaitable the host awaits.
     """
 
 
 @hookspec
-def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
+def shutdown(orchestrator: Host) -> Awaitable[None] | None:
     """Called once when an :class:`~dynamic_orchestrator.Orchestrator` closes.
 
     May return an awaitable (flush buffers, close sessions). Every implementation is
@@ -174,7 +178,7 @@ def route_services(
 
 @hookspec(firstresult=True)
 def select_model(
-    request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
+    request: Request, analysis: RequestAnalysis, catalog: CatalogView, constraints: Constraints
 ) -> Selection | None:
     """Choose the models to try, in order.
 
@@ -183,10 +187,10 @@ def select_model(
     :param request: the validated request.
     :param analysis: intent, complexity, routed services and token estimates.
     :param catalog: every known model with its provider, tier, prices and whether it is
-        usable now (:meth:`~dynamic_orchestrator.catalog.Catalog.usable`).
+        usable now (:meth:`~dynamic_orchestrator.contract.CatalogView.usable`).
     :param constraints: ``max_cost``, ``preferred_models``, a forced ``model`` and
         whether the client can sample.
-    :return: a :class:`~dynamic_orchestrator.models.Selection`: the primary model then
+    :return: a :class:`~dynamic_orchestrator.contract.Selection`: the primary model then
         its fallbacks, each with its estimated cost, none of which may exceed
         ``max_cost``; an empty chain with a reason when nothing fits; or None.
     """
@@ -211,18 +215,41 @@ def generate_prompt(
 
 @hookspec(firstresult=True)
 def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
-    """Run a request on the selected chain of models.
+    """Run a request on the planned chain of models.
 
     Stops at the first non-None result. Return an awaitable (a coroutine from a plain
-    function that calls an ``async def``), not an ``async def`` hook. The built-in
-    implementation tries each model of the chain once, with retries on transient
-    errors; the resilience plugin overrides it with circuit breakers, budget and cache.
+    function that calls an ``async def``), not an ``async def`` hook. The host's own
+    implementation (``trylast``) walks the chain: each model in order, its prompt from
+    ``context.prompts``, retries of transient errors, fallback as the error taxonomy says,
+    the tools the model calls; every try of a model goes through :func:`call_model`.
 
-    :param context: the request, its analysis, the chain, the providers and helpers to
-        build prompts, report progress and call a model
-        (:class:`~dynamic_orchestrator.execution.ExecutionContext`).
-    :return: an awaitable :class:`~dynamic_orchestrator.models.Execution` listing every
+    Plugins add behaviour around the whole run with a wrapper, ``@hookimpl(wrapper=True)``:
+    ``inner = yield`` gives the inner awaitable, and the wrapper returns a new one (an
+    ``async def`` helper's coroutine) that awaits ``inner``, or answers without it (a
+    cache hit; then close ``inner``). The resilience plugin's cache and budget do so.
+
+    :param context: the request, its analysis, the chain and one prompt per model, the
+        providers and where to report progress
+        (:class:`~dynamic_orchestrator.contract.ExecutionContext`).
+    :return: an awaitable :class:`~dynamic_orchestrator.contract.Execution` listing every
         attempt, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def call_model(model_call: ModelCall) -> Awaitable[Completion] | None:
+    """Make one try of one model.
+
+    Stops at the first non-None result. The host's implementation (``trylast``) calls the
+    provider with its timeout and lists the attempt in ``context.attempts``. Plugins wrap
+    it with ``@hookimpl(wrapper=True)``: ``inner = yield``, then return a coroutine that
+    may refuse (raise :class:`~dynamic_orchestrator.contract.ProviderError` of kind
+    ``unavailable`` and close ``inner``), may replace ``model_call.call`` before awaiting
+    ``inner``, and sees the outcome (the breaker and the budget do so). Retries are the
+    host's: each retry is a new ``call_model`` call, through every wrapper again.
+
+    :param model_call: the request's context, the candidate and the provider call.
+    :return: an awaitable :class:`~dynamic_orchestrator.contract.Completion`, or None.
     """
 
 
@@ -246,7 +273,7 @@ def metrics_summary(period: str, persistent: bool) -> MetricsSummary | None:
     :param period: one of ``1m``, ``5m``, ``1h``, ``1d``.
     :param persistent: True to read the persistent store (across restarts and
         processes), False for this process's live windows.
-    :return: a :class:`~dynamic_orchestrator.models.MetricsSummary` (its
+    :return: a :class:`~dynamic_orchestrator.contract.MetricsSummary` (its
         ``circuit_breakers`` field is filled by the host), or None.
     """
 

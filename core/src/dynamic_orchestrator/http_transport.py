@@ -28,7 +28,7 @@ from .errors import ConfigError, register_secret
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.transport_security import TransportSecuritySettings
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from .config import Config
     from .orchestrator import Orchestrator
@@ -62,15 +62,34 @@ def read_auth_token(config: Config) -> str | None:
     return value
 
 
+MIN_TOKEN_CHARS = 16
+"""The shortest bearer token accepted for an address beyond loopback."""
+
+
+def display_url(host: str, port: int, path: str = "") -> str:
+    """``http://host:port/path``, with an IPv6 address in brackets."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
+
+
 def check_binding(host: str, token: str | None) -> None:
-    """Refuse a non-loopback address without a bearer token.
+    """Refuse a non-loopback address without a bearer token, or with a short one.
 
     :raises ConfigError: naming the address and what to set.
     """
-    if token is None and not is_loopback(host):
+    if is_loopback(host):
+        return
+    if token is None:
         raise ConfigError(
             f"refusing to listen on {host}: beyond loopback a bearer token is required; set "
             "server.auth_token_env to the name of an environment variable that holds it"
+        )
+    if len(token.strip()) < MIN_TOKEN_CHARS:
+        raise ConfigError(
+            f"refusing to listen on {host}: the bearer token (server.auth_token_env) has "
+            f"{len(token.strip())} characters; beyond loopback at least {MIN_TOKEN_CHARS} are "
+            "required, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
 
 
@@ -126,12 +145,21 @@ class RequestGuard:
     :param token: the bearer token every request must carry, or None.
     :param hosts: accepted ``Host`` values (``name:*`` for any port), None to skip.
     :param origins: accepted ``Origin`` values; a request without ``Origin`` passes.
+    :param api_key_header: also accept the token as ``x-api-key`` (the gateway: Anthropic
+        clients send their key there).
     """
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None, hosts: list[str] | None, origins: list[str]
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        hosts: list[str] | None,
+        origins: list[str],
+        api_key_header: bool = False,
     ):
         self.app = app
+        self.api_key_header = api_key_header
         self.expected = token.encode() if token else None
         self.hosts = hosts
         self.origins = origins
@@ -154,8 +182,13 @@ class RequestGuard:
                 f"Origin {origin!r} is not allowed; add it to server.allowed_origins",
             )
             return
-        if self.expected is not None and not _bearer_matches(
-            headers.get("authorization", b""), self.expected
+        if (
+            self.expected is not None
+            and not _bearer_matches(headers.get("authorization", b""), self.expected)
+            and not (
+                self.api_key_header
+                and hmac.compare_digest(headers.get("x-api-key", b"").strip(), self.expected)
+            )
         ):
             await _reply(
                 send,
@@ -165,7 +198,29 @@ class RequestGuard:
                 [(b"www-authenticate", b'Bearer error="invalid_token"')],
             )
             return
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, _json_too_large(send))
+
+
+def _json_too_large(send: Send) -> Send:
+    """``send`` that turns the SDK's plain-text 413 into the same JSON shape as 401/403/421."""
+    replaced = False
+
+    async def wrapped(message: Message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message.get("status") == 413:
+            replaced = True
+            await _reply(
+                send,
+                413,
+                "request_too_large",
+                "the request body is over the size limit (server.max_request_bytes)",
+            )
+            return
+        if replaced and message["type"] == "http.response.body":
+            return  # the plain-text body of the replaced answer
+        await send(message)
+
+    return wrapped
 
 
 def _bearer_matches(header: bytes, expected: bytes) -> bool:
@@ -260,6 +315,9 @@ def http_app(
     check_binding(host, token)
     orchestrator = orchestrator or Orchestrator(config)
     routes = orchestrator.hooks.register_http_routes(config)
+    from .gateway.app import create_app
+
+    routes = [*routes, ("/v1", create_app(orchestrator, owned=False))]  # the gateway beside /mcp
     server = build_server(config, orchestrator=orchestrator, owned=True, eager=True)
     return build_http_app(server, config, host=host, port=port, token=token, routes=routes)
 
@@ -272,7 +330,7 @@ def run_http(config: Config, host: str, port: int) -> None:
     import uvicorn
 
     app = http_app(config, host, port)
-    print(f"dynamic-orchestrator: MCP at http://{host}:{port}{MCP_PATH}", file=sys.stderr)
+    print(f"dynamic-orchestrator: MCP at {display_url(host, port, MCP_PATH)}", file=sys.stderr)
     uvicorn.run(
         app,
         host=host,

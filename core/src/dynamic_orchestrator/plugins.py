@@ -26,10 +26,10 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .contract import ENTRY_POINT_GROUP, PROJECT, PluginError
 from .log import get_logger
 
-GROUP = "dynamic_orchestrator"
+GROUP = ENTRY_POINT_GROUP
 ENV_LOAD = "DYNAMIC_ORCHESTRATOR_LOAD_PLUGINS"
 ENV_DISABLE = "DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS"
 ENV_TRACE = "DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS"
@@ -66,7 +66,7 @@ def hookspec_names() -> set[str]:
     return {
         name
         for name, value in vars(hookspecs).items()
-        if callable(value) and hasattr(value, hookspecs.PROJECT + "_spec")
+        if callable(value) and hasattr(value, PROJECT + "_spec")
     }
 
 
@@ -85,7 +85,7 @@ class PluginManager(pluggy.PluginManager):
     """A pluggy manager that refuses async first-result hooks and guards every call."""
 
     def __init__(self) -> None:
-        super().__init__(hookspecs.PROJECT)
+        super().__init__(PROJECT)
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.report = LoadReport()
@@ -323,15 +323,16 @@ def make_plugin_manager(
 
 
 def register_builtins(pm: PluginManager) -> None:
-    """Register the host's own fallbacks (the sequential executor) after external plugins."""
-    from . import execution
+    """Register the host's own chain walker (``execute``, ``call_model``; both trylast)."""
+    from .execution import ChainWalker
+    from .hooks import Hooks
 
     name = "dynamic_orchestrator.execution"
     if pm.get_plugin(name) is None:
         pm.infos[name] = PluginInfo(
             name=name, builtin=True, distribution="dynamic-orchestrator-core"
         )
-        pm.register(execution, name=name)
+        pm.register(ChainWalker(Hooks(pm)), name=name)
         from . import __version__
 
         pm.infos[name].version = __version__

@@ -1,13 +1,9 @@
-"""Providers: the objects that run one model call.
+"""Provider helpers for provider plugins: keys, config entries and the API base class.
 
-A provider plugin registers :class:`Provider` objects through ``register_providers``.
-The host picks the provider named by the catalog for each model, builds one
-:class:`ProviderCall`, and expects one :class:`~dynamic_orchestrator.models.Completion`
-back, or a :class:`~dynamic_orchestrator.errors.ProviderError` whose kind tells the
-fallback stage what to do. Providers do not retry: the host has the one retry layer, so
-SDK clients are built with ``max_retries=0``. A provider may also define ``async warm()``
-for one-time set-up (importing its SDK, building its client); the host awaits it before
-the call's timeout starts.
+The protocol itself (:class:`~dynamic_orchestrator.contract.Provider`,
+:class:`~dynamic_orchestrator.contract.ProviderCall`, the optional streamed call) lives in
+the contract and is re-exported here. :class:`APIProvider` is the shared base of the
+providers that call a hosted API through an official async SDK.
 """
 
 from __future__ import annotations
@@ -15,16 +11,36 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
-from .errors import register_secret
+from .contract import (
+    ENTRY_POINT_GROUP,
+    Config,
+    ModelInfo,
+    Provider,
+    ProviderCall,
+    ProviderConfig,
+    StreamingProvider,
+    can_stream,
+    register_secret,
+)
+from .pricing import measured_cost
 
-if TYPE_CHECKING:
-    from .catalog import ModelInfo
-    from .config import Config, ProviderConfig
-    from .models import ChatMessage, Completion, ToolSpec
+__all__ = [
+    "INSTALL_HINTS",
+    "APIProvider",
+    "Provider",
+    "ProviderCall",
+    "StreamingProvider",
+    "can_stream",
+    "check_options",
+    "close_providers",
+    "missing_provider_reason",
+    "provider_entries",
+    "read_api_key",
+    "warm_providers",
+]
 
 INSTALL_HINTS: dict[str, str] = {
     "openai": "pip install 'dynamic-orchestrator[openai]'",
@@ -33,40 +49,6 @@ INSTALL_HINTS: dict[str, str] = {
     "claude-code": "pip install dynamic-orchestrator-claude-code",
 }
 """How to install the plugin that serves each provider type."""
-
-
-@dataclass(frozen=True)
-class ProviderCall:
-    """Everything a provider needs for one call, in one shape for every provider."""
-
-    model: ModelInfo
-    system: str
-    messages: list[ChatMessage]
-    max_tokens: int | None = None
-    tools: list[ToolSpec] = field(default_factory=list)
-    timeout: float = 60.0
-    temperature: float | None = None
-    tier: str | None = None
-    complexity_score: float | None = None
-    client: Any = None
-    """The MCP client connection for the client-model provider; None elsewhere."""
-
-
-@runtime_checkable
-class Provider(Protocol):
-    """What ``register_providers`` registers."""
-
-    name: str
-
-    def unavailable_reason(
-        self, model: ModelInfo, *, client_can_sample: bool = False
-    ) -> str | None:
-        """None when ``model`` can be called now; otherwise why not (missing key, …)."""
-        ...
-
-    async def complete(self, call: ProviderCall) -> Completion:
-        """Run one call; raise :class:`~dynamic_orchestrator.errors.ProviderError` on failure."""
-        ...
 
 
 def read_api_key(
@@ -96,8 +78,6 @@ def provider_entries(
     ``default``, the plugin's own name is served with default settings when the config
     does not mention it.
     """
-    from .config import ProviderConfig
-
     entries = [
         (name, settings)
         for name, settings in config.providers.items()
@@ -115,9 +95,7 @@ def missing_provider_reason(config: Config, name: str) -> str:
         return f"provider {name!r} is disabled (providers.{name}.enabled is false)"
     plugin = (settings.type if settings else None) or name
     what = f"provider {name!r}" + (f" (type {plugin!r})" if plugin != name else "")
-    from .plugins import GROUP
-
-    installed = {ep.name for ep in metadata.entry_points(group=GROUP)}
+    installed = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     if plugin in installed:
         return (
             f"{what} is not loaded: its plugin {plugin!r} is installed but disabled or failed "
@@ -170,8 +148,6 @@ class APIProvider:
     options: ClassVar[Mapping[str, type]] = {}
 
     def __init__(self, name: str, config: Config) -> None:
-        from .config import ProviderConfig
-
         self.name = name
         self.settings = config.providers.get(name) or ProviderConfig()
         self.compatible = name != self.plugin
@@ -255,8 +231,6 @@ class APIProvider:
         cache_write_tokens: int = 0,
     ) -> float | None:
         """USD for reported usage at the called model's prices; None when it has none."""
-        from .catalog import measured_cost
-
         if not call.model.priced and call.model.prices_id is None:
             return None
         return measured_cost(

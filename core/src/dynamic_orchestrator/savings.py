@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Catalog
+from .contract import CatalogView
 from .tokens import MESSAGE_OVERHEAD, estimate_json_tokens, estimate_tokens
 
 
@@ -47,7 +47,7 @@ def _round(value: float | None) -> float | None:
 
 
 def account(
-    catalog: Catalog,
+    catalog: CatalogView,
     baseline_model: str,
     *,
     baseline_tokens: int,

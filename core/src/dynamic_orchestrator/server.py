@@ -23,6 +23,9 @@ tool signatures at registration, and the request-length limit in them comes from
 
 import json
 import os
+import re
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -31,7 +34,9 @@ import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     CallToolResult,
     CreateMessageRequestParams,
     CreateMessageResult,
@@ -249,6 +254,78 @@ async def _warm_after_tools_list(
     return result
 
 
+async def _no_prompts(
+    ctx: ServerRequestContext[ServerState, Any],
+    call_next: Callable[[ServerRequestContext[ServerState, Any]], Awaitable[Any]],
+) -> Any:
+    """Middleware: this server has no prompts, so asking for one is a bad argument
+    (JSON-RPC -32602 naming it), not an internal error logged with a traceback."""
+    if ctx.method == "prompts/get":
+        name = (ctx.params or {}).get("name")
+        raise MCPError(INVALID_PARAMS, f"Unknown prompt: {name!r} (this server has no prompts)")
+    return await call_next(ctx)
+
+
+_ARGUMENT_ERRORS = re.compile(
+    r"^Error executing tool (?P<tool>\S+): \d+ validation errors? for \S+\n(?P<body>.*)\Z", re.S
+)
+_INPUT_VALUE = re.compile(r"input_value=(?P<value>.*), input_type=\w+\]$")
+
+
+def clear_argument_errors(text: str) -> str:
+    """The SDK's text for arguments that fail validation (pydantic's report, with its
+    documentation URLs), as one line per tool: ``tool: arguments: where: what (got value)``.
+    Any other text is returned as it is."""
+    match = _ARGUMENT_ERRORS.match(text)
+    if match is None:
+        return text
+    problems: list[str] = []
+    where = ""
+    for line in match["body"].splitlines():
+        if not line.startswith(" "):
+            where = line.strip()
+        elif line.startswith("  ") and not line.startswith("    "):
+            message, _, meta = line.strip().partition(" [type=")
+            value = _INPUT_VALUE.search(meta)
+            got = f" (got {value['value']})" if value else ""
+            problems.append(f"{where}: {message}{got}" if where else f"{message}{got}")
+    if not problems:
+        return text
+    return f"{match['tool']}: invalid arguments: " + "; ".join(problems)
+
+
+async def _clear_tool_argument_errors(
+    ctx: ServerRequestContext[ServerState, Any],
+    call_next: Callable[[ServerRequestContext[ServerState, Any]], Awaitable[Any]],
+) -> Any:
+    """Middleware: argument errors of a tool call as plain text (no pydantic report)."""
+    result = await call_next(ctx)
+    if ctx.method != "tools/call":
+        return result
+    if isinstance(result, CallToolResult) and result.is_error:
+        for block in result.content:
+            if isinstance(block, TextContent):
+                block.text = clear_argument_errors(block.text)
+    elif isinstance(result, dict) and result.get("isError"):  # already in wire form
+        for item in result.get("content") or []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                item["text"] = clear_argument_errors(item["text"])
+    return result
+
+
+def _advertise_tools_only(server: "MCPServer[ServerState]") -> None:
+    """Advertise only the capabilities the server has: tools (and logging), not the empty
+    prompts and resources the SDK's server answers for. Their list methods still answer
+    (empty), for clients that list without looking at the capabilities."""
+    lowlevel = server._lowlevel_server  # the SDK derives capabilities there
+    derive = lowlevel.get_capabilities
+
+    def capabilities(*args: Any, **kwargs: Any) -> Any:
+        return derive(*args, **kwargs).model_copy(update={"prompts": None, "resources": None})
+
+    lowlevel.get_capabilities = capabilities  # type: ignore[method-assign]
+
+
 async def _orchestrator_for(ctx: Context[ServerState, Any]) -> "Orchestrator":
     state: ServerState = ctx.request_context.lifespan_context
     try:
@@ -386,9 +463,10 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=_lifespan(config, orchestrator, owned, eager),
-        middleware=[_warm_after_tools_list],
+        middleware=[_warm_after_tools_list, _no_prompts, _clear_tool_argument_errors],
         log_level=_log_level(),
     )
+    _advertise_tools_only(server)
     RequestArg = Annotated[
         str,
         Field(
@@ -464,6 +542,30 @@ def build_server(
     return server
 
 
+TERMINAL_HINT = """\
+dynamic-orchestrator serve: an MCP server speaking JSON-RPC on stdin and stdout, waiting for
+an MCP client; there is nothing to type here. Let a client start it, for example:
+  claude mcp add dynamic-orchestrator -- dynamic-orchestrator serve
+or serve streamable HTTP instead: dynamic-orchestrator serve --transport http
+Ctrl-C stops it."""
+
+
+def _stop_on_interrupt(signum: int, frame: object) -> None:
+    """First Ctrl-C on a terminal: stop at once. The SDK reads a terminal's stdin in a
+    worker thread that no cancellation reaches, so the process exits without waiting on it."""
+    sys.stderr.write("\nstopped\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def run_stdio(config: Config) -> None:
-    """Serve over stdio until the client closes stdin."""
-    anyio.run(serve_stdio, build_server(config))
+    """Serve over stdio until the client closes stdin.
+
+    On a terminal (a person, not a client, started it) it says so on stderr and stops on
+    the first Ctrl-C.
+    """
+    server = build_server(config)
+    if sys.stdin.isatty():
+        signal.signal(signal.SIGINT, _stop_on_interrupt)  # before the hint invites a Ctrl-C
+        print(TERMINAL_HINT, file=sys.stderr, flush=True)
+    anyio.run(serve_stdio, server)

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import ToolSpec
+    from .contract import ToolSpec
 
 MESSAGE_OVERHEAD = 4
 """Tokens a chat API adds per message (role markers and separators)."""

@@ -17,18 +17,22 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import anyio
 
-from .catalog import CLIENT_PROVIDER, measured_cost
-from .errors import ProviderError, redact
+from .contract import (
+    CLIENT_PROVIDER,
+    ChatMessage,
+    Completion,
+    ExecutionContext,
+    ProviderCall,
+    ProviderError,
+    ToolCall,
+    ToolSpec,
+    redact,
+)
 from .log import get_logger
-from .models import ChatMessage, Completion, ToolCall, ToolSpec
-
-if TYPE_CHECKING:
-    from .execution import ExecutionContext
-    from .providers import ProviderCall
+from .pricing import measured_cost
 
 __all__ = ["complete_with_tools", "format_tool_result", "run_tool_calls"]
 

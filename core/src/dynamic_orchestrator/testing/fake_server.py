@@ -34,6 +34,7 @@ only for one model) consume; errors use each provider's real status code and err
 Streaming (``stream: true``) is answered with each provider's real SSE events; a fault
 step answers a streaming request with the same HTTP error as a non-streaming one.
 
+:meth:`FakeProviderServer.add_route` serves one more route (a fourth wire format);
 :meth:`FakeProviderServer.set_latency` delays every response; :attr:`~FakeProviderServer.requests`
 lists what was received (provider, path, model, headers, JSON body, query);
 :attr:`~FakeProviderServer.disconnects` counts clients that hung up while a response was
@@ -93,6 +94,7 @@ __all__ = [
     "rate_limit",
     "reply",
     "server_error",
+    "stream_error",
     "timeout",
     "tool_call",
     "unauthorized",
@@ -124,9 +126,12 @@ class FaultKind(enum.Enum):
     CONTEXT_LENGTH = "context_length"
     REPLY = "reply"
     TOOL_CALL = "tool_call"
+    STREAM_ERROR = "stream_error"
 
 
-_SUCCESS_KINDS = frozenset({FaultKind.REPLY, FaultKind.TOOL_CALL, FaultKind.TIMEOUT})
+_SUCCESS_KINDS = frozenset(
+    {FaultKind.REPLY, FaultKind.TOOL_CALL, FaultKind.TIMEOUT, FaultKind.STREAM_ERROR}
+)
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,13 @@ def tool_call(name: str, arguments: Mapping[str, Any] | None = None) -> Fault:
     return Fault(FaultKind.TOOL_CALL, tool_name=name, tool_args=dict(arguments or {}))
 
 
+def stream_error(text: str = "partial answer that breaks") -> Fault:
+    """A streamed answer that fails after its first text piece with the provider's error
+    event (Anthropic ``overloaded_error``, OpenAI an ``error`` chunk); whole answers reply
+    ``text``."""
+    return Fault(FaultKind.STREAM_ERROR, text=text)
+
+
 @dataclass
 class RecordedRequest:
     """One request the server received (credentials included; masked in ``repr``)."""
@@ -250,6 +262,8 @@ class _Outcome:
     calls: list[tuple[str, dict[str, Any]]]
     input_tokens: int
     output_tokens: int
+    breaks: bool = False
+    """Streamed: fail with the provider's error event after the first text piece."""
 
 
 _MARKER = re.compile(r"\[call:([A-Za-z_][A-Za-z0-9_.:\-]*)")
@@ -294,7 +308,7 @@ def _compact(value: Any) -> str:
 def _plan(conv: _Conversation, step: Fault | None) -> _Outcome:
     """The success answer for ``conv``; ``step`` is a REPLY, TOOL_CALL or TIMEOUT step, or None."""
     input_tokens = _tokens(conv.chars)
-    if step is not None and step.kind is FaultKind.REPLY:
+    if step is not None and step.kind in (FaultKind.REPLY, FaultKind.STREAM_ERROR):
         text = step.text or ""
         return _Outcome(
             text,
@@ -787,6 +801,18 @@ class FakeProviderServer:
     ) -> None:
         await anyio.to_thread.run_sync(self.stop)
 
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Any],
+        methods: tuple[str, ...] = ("POST",),
+    ) -> None:
+        """Serve another route (a fourth wire format, say) beside the built-in ones.
+
+        It is matched before the Gemini catch-all; ``endpoint`` is a Starlette endpoint.
+        """
+        self.app.router.routes.insert(0, Route(path, endpoint, methods=list(methods)))
+
     # ------------------------------------------------------------------ scripting
 
     def script(self, provider: Provider, *steps: Fault, model: str | None = None) -> None:
@@ -915,6 +941,7 @@ class FakeProviderServer:
         if step is not None and step.kind not in _SUCCESS_KINDS:
             return step
         plan = _plan(conv, step)
+        plan.breaks = step is not None and step.kind is FaultKind.STREAM_ERROR
         # Mask before streaming splits the text, so no secret straddles two events.
         secrets = _secrets(record)
         if plan.text is not None:
@@ -1016,6 +1043,18 @@ class FakeProviderServer:
 
         items = [chunk({"role": "assistant", "content": "" if plan.text is not None else None})]
         items += [chunk({"content": piece}) for piece in _pieces(plan.text or "")]
+        if plan.breaks:
+            error = {
+                "error": {
+                    "message": "The server had an error while processing your request.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+            return [f"data: {json.dumps(item)}\n\n" for item in items[:2]] + [
+                f"data: {json.dumps(error)}\n\n"
+            ]
         for i, call in enumerate(calls):
             fn = call["function"]
             if conv.legacy_functions:
@@ -1121,6 +1160,10 @@ class FakeProviderServer:
             )
         )
         events.append(("message_stop", {}))
+        if plan.breaks:
+            first = next(i for i, (name, _) in enumerate(events) if name == "content_block_delta")
+            error = {"error": {"type": "overloaded_error", "message": "Overloaded"}}
+            events = [*events[: first + 1], ("error", error)]
         lines = [
             f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
             for name, data in events

@@ -122,6 +122,8 @@ def test_train_command_writes_weights_and_rejects_bad_rows(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "2-fold cross-validation on 12 requests" in result.stdout
+    # Progress is drawn on a terminal only: piped, as here, stderr stays clean.
+    assert result.stderr == "", result.stderr
     intent = LinearModel.load(out / "intent.json")
     assert intent.predict(extract("deploy service 9 to prod")).label == "manage"
     bad = tmp_path / "bad.jsonl"
@@ -145,3 +147,42 @@ def test_train_command_writes_weights_and_rejects_bad_rows(tmp_path: Path) -> No
     assert (
         "bad.jsonl:1: intent must be one of read, write, search, analyze, manage" in failed.stderr
     )
+
+
+def test_no_reason_reads_as_a_zero_push() -> None:
+    models = load_models()
+    for text in [c[0] for c in CLEAR_CASES] + ["Refactor the authentication module"]:
+        intent, level = models.predict(extract(text))
+        for reason in [*intent.reasons, *level.reasons]:
+            assert "(+0.00)" not in reason and "<=" not in reason, reason
+
+
+def test_tables_are_cached_per_weights_and_rebuilt_when_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynamic_orchestrator_rules import WEIGHTS, table_cache
+
+    monkeypatch.setenv(table_cache.ENV, str(tmp_path / "cache"))
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name in ("intent.json", "complexity.json"):
+        (folder / name).write_bytes((WEIGHTS / name).read_bytes())
+    features = extract("Deploy release 2.4.0 to staging")
+    built = load_models.__wrapped__(str(folder))
+    assert len(list((tmp_path / "cache").glob("rules-tables-*"))) == 1
+    cached = load_models.__wrapped__(str(folder))
+    assert cached.predict(features) == built.predict(features)
+    assert cached.complexity.classes == list(TIERS)  # the linear models, read on demand
+
+    # Changed weights: the old table is not used.
+    data = json.loads((folder / "intent.json").read_text())
+    data["weights"]["bias"] = [50.0, 0.0, 0.0, 0.0, 0.0]  # now everything reads as "read"
+    (folder / "intent.json").write_text(json.dumps(data))
+    changed = load_models.__wrapped__(str(folder))
+    assert changed.predict(features)[0].label == "read"
+    assert len(list((tmp_path / "cache").glob("rules-tables-*"))) == 2
+
+    # A damaged cache file is rebuilt, not trusted.
+    for path in (tmp_path / "cache").glob("rules-tables-*"):
+        path.write_bytes(b"\x00garbage")
+    assert load_models.__wrapped__(str(folder)).predict(features)[0].label == "read"

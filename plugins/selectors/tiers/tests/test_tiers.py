@@ -154,3 +154,23 @@ async def test_client_model_first_when_the_client_can_sample(make_orchestrator: 
     later = await make_orchestrator(config=Config(use_claude_code_first=False))
     _, last = await select(later, SIMPLE, client_can_sample=True)
     assert last.chain[-1].provider == CLIENT_PROVIDER and last.chain[0].provider == "gemini"
+
+
+async def test_a_plugin_model_with_tiers_is_chosen_with_no_config_naming_it(
+    make_orchestrator: Any,
+) -> None:
+    class Acme:
+        @hookimpl
+        def register_providers(self, register: Any) -> None:
+            register(EchoProvider("acme"))
+
+        @hookimpl
+        def register_models(self, register: Any) -> None:
+            register(ModelInfo(name="acme-mini", provider="acme", tiers=("simple",)))
+
+    orch = await make_orchestrator(plugins=(Acme(),))
+    _, simple = await select(orch, SIMPLE)
+    assert [c.model for c in simple.chain] == ["acme-mini"]
+    assert simple.chain[0].reason == "registered for the simple tier"
+    _, complex_ = await select(orch, COMPLEX)
+    assert "acme-mini" not in [c.model for c in complex_.chain]

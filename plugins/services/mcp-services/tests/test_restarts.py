@@ -77,11 +77,14 @@ async def test_a_service_that_cannot_start_does_not_block_start_up(
             "crashing": {"command": [sys.executable, "-c", "raise SystemExit(1)"]},
             "probe": probe_service(),
         },
-        **{**FAST, "startup_wait": 5},
+        **FAST,
     )
     started = time.perf_counter()
     orch = await orchestrator_factory(config)
-    assert time.perf_counter() - started < 6
+    # Start-up returned once the working service was ready, well before the wait's cap:
+    # the two that can never start did not hold it (timed against the cap, not a clock
+    # budget, so a loaded machine's slow child start does not fail it).
+    assert time.perf_counter() - started < FAST["startup_wait"]
     services = {s.name: s for s in orch.services}
     assert services["probe"].state == "ready"
     for name in ("broken", "crashing"):

@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-from dynamic_orchestrator import Orchestrator, hookimpl
+from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
 
-from .features import extract
+from .features import extract, extract_parts
 from .model import JointModel, LinearModel, Prediction
+
+if TYPE_CHECKING:
+    import click
+    from dynamic_orchestrator import Orchestrator
 
 __all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
 
@@ -30,11 +34,29 @@ _LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
 
 @cache
 def load_models(folder: str | None = None) -> JointModel:
-    """The intent and complexity models from ``folder`` (default: the shipped weights)."""
+    """The intent and complexity models from ``folder`` (default: the shipped weights).
+
+    Building the lookup tables from the weights takes a noticeable part of a second, so
+    they are kept in the user's cache folder (:mod:`.table_cache`), keyed by the weight
+    files and the Python version; a cache that cannot be read or written is rebuilt.
+    """
+    from .table_cache import cached_tables, store_tables
+
     base = Path(folder) if folder else WEIGHTS
-    return JointModel(
-        LinearModel.load(base / "intent.json"), LinearModel.load(base / "complexity.json")
-    )
+    files = (base / "intent.json", base / "complexity.json")
+
+    def linear() -> tuple[LinearModel, LinearModel]:
+        return LinearModel.load(files[0]), LinearModel.load(files[1])
+
+    tables = cached_tables(files)
+    if tables is not None:
+        try:
+            return JointModel.from_tables(tables, linear)
+        except (ValueError, TypeError):
+            pass
+    model = JointModel(*linear())
+    store_tables(files, model.tables())
+    return model
 
 
 _settings: dict[str, str | None] = {"weights": None}
@@ -45,7 +67,9 @@ def _predict(request: Request) -> tuple[Prediction, Prediction]:
     """Both decisions for a request, computed once for the two hooks (the last is kept)."""
     if _last and _last[0][0] is request:
         return _last[0][1]
-    result = load_models(_settings["weights"]).predict(extract(request.text, request.context))
+    result = load_models(_settings["weights"]).predict_parts(
+        *extract_parts(request.text, request.context)
+    )
     _last[:] = [(request, result)]
     return result
 

@@ -266,8 +266,22 @@ BAG_WORDS = 80
 ask sentence see the whole opening), which bounds the cost of a decision."""
 
 
+_GRAM_SLICES = [slice(i, i + 4) for i in range(CHAR_SPAN - 3)]
+_SENTENCE_MARKS = frozenset(".!?;:\n—–-")
+
+
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
     """The features of one request, deduplicated, in a stable order."""
+    named, grams = extract_parts(text, context)
+    return [*named, *(f"c:{gram}" for gram in sorted(grams))]
+
+
+def extract_parts(
+    text: str, context: Mapping[str, object] | None = None
+) -> tuple[list[str], set[str]]:
+    """The features of one request as the model reads them: the named features
+    (deduplicated, in a stable order), and the character 4-grams of the opening (bare,
+    without their ``c:`` prefix)."""
     lowered = text[:MAX_CHARS].lower().strip()
     features: list[str] = ["bias"]
     for name, gate, pattern in REGEX_CUES:
@@ -283,8 +297,8 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
     features.extend(f"s:{stemmed}" for w in content if (stemmed := stem(w)) != w)
     features.extend(f"b:{b}" for b in bigrams[:BAG_WORDS])
     opening = lowered[:CHAR_SPAN]
-    features.extend(f"c:{opening[i : i + 4]}" for i in range(len(opening) - 3))
-    ask = ask_sentence(lowered)
+    grams = set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+    ask = ask_sentence(lowered) if not _SENTENCE_MARKS.isdisjoint(lowered) else None
     if ask is not None:
         ask_lead = lead_words(ask)
         if ask_lead:
@@ -320,4 +334,4 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
         features.extend(f"ctx:{key.lower()}" for key in list(context)[:8])
         size = sum(len(str(v)) for v in context.values())
         features.append(f"ctxsize:{_bucket(size, (100, 1000, 4000))}")
-    return list(dict.fromkeys(features))
+    return list(dict.fromkeys(features)), grams

@@ -12,8 +12,10 @@ import heapq
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -63,71 +65,169 @@ class LinearModel:
 UNEXPLAINED = ("c:", "bias")
 """Features that count in a decision but are not shown as its reasons."""
 
+MIN_PUSH = 0.005
+"""A reason's least push: anything smaller would read ``(+0.00)``."""
+
+FIXED = 10_000
+"""Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
+1/10,000 their sums are exact."""
+FIELD = 40
+"""Bits per class in a packed row: room for the sum of any number of features a request
+can have (a weight of at most 2**20 / FIXED per feature, 2**18 features)."""
+
+
+def pack(values: Sequence[float]) -> int:
+    """One integer holding every class's weight, ``FIELD`` bits apiece (signed fields).
+
+    Adding packed rows adds every class's weights at once: a decision's class scores are
+    one ``sum`` over its features' rows, instead of one sum per class.
+    """
+    total = 0
+    for k, value in enumerate(values):
+        total += round(value * FIXED) << (FIELD * k)
+    return total
+
+
+def unpack(total: int, count: int) -> list[float]:
+    """The ``count`` class sums held in a sum of packed rows."""
+    mask, half, out = (1 << FIELD) - 1, 1 << (FIELD - 1), []
+    for _ in range(count):
+        low = total & mask
+        if low >= half:
+            low -= 1 << FIELD
+        out.append(low / FIXED)
+        total = (total - low) >> FIELD
+    return out
+
 
 class JointModel:
     """The intent model and the complexity model in one table: one lookup per feature.
 
-    Each row holds the feature's weights for every intent, then for every level, then its
-    mean weight for each of the two questions (for the reasons). The complexity model also
-    weighs the predicted intent (feature ``intent:<name>``).
+    Each feature's weights for every intent, then for every level, are packed into one
+    integer (:func:`pack`), so the scores of both questions are one sum. Character 4-grams
+    (the largest share of the features, never shown as reasons) are kept in a table of
+    their own, by the bare 4 letters. Readable features also keep their push towards each
+    class (its weight there minus its mean weight for that question), for the reasons.
+    The complexity model also weighs the predicted intent (feature ``intent:<name>``).
     """
 
     def __init__(self, intent: LinearModel, complexity: LinearModel):
-        self.intent = intent
-        self.complexity = complexity
+        self._models: tuple[LinearModel, LinearModel] | Callable[[], tuple[LinearModel, ...]]
+        self._models = (intent, complexity)
+        self._intent_classes = list(intent.classes)
+        self._level_classes = list(complexity.classes)
         ni, nc = len(intent.classes), len(complexity.classes)
         self._ni, self._nc = ni, nc
+        self._level_by_intent = {
+            f: list(w) for f, w in complexity.weights.items() if f.startswith("intent:")
+        }
         rows: dict[str, list[float]] = {}
         for feature, row in intent.weights.items():
             rows[feature] = [*row, *([0.0] * nc)]
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
-        self._table = {
-            feature: (*row, sum(row[:ni]) / ni, sum(row[ni:]) / nc) for feature, row in rows.items()
-        }
+        self._packed: dict[str, int] = {}
+        self._grams: dict[str, int] = {}
+        self._pushes: dict[str, tuple[float, ...]] = {}
+        for feature, row in rows.items():
+            if feature.startswith("c:"):
+                self._grams[feature[2:]] = pack(row)
+                continue
+            self._packed[feature] = pack(row)
+            if not feature.startswith(UNEXPLAINED):
+                mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
+                self._pushes[feature] = (
+                    *(w - mean_i for w in row[:ni]),
+                    *(w - mean_c for w in row[ni:]),
+                )
+
+    @property
+    def intent(self) -> LinearModel:
+        """The intent model (its weights read on first use when built from tables)."""
+        return self._linear()[0]
+
+    @property
+    def complexity(self) -> LinearModel:
+        """The complexity model (its weights read on first use when built from tables)."""
+        return self._linear()[1]
+
+    def _linear(self) -> tuple[LinearModel, ...]:
+        if callable(self._models):
+            self._models = tuple(self._models())  # type: ignore[assignment]
+        return self._models  # type: ignore[return-value]
+
+    _TABLES_FORMAT = 2
+
+    def tables(self) -> tuple[object, ...]:
+        """The lookup tables, for :meth:`from_tables`."""
+        return (
+            self._TABLES_FORMAT,
+            self._intent_classes,
+            self._level_classes,
+            self._level_by_intent,
+            self._packed,
+            self._grams,
+            self._pushes,
+        )
+
+    @classmethod
+    def from_tables(
+        cls, tables: Sequence[Any], models: Callable[[], tuple[LinearModel, LinearModel]]
+    ) -> JointModel:
+        """A model from tables :meth:`tables` returned; ``models`` reads the two linear
+        models when they are asked for."""
+        if not isinstance(tables, tuple) or len(tables) != 7 or tables[0] != cls._TABLES_FORMAT:
+            raise ValueError("tables of another format")
+        model = cls.__new__(cls)
+        model._models = models
+        _, model._intent_classes, model._level_classes, model._level_by_intent = tables[:4]
+        model._packed, model._grams, model._pushes = tables[4:]
+        model._ni, model._nc = len(model._intent_classes), len(model._level_classes)
+        return model
 
     def predict(self, features: Sequence[str], explain: int = 4) -> tuple[Prediction, Prediction]:
-        table, ni, nc = self._table, self._ni, self._nc
-        get = table.get
-        rows = [row for row in map(get, features) if row is not None]
-        sums = [sum(column) for column in zip(*rows, strict=True)] or [0.0] * (ni + nc + 2)
-        # Reasons come from the readable features only: letter n-grams and the bias weigh
-        # in the decision but explain nothing to a person.
-        readable = [
-            (f, row)
-            for f in features
-            if not f.startswith(UNEXPLAINED) and (row := get(f)) is not None
-        ]
-        intent = _explained(self.intent.classes, sums[:ni], readable, 0, ni + nc, explain)
-        level_scores = sums[ni : ni + nc]
-        extra = self.complexity.weights.get(f"intent:{intent.label}")
+        """Both decisions for a list of features (as :func:`~.features.extract` gives)."""
+        named = [f for f in features if not f.startswith("c:")]
+        return self.predict_parts(named, {f[2:] for f in features if f.startswith("c:")}, explain)
+
+    def predict_parts(
+        self, named: Sequence[str], grams: Iterable[str], explain: int = 4
+    ) -> tuple[Prediction, Prediction]:
+        """Both decisions for distinct named features and distinct character 4-grams (as
+        :func:`~.features.extract_parts` gives)."""
+        ni, nc = self._ni, self._nc
+        total = sum(map(self._packed.get, named, repeat(0))) + sum(
+            map(self._grams.get, grams, repeat(0))
+        )
+        sums = unpack(total, ni + nc)
+        pushes = self._pushes.get
+        readable = [(f, row) for f, row in zip(named, map(pushes, named), strict=True) if row]
+        intent = _explained(self._intent_classes, sums[:ni], readable, 0, explain)
+        level_scores = sums[ni:]
+        extra = self._level_by_intent.get(f"intent:{intent.label}")
         if extra is not None:
             level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
-        level = _explained(
-            self.complexity.classes, level_scores, readable, ni, ni + nc + 1, explain
-        )
+        level = _explained(self._level_classes, level_scores, readable, ni, explain)
         return intent, level
 
 
 def _explained(
     classes: Sequence[str],
     scores: Sequence[float],
-    readable: Sequence[tuple[str, Sequence[float]]],
+    readable: Sequence[tuple[str, Sequence[float] | None]],
     offset: int,
-    mean_at: int,
     explain: int,
 ) -> Prediction:
-    """The decision for one question, whose weights start at ``offset`` in each row and
-    whose mean weight is at ``mean_at``."""
+    """The decision for one question, whose pushes start at ``offset`` in each row."""
     top = max(scores)
     exps = [math.exp(score - top) for score in scores]
     total = sum(exps)
     best = list(scores).index(top)
     probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
     column = offset + best
-    # A feature's push towards the winner: its weight there minus its mean weight.
-    pushes = heapq.nlargest(explain, ((row[column] - row[mean_at], f) for f, row in readable))
-    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
+    pushes = [(row[column], f) for f, row in readable if row]
+    pushes.sort(reverse=True)
+    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes[:explain] if p >= MIN_PUSH]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
 
@@ -148,32 +248,43 @@ def _decide(
         explain,
         ((row[best] - sum(row) * share, f) for f, row in known if not f.startswith(UNEXPLAINED)),
     )
-    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p > 0]
+    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes if p >= MIN_PUSH]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
 
+_TEMPLATES = {
+    "cue": "cue '{}'",
+    "w": "word '{}'",
+    "b": "words '{}'",
+    "lead": "opens with '{}'",
+    "lead2": "opens with '{}'",
+    "s": "word stem '{}'",
+    "c": "letters '{}'",
+    "alead": "the ask opens with '{}'",
+    "alead2": "the ask opens with '{}'",
+    "aw": "word '{}' in the ask",
+    "len": "{} words",
+    "steps": "{} separators or step words",
+    "ctx": "context '{}'",
+    "ctxsize": "context {} characters",
+}
+
+
+@lru_cache(maxsize=16384)
 def _describe(feature: str) -> str:
+    """A feature in words, for a reason."""
     kind, _, value = feature.partition(":")
     if kind == "leadobj":
         verb, _, obj = value.partition("/")
         return f"opens with '{verb}' on a{'n' if obj[:1] in 'aeiou' else ''} {obj} object"
-    template = {
-        "cue": "cue '{}'",
-        "w": "word '{}'",
-        "b": "words '{}'",
-        "lead": "opens with '{}'",
-        "lead2": "opens with '{}'",
-        "s": "word stem '{}'",
-        "c": "letters '{}'",
-        "alead": "the ask opens with '{}'",
-        "alead2": "the ask opens with '{}'",
-        "aw": "word '{}' in the ask",
-        "len": "{} words",
-        "steps": "{} parts",
-        "ctx": "context '{}'",
-        "ctxsize": "context size {}",
-    }.get(kind)
-    return template.format(value) if template else feature
+    template = _TEMPLATES.get(kind)
+    if template is None:
+        return feature
+    if kind in ("len", "steps", "ctxsize"):  # buckets: "<=5" or ">60"
+        value = value.replace("<=", "at most ").replace(">", "more than ")
+        if kind == "steps" and value == "at most 0":
+            return "one step (no separators or step words)"
+    return template.format(value)
 
 
 def train(

@@ -11,6 +11,7 @@ orchestrator registered. It is scraped at ``/metrics`` on the HTTP transport
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,11 @@ from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import RequestRecord
 
 from .http import LIVE, MetricsEndpoint, PortServer, serve_port
-from .sink import PrometheusSink
 
 if TYPE_CHECKING:
     from dynamic_orchestrator import Orchestrator
+
+    from .sink import PrometheusSink
 
 __all__ = [
     "MetricsEndpoint",
@@ -34,6 +36,15 @@ __all__ = [
     "shutdown",
     "startup",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PrometheusSink":  # prometheus_client comes with it: imported on first use
+        from .sink import PrometheusSink
+
+        return PrometheusSink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ATTACHED_NAME = "dynamic_orchestrator_prometheus.sink"
 ROUTE = "/metrics"
@@ -46,11 +57,13 @@ class PrometheusSinkPlugin:
 
     def __init__(self, orchestrator: Orchestrator) -> None:
         self.config = orchestrator.config
-        self.sink = PrometheusSink(
-            models=orchestrator.catalog.models,
-            providers=[*orchestrator.providers, CLIENT_PROVIDER],
-            services=[service.name for service in orchestrator.services],
-        )
+        self._labels = {
+            "models": list(orchestrator.catalog.models),
+            "providers": [*orchestrator.providers, CLIENT_PROVIDER],
+            "services": [service.name for service in orchestrator.services],
+        }
+        self._sink: PrometheusSink | None = None
+        self._lock = threading.Lock()
         self.server: PortServer | None = None
         self.error: str | None = None
         host, port = self.config.metrics.prometheus_host, self.config.metrics.prometheus_port
@@ -60,11 +73,29 @@ class PrometheusSinkPlugin:
             except OSError as exc:
                 self.error = f"cannot serve Prometheus metrics on {host}:{port}: {exc}"
                 log.warning("prometheus_port_unavailable", error=self.error)
-        LIVE.add(self.config, self.sink)
+        LIVE.add(self.config, self.get_sink)
+
+    @property
+    def sink(self) -> PrometheusSink:
+        """The sink, built (and ``prometheus_client`` imported) on first use: a process
+        that records nothing and is never scraped does not pay for it."""
+        sink = self._sink
+        if sink is None:
+            with self._lock:
+                if self._sink is None:
+                    from .sink import PrometheusSink
+
+                    self._sink = PrometheusSink(**self._labels)
+                sink = self._sink
+        return sink
+
+    def get_sink(self) -> PrometheusSink:
+        """The sink (for the live list, which calls it when a scrape comes)."""
+        return self.sink
 
     def close(self) -> None:
         """Stop serving."""
-        LIVE.remove(self.sink)
+        LIVE.remove(self.get_sink)
         if self.server is not None:
             self.server.close()
             self.server = None

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import make_asgi_app, start_http_server
-
-from .sink import PrometheusSink
+if TYPE_CHECKING:  # prometheus_client is imported once a sink is built or a scrape comes
+    from .sink import PrometheusSink
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -24,27 +23,30 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class LiveSinks:
-    """The sinks of the orchestrators running in this process, by their configuration."""
+    """The sinks of the orchestrators running in this process, by their configuration.
+
+    An entry is a sink, or a function that builds its sink on first use.
+    """
 
     def __init__(self) -> None:
-        self._sinks: list[tuple[object, PrometheusSink]] = []
+        self._sinks: list[tuple[object, PrometheusSink | Callable[[], PrometheusSink]]] = []
         self._lock = threading.Lock()
 
-    def add(self, config: object, sink: PrometheusSink) -> None:
+    def add(self, config: object, sink: PrometheusSink | Callable[[], PrometheusSink]) -> None:
         with self._lock:
             self._sinks.append((config, sink))
 
-    def remove(self, sink: PrometheusSink) -> None:
+    def remove(self, sink: object) -> None:
         with self._lock:
-            self._sinks = [(c, s) for c, s in self._sinks if s is not sink]
+            self._sinks = [(c, s) for c, s in self._sinks if s is not sink and s != sink]
 
     def find(self, config: object) -> PrometheusSink | None:
         """The sink started with this configuration, else the only live one."""
         with self._lock:
-            for owner_config, sink in self._sinks:
-                if owner_config is config:
-                    return sink
-            return self._sinks[0][1] if len(self._sinks) == 1 else None
+            found = next((s for c, s in self._sinks if c is config), None)
+            if found is None and len(self._sinks) == 1:
+                found = self._sinks[0][1]
+        return found() if callable(found) else found
 
 
 LIVE = LiveSinks()
@@ -67,6 +69,8 @@ class MetricsEndpoint:
         if sink is None:
             await _plain(send, 503, b"no orchestrator with Prometheus metrics is running\n")
             return
+        from prometheus_client import make_asgi_app
+
         await make_asgi_app(sink.registry)(scope, receive, send)
 
 
@@ -85,6 +89,8 @@ class PortServer:
     """A running standalone exposition server; ``port`` is the bound port."""
 
     def __init__(self, sink: PrometheusSink, host: str, port: int) -> None:
+        from prometheus_client import start_http_server
+
         self._server, self._thread = start_http_server(port, addr=host, registry=sink.registry)
         self.host = host
         self.port: int = self._server.server_port

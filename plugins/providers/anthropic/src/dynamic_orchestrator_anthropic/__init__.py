@@ -14,11 +14,12 @@ when the request sets none (the Messages API requires one; default 4096).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import MessageEnd, StreamEvent
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
 from dynamic_orchestrator.providers import (
@@ -28,6 +29,9 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
+from dynamic_orchestrator.streaming import Assembly, request_body
+
+from .streaming import request_options, to_events
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import anthropic
@@ -124,6 +128,50 @@ class AnthropicProvider(APIProvider):
             ),
             tool_calls=tool_calls,
             finish_reason=message.stop_reason,
+        )
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as contract events; the request body goes upstream as it is."""
+        import anthropic
+
+        body = {**request_body(call), "model": call.model.name, "stream": True}
+        body.setdefault("max_tokens", self.option("default_max_tokens", DEFAULT_MAX_TOKENS))
+        model = call.model.name
+        client = await self.get_client()
+        assembly = Assembly()
+        cache: dict[str, int] = {}
+        try:
+            raw = await client.post(
+                "/v1/messages",
+                cast_to=object,
+                body=body,
+                options=request_options(call),
+                stream=True,
+                stream_cls=anthropic.AsyncStream[object],
+            )
+            async for event in to_events(raw, self.name, cache):
+                assembly.add(event)
+                yield event
+        except anthropic.APIStatusError as exc:
+            raise http_error(
+                exc.status_code,
+                exc.api_message or exc.message,
+                provider=self.name,
+                model=model,
+                headers=exc.response.headers,
+                code=exc.type,
+            ) from None
+        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
+        cost = self.cost(
+            call,
+            assembly.input_tokens or 0,
+            assembly.output_tokens or 0,
+            cache_read_tokens=cache.get("read", 0),
+            cache_write_tokens=cache.get("write", 0),
+        )
+        yield MessageEnd(
+            assembly.finish(model=assembly.model or model, provider=self.name, cost_usd=cost)
         )
 
 

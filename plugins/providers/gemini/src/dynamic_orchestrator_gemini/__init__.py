@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import MessageEnd, StreamEvent
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
@@ -32,7 +33,10 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
-from dynamic_orchestrator.tokens import estimate_tokens
+from dynamic_orchestrator.streaming import Assembly, request_body
+from dynamic_orchestrator.tokens import estimate_json_tokens, estimate_tokens
+
+from .streaming import to_config, to_contents, to_events
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     from google import genai
@@ -168,6 +172,42 @@ class GeminiProvider(APIProvider):
             cost_usd=self.cost(call, input_tokens, output_tokens, cache_read_tokens=cached),
             tool_calls=tool_calls,
             finish_reason=_name(candidate.finish_reason) if candidate.finish_reason else None,
+        )
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as contract events, from ``streamGenerateContent``."""
+        import httpx2
+        from google.genai import errors as genai_errors
+
+        body = request_body(call)
+        model = call.model.name
+        client = await self.get_client()
+        assembly = Assembly()
+        try:
+            responses = await client.aio.models.generate_content_stream(
+                model=model,
+                contents=to_contents(body, self._signatures.get),  # type: ignore[arg-type]
+                config=to_config(body, call.timeout),  # type: ignore[arg-type]
+            )
+            async for event in to_events(responses, model, self.name, self._remember):
+                assembly.add(event)
+                yield event
+        except genai_errors.APIError as exc:
+            raise _api_error(exc, self.name, model) from None
+        except httpx2.TransportError as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
+        estimated = assembly.input_tokens is None
+        if estimated:
+            assembly.input_tokens = estimate_json_tokens(body)
+            assembly.output_tokens = estimate_tokens(assembly.text)
+        in_tokens, out_tokens = assembly.input_tokens or 0, assembly.output_tokens or 0
+        yield MessageEnd(
+            assembly.finish(
+                model=assembly.model or model,
+                provider=self.name,
+                cost_usd=self.cost(call, in_tokens, out_tokens),
+                usage_estimated=estimated,
+            )
         )
 
     def _remember(self, call_id: str, signature: bytes) -> None:

@@ -23,11 +23,12 @@ Options (``providers.<name>.options``): ``max_tokens_field`` — ``max_completio
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import MessageEnd, StreamEvent
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
@@ -38,7 +39,10 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
-from dynamic_orchestrator.tokens import estimate_tokens
+from dynamic_orchestrator.streaming import Assembly, request_body
+from dynamic_orchestrator.tokens import estimate_json_tokens, estimate_tokens
+
+from .streaming import to_events, to_request
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import openai
@@ -140,6 +144,57 @@ class OpenAIProvider(APIProvider):
             cost_usd=self.cost(call, input_tokens, output_tokens, cache_read_tokens=cached),
             tool_calls=tool_calls,
             finish_reason=choice.finish_reason,
+        )
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
+        """The answer as contract events, from a streamed chat completion."""
+        import openai
+
+        default_field = "max_tokens" if self.compatible else "max_completion_tokens"
+        body = request_body(call)
+        model = call.model.name
+        request = to_request(body, model, self.option("max_tokens_field", default_field))
+        client = await self.get_client()
+        assembly = Assembly()
+        try:
+            raw = await client.post(
+                "/chat/completions",
+                cast_to=object,
+                body=request,
+                options={"timeout": call.timeout},
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            async for event in to_events(raw, self.name):
+                assembly.add(event)
+                yield event
+        except openai.APIStatusError as exc:
+            raise http_error(
+                exc.status_code,
+                _error_message(exc),
+                provider=self.name,
+                model=model,
+                headers=exc.response.headers,
+                code=exc.code or exc.type,
+            ) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise transport_error(exc, provider=self.name, model=model) from None
+        except openai.APIError as exc:  # an error chunk in the middle of the stream
+            raise ProviderError(
+                ErrorKind.TRANSIENT, exc.message, provider=self.name, model=model
+            ) from None
+        estimated = assembly.input_tokens is None
+        if estimated:  # some compatible servers report no usage
+            assembly.input_tokens = estimate_json_tokens(body)
+            assembly.output_tokens = estimate_tokens(assembly.text)
+        in_tokens, out_tokens = assembly.input_tokens or 0, assembly.output_tokens or 0
+        yield MessageEnd(
+            assembly.finish(
+                model=assembly.model or model,
+                provider=self.name,
+                cost_usd=self.cost(call, in_tokens, out_tokens),
+                usage_estimated=estimated,
+            )
         )
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dynamic_orchestrator.catalog import CLIENT_PROVIDER, measured_cost
+from dynamic_orchestrator.catalog import CLIENT_PROVIDER
 from dynamic_orchestrator.errors import BudgetExceededError
+from dynamic_orchestrator.pricing import completion_cost
 from dynamic_orchestrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, estimate_tool_tokens
 
 from .shared import DOWN, SharedState
@@ -54,12 +55,7 @@ def estimate_call_input_tokens(call: ProviderCall) -> int:
 
 def call_cost(model: ModelInfo, completion: Completion) -> float:
     """What a completed call cost: as reported, else priced from its usage, else 0."""
-    if completion.provider == CLIENT_PROVIDER:
-        return 0.0
-    if completion.cost_usd is not None:
-        return completion.cost_usd
-    cost = measured_cost(model, completion.input_tokens, completion.output_tokens)
-    return cost or 0.0
+    return completion_cost(model, completion) or 0.0
 
 
 DEFAULT_OUTPUT_LIMIT = 8_192

@@ -340,6 +340,7 @@ class _Held:
     answered: bool = False
     failed: bool = False
     duration: float = 0.0
+    in_flight: int = 0
 
 
 @dataclass
@@ -397,6 +398,23 @@ class RequestOutcomes:
 
     async def release(self, model: str, permit: Permit) -> None:
         """A call whose outcome says nothing (cancelled): settled with the request."""
+
+    def started(self, model: str) -> None:
+        """A call on ``model`` is under way (it is not settled while one is)."""
+        held = self._held.get(model)
+        if held is not None:
+            held.in_flight += 1
+
+    def ended(self, model: str) -> None:
+        """A call on ``model`` came back (answered, failed or cancelled)."""
+        held = self._held.get(model)
+        if held is not None and held.in_flight > 0:
+            held.in_flight -= 1
+
+    async def settle_others(self, model: str) -> None:
+        """The request moved on to ``model``: settle the models it left (none in flight)."""
+        for name in [n for n, h in self._held.items() if n != model and h.in_flight == 0]:
+            await self.settle(name)
 
     async def settle(self, model: str | None = None) -> None:
         """Enter the outcome of ``model`` (default: every model) in its window."""

@@ -3,7 +3,7 @@
 A router trained on outcome files (which model succeeded on which prompt, at what cost)
 predicts each model's probability of success for a prompt and picks the model worth its
 cost (:mod:`.decide`). It is opt-in: with no ``plugins.settings.router.file`` configured
-its ``select_model`` returns None and the default tier selector decides. Commands:
+its ``select_model`` (a wrapper around the other selectors) leaves their choice alone. Commands:
 ``dynamic-orchestrator router train | predict | eval | calibrate``. With
 ``plugins.settings.router.outcomes`` set it also logs this project's own traffic in the
 format ``train`` reads (:mod:`.outcome_log`).
@@ -11,8 +11,8 @@ format ``train`` reads (:mod:`.outcome_log`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import Catalog
@@ -24,25 +24,55 @@ from dynamic_orchestrator.models import (
     Selection,
 )
 
-from .model import Router
 from .outcome_log import OutcomeLog
-from .selector import preload, select_with_router
+from .selector import Declined, preload, select_with_router
 from .settings import resolve_outcomes, settings_of
 
-__all__ = ["Router", "record", "register_commands", "select_model", "shutdown", "startup"]
+if TYPE_CHECKING:
+    from .model import Router
+
+__all__ = [
+    "Router",
+    "feedback",
+    "record",
+    "register_commands",
+    "select_model",
+    "shutdown",
+    "startup",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Router":  # numpy comes with it: imported on first use
+        from .model import Router
+
+        return Router
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _outcome_log: OutcomeLog | None = None
 """The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""
 
 
-@hookimpl
+@hookimpl(wrapper=True)
 def select_model(
     request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
-) -> Selection | None:
-    """The router's chain for this prompt; None (tier selector decides) without a router file."""
+) -> Generator[None, Selection | None, Selection | None]:
+    """The router's chain for this prompt, around the other selectors.
+
+    Without a router file the other selectors' choice stands; when the router declines
+    (no model fits, a bad file), theirs stands with the reason ``router not used: <why>``.
+    """
     if _outcome_log is not None:
         _outcome_log.remember(request)
-    return select_with_router(request, analysis, catalog, constraints)
+    decided = select_with_router(request, analysis, catalog, constraints)
+    chosen = yield
+    if isinstance(decided, Selection):
+        return decided
+    if isinstance(decided, Declined) and chosen is not None:
+        why = f"router not used: {decided.why}"
+        return chosen.model_copy(update={"reasons": [why, *chosen.reasons]})
+    return chosen
 
 
 @hookimpl
@@ -74,6 +104,15 @@ def shutdown(orchestrator: Any) -> None:
     if _outcome_log is not None:
         _outcome_log.close()
         _outcome_log = None
+
+
+def feedback(request_id: str, verdict: bool | float) -> bool:
+    """Record the client's verdict on an earlier request (thumbs up/down, or a score in
+    [0, 1]) in this process's outcome log; False when no outcome log is configured."""
+    if _outcome_log is None:
+        return False
+    _outcome_log.verdict(request_id, verdict, source="feedback")
+    return True
 
 
 @hookimpl

@@ -22,15 +22,25 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dynamic_orchestrator.catalog import Catalog
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import Candidate, Constraints, Request, RequestAnalysis, Selection
 
-from .decide import DEFAULT_TARGET, DEFAULT_WTP, Knobs, order
-from .model import Router, RouterFileError
-from .settings import PREFIX, RouterSettings, RouterSettingsError, resolve_file, settings_of
+from .settings import (
+    PREFIX,
+    RouterFileError,
+    RouterSettings,
+    RouterSettingsError,
+    resolve_file,
+    settings_of,
+)
+
+if TYPE_CHECKING:  # numpy comes with these: imported once a router file is configured
+    from .decide import Knobs
+    from .model import Router
 
 log = get_logger("router")
 
@@ -45,6 +55,8 @@ def load_router(path: Path) -> Router:
     except OSError:
         raise RouterFileError(f"{path}: no such router file") from None
     stamp = (stat.st_mtime_ns, stat.st_size)
+    from .model import Router
+
     with _lock:
         cached = _routers.get(path)
         if cached is not None and cached[0] == stamp:
@@ -57,6 +69,8 @@ def load_router(path: Path) -> Router:
 
 def knobs_for(settings: RouterSettings, router: Router) -> Knobs:
     """The settings' knobs, else those stored in the router file, else the defaults."""
+    from .decide import DEFAULT_TARGET, DEFAULT_WTP, Knobs
+
     stored = router.defaults
     return Knobs(
         mode=settings.mode or stored.get("mode", "utility"),
@@ -98,22 +112,25 @@ def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
 
 
+@dataclass(frozen=True)
+class Declined:
+    """The router did not decide, and why: the next selector decides, and its selection
+    gets the reason ``router not used: <why>``."""
+
+    why: str
+
+
 def _tier(
     analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints, why: str
-) -> Selection | None:
-    """The tier selector's choice, with why the router did not decide; None without it."""
-    try:
-        from dynamic_orchestrator_tiers import select_by_tier
-    except ImportError:  # not installed: decline, and the next selector decides
-        log.info("router_declined", reason=why)
-        return None
-    selection = select_by_tier(analysis, catalog, constraints)
-    return selection.model_copy(update={"reasons": [f"router not used: {why}", *selection.reasons]})
+) -> Declined:
+    """Decline with a reason (the tier selector, run next, decides)."""
+    log.info("router_declined", reason=why)
+    return Declined(why)
 
 
 def select_with_router(
     request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
-) -> Selection | None:
+) -> Selection | Declined | None:
     """The router's selection; None when no router file is configured."""
     config = catalog.config
     try:
@@ -129,6 +146,8 @@ def select_with_router(
     except RouterFileError as exc:
         log.warning("router_file_unusable", error=str(exc))
         return _tier(analysis, catalog, constraints, str(exc))
+    from .decide import order
+
     knobs = knobs_for(settings, router)
     probability, learned_cost = router.predict(request.text)
     sample = constraints.client_can_sample

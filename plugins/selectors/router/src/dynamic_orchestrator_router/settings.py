@@ -35,6 +35,10 @@ class RouterSettingsError(ValueError):
     """Bad ``plugins.settings.router``; the message names the key."""
 
 
+class RouterFileError(ValueError):
+    """A router file that cannot be used, with the reason."""
+
+
 class RouterSettings(BaseModel):
     """Validated ``plugins.settings.router``."""
 

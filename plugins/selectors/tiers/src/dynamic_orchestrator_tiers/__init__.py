@@ -123,8 +123,13 @@ def select_by_tier(
 
     add([candidate(n, "preferred by the request", None) for n in constraints.preferred_models])
     clients = client_candidates(tier)
-    tier_models = [
-        candidate(n, f"{tier} tier of 'execution'", tier) for n in config.execution[tier].models
+    configured = config.execution[tier].models
+    tier_models = [candidate(n, f"{tier} tier of 'execution'", tier) for n in configured]
+    # Models a plugin registered for this tier that the config does not name come after.
+    tier_models += [
+        candidate(m.name, f"registered for the {tier} tier", tier)
+        for m in catalog.tier_models(tier)
+        if m.name not in configured
     ]
     if config.use_claude_code_first:
         add([*clients, *tier_models])

@@ -15,23 +15,25 @@ Settings live in ``plugins.settings.mcp_services`` (:class:`~.settings.Settings`
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.models import IntentResult, Request, ServiceRoute
-from dynamic_orchestrator.services import Service
-
-from .connection import McpService, ServiceError, qualified_name
-from .pins import ToolPins
-from .pool import ServicePool
-from .routing import route
-from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.config import Config
+    from dynamic_orchestrator.models import IntentResult, Request, ServiceRoute
+    from dynamic_orchestrator.services import Service
+
+    from .connection import McpService, ServiceError
+    from .names import qualified_name
+    from .pool import ServicePool
+    from .routing import route
+    from .settings import Settings
 
 __all__ = [
     "McpService",
@@ -45,25 +47,61 @@ __all__ = [
     "startup",
 ]
 
+# The client stack (the ``mcp`` SDK, the stemmer) is imported only once a service is
+# configured: entry-point loading and a configuration without services stay light.
+_LAZY = {
+    "McpService": "connection",
+    "ServiceError": "connection",
+    "qualified_name": "names",
+    "route": "routing",
+    "Settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 _pools: WeakKeyDictionary[object, ServicePool] = WeakKeyDictionary()
+
+
+def _mcp_services(services: list[Service]) -> list[McpService]:
+    """This plugin's services among ``services`` (none unless one was ever registered)."""
+    connection = sys.modules.get(f"{__name__}.connection")
+    if connection is None:
+        return []
+    return [s for s in services if isinstance(s, connection.McpService)]
 
 
 @hookimpl(trylast=True)
 def register_services(register: Callable[[Service], None], config: Config) -> None:
     """One service per enabled ``mcp_services`` entry; nothing connects until start-up."""
-    settings = load_settings(config)
+    from .settings import load_settings
+
+    settings = load_settings(config)  # checked even with no service: a typo is reported
+    enabled = {name: s for name, s in config.mcp_services.items() if s.enabled}
+    if not enabled:
+        return
+    from .connection import McpService
+    from .pins import ToolPins
+
     pins = ToolPins(settings.pin_file)
-    for name, service in config.mcp_services.items():
-        if service.enabled:
-            register(McpService(name, service, settings=settings, pins=pins, config=config))
+    for name, service in enabled.items():
+        register(McpService(name, service, settings=settings, pins=pins, config=config))
 
 
 @hookimpl(trylast=True)
 def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
     """Connect this plugin's services in the background (bounded wait for their tools)."""
-    services = [s for s in orchestrator.services if isinstance(s, McpService)]
+    services = _mcp_services(orchestrator.services)
     if not services:
         return None
+    from .pool import ServicePool
+
     pool = ServicePool(services)
     _pools[orchestrator] = pool
     return pool.start(wait=services[0].settings.startup_wait)
@@ -81,5 +119,8 @@ def route_services(
     request: Request, intent: IntentResult, services: list[Service]
 ) -> ServiceRoute | None:
     """Services by capability, tools by relevance to the request, with scores as reasons."""
-    settings = next((s.settings for s in services if isinstance(s, McpService)), None) or Settings()
+    from .routing import route
+    from .settings import Settings
+
+    settings = next((s.settings for s in _mcp_services(services)), None) or Settings()
     return route(request, intent, services, settings)

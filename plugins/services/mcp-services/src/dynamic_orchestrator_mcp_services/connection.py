@@ -40,6 +40,7 @@ from mcp_types.jsonrpc import CONNECTION_CLOSED
 from pydantic import JsonValue
 
 from .environment import child_environment
+from .names import qualified_name
 from .pins import ToolPins, definition_hash
 from .settings import Settings
 
@@ -48,17 +49,11 @@ __all__ = ["McpService", "ServiceError", "qualified_name", "render_result"]
 log = get_logger("mcp_services")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 _MAX_PAGES = 100
 
 
 class ServiceError(OrchestratorError):
     """A downstream service could not run a tool call (not the tool's own error)."""
-
-
-def qualified_name(service: str, tool: str) -> str:
-    """The name a tool is sent under when two routed services offer the same name."""
-    return _UNSAFE_NAME.sub("_", f"{service}__{tool}")[:64]
 
 
 def _describe(exc: BaseException) -> str:

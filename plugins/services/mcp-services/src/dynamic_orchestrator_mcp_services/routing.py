@@ -24,7 +24,7 @@ from dynamic_orchestrator.models import IntentResult, Request, ServiceRoute, Too
 from dynamic_orchestrator.services import Service
 from dynamic_orchestrator.tokens import estimate_tool_tokens
 
-from .connection import qualified_name
+from .names import qualified_name
 from .ranking import RankedTool, ToolDocument, ToolIndex, schema_parameters
 from .settings import Settings
 
