@@ -95,6 +95,44 @@ async def test_a_request_that_recovers_on_retry_counts_once_as_a_success(
     assert (snap.state, snap.calls, snap.failure_rate) == ("closed", 1, 0.0)
 
 
+class WindowWatch:
+    """Notes ``m-small``'s breaker window once ``m-small2`` has answered, mid-request."""
+
+    def __init__(self) -> None:
+        self.orch: Any = None
+        self.seen: list[Any] = []
+
+    @hookimpl(wrapper=True)
+    def call_model(self, model_call: Any) -> Any:
+        inner = yield
+        if inner is None or model_call.candidate.model != "m-small2":
+            return inner
+
+        async def watched() -> Any:
+            completion = await inner
+            self.seen.append(state_of(self.orch).breakers.breaker("m-small").snapshot())
+            return completion
+
+        return watched()
+
+
+async def test_a_model_the_chain_left_is_counted_once_before_the_request_ends(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    watch = WindowWatch()
+    orch = watch.orch = await resilient(
+        make_config(CHAIN, circuit_breaker={"minimum_calls": 1}), watch
+    )
+    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.model == "m-small2"
+    [mid] = watch.seen  # m-small's failure was entered when the chain moved on
+    assert (mid.calls, mid.failure_rate) == (1, 1.0)
+    after = state_of(orch).breakers.breaker("m-small").snapshot()
+    assert after.calls == 1  # two failed tries, one request: one entry, not re-entered
+    assert state_of(orch).breakers.breaker("m-small2").snapshot().calls == 1
+
+
 async def test_a_dead_model_opens_after_its_consecutive_failures_whatever_the_minimum(
     resilient: Any, echo: EchoProvider
 ) -> None:

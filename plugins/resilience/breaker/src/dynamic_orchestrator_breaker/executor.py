@@ -80,9 +80,7 @@ def _skip(ctx: ExecutionContext, candidate: Candidate, reason: str) -> ProviderE
     return error
 
 
-def _breakers(
-    state: Resilience, ctx: ExecutionContext
-) -> BreakerRegistry | RequestOutcomes | None:
+def _breakers(state: Resilience, ctx: ExecutionContext) -> BreakerRegistry | RequestOutcomes | None:
     """The request's tally when the execution is wrapped, else the registry itself."""
     tally = ctx.plugin_state.get(OUTCOMES)
     return tally if isinstance(tally, RequestOutcomes) else state.breakers
