@@ -203,6 +203,12 @@ async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -
     assert result.status == "failed"
     assert [a.model for a in result.attempts] == Config().execution["simple"].models
     assert all(a.error_kind == "auth" for a in result.attempts)
+    # Failed here, plan attached: the client can still run it with a model of its own.
+    chain = Config().execution["simple"].models
+    assert result.plan is not None
+    assert (result.plan.model, result.plan.tier) == (chain[0], "simple")
+    assert "config.yaml" in result.plan.prompt and result.plan.system
+    assert result.output is None and result.provider is None
 
 
 async def test_max_cost_that_nothing_fits_fails_clearly(make_orchestrator: Any) -> None:

@@ -49,7 +49,7 @@ from .execution import build_call
 from .hooks import Hooks
 from .intake import client_can_sample, constraints_for, make_request
 from .log import get_logger
-from .planning import chain_prompts, delegated, model_for, tool_tokens
+from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens
 from .plugins import PluginManager, make_plugin_manager
 from .records import build_record
 from .rewrite import PromptRewriter, Rewrite
@@ -407,13 +407,17 @@ class Orchestrator:
         tried = execution.attempts[-1].model if execution.attempts else None
         trace.tool_tokens_sent = tool_tokens(trace.prompts.get(tried) if tried else None)
         await report("done", 1.0)
-        return finish(
+        result = finish(
             self.catalog,
             self.config.effective_baseline_model,
             decision,
             execution,
             trace.rewrite,
         )
+        if result.status == "failed":
+            # Failed here, but the client may run the plan itself with its own model.
+            result.plan = failed_plan(decision, trace.prompts)
+        return result
 
     # --- metrics -------------------------------------------------------------------------
 

@@ -63,6 +63,31 @@ def chain_prompts(
     return prompts
 
 
+def plan_of(decision: Decision, model: str, prompt: Prompt) -> Plan:
+    """The plan for the client to run ``prompt`` on ``model`` (or a model of its own)."""
+    return Plan(
+        model=model,
+        tier=decision.selection.tier,
+        system=prompt.system,
+        prompt=prompt.user,
+        tools=list(prompt.tools),
+        max_tokens=decision.request.options.max_tokens or prompt.max_tokens,
+    )
+
+
+def failed_plan(decision: Decision, prompts: dict[str, Prompt]) -> Plan | None:
+    """The plan a failed execution hands back: the chain's first model and its prompt.
+
+    The client can still run it itself (``status`` stays ``failed``, the failures are in
+    ``attempts``); None when no prompt was made.
+    """
+    for candidate in decision.selection.chain:
+        prompt = prompts.get(candidate.model)
+        if prompt is not None:
+            return plan_of(decision, candidate.model, prompt)
+    return None
+
+
 def delegated(
     hooks: Hooks, config: Config, catalog: CatalogView, decision: Decision
 ) -> tuple[OrchestrationResult, Prompt]:
@@ -75,14 +100,7 @@ def delegated(
         model = catalog.get(name) or ModelInfo(name=name, provider=CLIENT_PROVIDER)
     req = decision.request
     prompt = hooks.generate_prompt(req, decision.analysis, model, config)
-    plan = Plan(
-        model=model.name,
-        tier=selection.tier,
-        system=prompt.system,
-        prompt=prompt.user,
-        tools=list(prompt.tools),
-        max_tokens=req.options.max_tokens or prompt.max_tokens,
-    )
+    plan = plan_of(decision, model.name, prompt)
     result = OrchestrationResult(
         status="delegated",
         plan=plan,
