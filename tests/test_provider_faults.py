@@ -33,9 +33,14 @@ CASES: dict[str, tuple[list[fs.Fault], list[tuple[str, str | None]], str]] = {
         [("error", "rate_limited"), ("ok", None)],
         "completed",
     ),
-    "rate-limit-without-retry-after-falls-back-at-once": (
+    "rate-limit-without-retry-after-on-the-last-model-backs-off": (
         [fs.rate_limit()],
-        [("error", "rate_limited")],
+        [("error", "rate_limited"), ("ok", None)],
+        "completed",
+    ),
+    "rate-limit-backoff-on-the-last-model-is-bounded": (
+        [fs.rate_limit(), fs.rate_limit(), fs.rate_limit()],
+        [("error", "rate_limited")] * 3,
         "failed",
     ),
     "rate-limit-long-retry-after-falls-back-at-once": (

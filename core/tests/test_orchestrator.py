@@ -156,6 +156,34 @@ async def test_long_retry_after_falls_back_at_once(make_orchestrator: Any) -> No
     assert result.model == "gpt-5-nano"
 
 
+async def test_a_rate_limit_without_retry_after_falls_back_unless_on_the_last_model(
+    make_orchestrator: Any,
+) -> None:
+    def limited() -> ProviderError:
+        return ProviderError(ErrorKind.RATE_LIMITED, "slow down")
+
+    gemini = EchoProvider("gemini").fail(limited())
+    openai = EchoProvider("openai").fail(limited())
+    anthropic = EchoProvider("anthropic")
+    orch = await make_orchestrator(
+        parse_config(FAST_RETRY), plugins=(plugin(gemini, openai, anthropic),)
+    )
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    assert [(a.model, a.outcome) for a in result.attempts] == [
+        ("gemini-2.5-flash-lite", "error"),
+        ("gpt-5-nano", "error"),
+        ("claude-haiku-4-5", "ok"),
+    ]  # fell back at once while a model followed
+    last = EchoProvider("gemini").fail(limited())
+    config = parse_config(
+        {**FAST_RETRY, "execution": {"simple": {"preferred": "gemini-2.5-flash-lite"}}}
+    )
+    orch = await make_orchestrator(config, plugins=(plugin(last),))
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    assert [a.outcome for a in result.attempts] == ["error", "ok"]  # the last one backs off
+    assert result.status == "completed"
+
+
 async def test_short_retry_after_is_honoured_on_the_same_model(make_orchestrator: Any) -> None:
     limited = ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=0.01)
     gemini = EchoProvider("gemini").fail(limited)

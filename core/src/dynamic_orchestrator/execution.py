@@ -146,14 +146,16 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     return completion
 
 
-def _retryable(max_retry_after: float) -> Callable[[BaseException], bool]:
+def _retryable(max_retry_after: float, last: bool) -> Callable[[BaseException], bool]:
     def check(exc: BaseException) -> bool:
         if not isinstance(exc, ProviderError) or not exc.policy.retry:
             return False
         if exc.retry_after is not None and exc.retry_after > max_retry_after:
             return False  # asked to wait longer than we will: fall back now
-        if exc.kind is ErrorKind.RATE_LIMITED:
-            return exc.retry_after is not None
+        if exc.kind is ErrorKind.RATE_LIMITED and exc.retry_after is None:
+            # No hint how long: fall back at once while there is a model to fall back
+            # to; on the chain's last model, back off (jittered, bounded) and try again.
+            return last
         return True
 
     return check
@@ -172,16 +174,22 @@ def _wait(initial: float, maximum: float) -> Callable[[RetryCallState], float]:
 
 
 async def call_with_retries(
-    ctx: ExecutionContext, candidate: Candidate, hooks: Hooks | None, call: ProviderCall
+    ctx: ExecutionContext,
+    candidate: Candidate,
+    hooks: Hooks | None,
+    call: ProviderCall,
+    *,
+    last: bool = False,
 ) -> Completion:
     """One model's call with the configured retries for retryable error kinds.
 
     Each try is a ``call_model`` hook call (through every wrapper); without ``hooks``,
-    straight to the provider.
+    straight to the provider. ``last``: no model follows in the chain, so a rate limit
+    without ``Retry-After`` is retried with back-off instead of falling back.
     """
     retry = ctx.config.retry
     retrying = AsyncRetrying(
-        retry=retry_if_exception(_retryable(retry.max_retry_after)),
+        retry=retry_if_exception(_retryable(retry.max_retry_after, last)),
         stop=stop_after_attempt(retry.attempts),
         wait=_wait(retry.initial_wait, retry.max_wait),
         reraise=True,
@@ -225,7 +233,7 @@ async def run_chain(ctx: ExecutionContext, hooks: Hooks | None = None) -> Execut
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:
             completion = await complete_with_tools(
-                ctx, call, partial(call_with_retries, ctx, candidate, hooks)
+                ctx, call, partial(call_with_retries, ctx, candidate, hooks, last=not chain)
             )
         except ProviderError as exc:
             last_error = exc
