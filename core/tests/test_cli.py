@@ -185,3 +185,32 @@ def test_run_with_an_unknown_model_is_bad_usage(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["run", "hello there", "--model", "nonexistent"])
     assert result.exit_code == 2
     assert "--model 'nonexistent': unknown model" in result.output
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(constant: str) -> Any:
+        raise AssertionError(f"non-finite number in JSON output: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_never_carries_non_finite_numbers(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "huge-prices.yaml"
+    config.write_text(
+        "models:\n"
+        "  claude-sonnet-4-6: {input_price_per_mtok: 1.0e+308, output_price_per_mtok: 1.0e+308}\n"
+    )
+    result = runner.invoke(
+        cli, ["analyze", "Refactor the authentication module", "--json", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    data = _strict_json(result.output)
+    assert data["baseline_model"] == "claude-sonnet-4-6"
+    assert data["baseline_cost_usd"] is None  # the price overflowed: unknown, not Infinity
+
+
+def test_finite_json_turns_every_non_finite_number_into_null() -> None:
+    from dynamic_orchestrator.finite_json import dumps
+
+    text = dumps({"a": float("inf"), "b": [float("nan"), 1.5, {"c": -float("inf")}], "d": "x"})
+    assert _strict_json(text) == {"a": None, "b": [None, 1.5, {"c": None}], "d": "x"}

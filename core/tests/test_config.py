@@ -147,3 +147,60 @@ def test_stdio_command_may_be_a_shell_string() -> None:
         {"mcp_services": {"git": {"command": "uvx mcp-server-git --repository ."}}}
     )
     assert config.mcp_services["git"].command == ["uvx", "mcp-server-git", "--repository", "."]
+
+
+# --- file edges: what is read, and what is refused before it is read -------------------
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_offending_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("retry:\n  attempts: 2 # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: not UTF-8 text (byte 0xe9 at offset 26)"
+
+
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    from dynamic_orchestrator.config import MAX_CONFIG_BYTES
+
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"#" * (MAX_CONFIG_BYTES + 1))
+    with pytest.raises(ConfigError, match=rf"^{path}: {MAX_CONFIG_BYTES + 1} bytes, larger"):
+        load_config(path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_or_device_is_refused_without_waiting(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)  # no writer: a blocking open would wait for ever
+    with pytest.raises(ConfigError, match=rf"^{fifo}: not a regular file$"):
+        load_config(fifo)
+    if Path("/dev/zero").exists():  # endless: read to the end, it never ends
+        with pytest.raises(ConfigError, match=r"^/dev/zero: not a regular file$"):
+            load_config("/dev/zero")
+    with pytest.raises(ConfigError, match=rf"^{tmp_path}: not a regular file$"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"providers": {"openai": {"timeout": float("inf")}}}, "providers.openai.timeout"),
+        ({"retry": {"max_wait": float("inf")}}, "retry.max_wait"),
+        ({"retry": {"max_retry_after": float("nan")}}, "retry.max_retry_after"),
+        ({"tools": {"tool_timeout": float("inf")}}, "tools.tool_timeout"),
+        ({"redis": {"timeout": float("inf")}}, "redis.timeout"),
+    ],
+)
+def test_infinite_timeouts_and_waits_are_refused_by_name(data: dict, where: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^<config>: {where}: Input should be a finite"):
+        parse_config(data)
+
+
+def test_yaml_inf_in_a_file_is_refused_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "inf.yaml"
+    path.write_text("providers:\n  openai:\n    timeout: .inf\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: providers.openai.timeout: "):
+        load_config(path)

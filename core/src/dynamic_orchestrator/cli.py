@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from . import finite_json
 from .commands import UsageFailure
 
 if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
@@ -70,7 +71,7 @@ def _json_object(value: str | None, name: str) -> dict[str, Any]:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(finite_json.dumps(data))
 
 
 def _usd(value: float | None) -> str:

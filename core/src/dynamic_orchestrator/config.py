@@ -126,10 +126,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if found is None:
         config = Config(source="embedded defaults")
     else:
-        try:
-            text = found.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{found}: cannot read: {exc.strerror or exc}") from None
+        text = _read_config_file(found)
         import yaml  # only when there is a file: keeps start-up light
 
         try:
@@ -141,6 +138,46 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise ConfigError(f"{found}: invalid YAML{where}: {problem}") from None
         config = parse_config(data, str(found))
     return _apply_environment(config)
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""The largest configuration file read (a real one is a few kilobytes)."""
+
+
+def _read_config_file(path: Path) -> str:
+    """The file's UTF-8 text; a clear error naming it when it is not a readable file.
+
+    Opened without blocking, so a FIFO or device is refused rather than waited on, and
+    never read past :data:`MAX_CONFIG_BYTES` (``/dev/zero`` would never end).
+    """
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: {info.st_size} bytes, larger than the {MAX_CONFIG_BYTES} read"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than the {MAX_CONFIG_BYTES} bytes read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
 
 
 def _apply_environment(config: Config) -> Config:

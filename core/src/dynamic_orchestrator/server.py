@@ -21,7 +21,6 @@ This module deliberately has no ``from __future__ import annotations``: the SDK 
 tool signatures at registration, and the request-length limit in them comes from config.
 """
 
-import json
 import os
 import re
 import signal
@@ -45,6 +44,7 @@ from mcp_types import (
 )
 from pydantic import Field
 
+from . import finite_json
 from .catalog import CLIENT_PROVIDER
 from .config import Config
 from .errors import OrchestratorError, RequestError, redact
@@ -413,7 +413,7 @@ class _Progress:
 
 def _orchestration_result(result: OrchestrationResult) -> CallToolResult:
     data = result.model_dump(mode="json")
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = finite_json.dumps(data)
     if result.status == "failed":
         return CallToolResult(
             content=[

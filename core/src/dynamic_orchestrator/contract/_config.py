@@ -18,7 +18,9 @@ APP_NAME = "dynamic-orchestrator"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No setting is infinite: an infinite timeout or wait would hang, an infinite price
+    # or limit would print as non-JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TierExecution(_Section):
