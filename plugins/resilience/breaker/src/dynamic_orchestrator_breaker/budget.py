@@ -178,7 +178,7 @@ class PeriodBudget:
         total = await self.shared.script("spend", [self._key(bucket)], [repr(amount), ttl_ms])
         if total is not DOWN:
             self._pending[bucket] -= amount
-            self._remote[bucket] = float(total)  # type: ignore[arg-type]
+            self._remote[bucket] = float(total)
 
     async def status(self) -> dict[str, Any]:
         if not self.enabled:

@@ -18,8 +18,9 @@ import click
 import numpy as np
 from dynamic_orchestrator.commands import UsageFailure
 
-from .model import MODES, Router, RouterFileError
+from .model import MODES, Router
 from .outcomes import OutcomeError, OutcomeTable, PriceTable, file_digest, read_outcomes
+from .settings import RouterFileError
 
 price_option = click.option(
     "--price",
@@ -327,7 +328,7 @@ def _finite(value: Any) -> Any:
 
 def _curve_rows(sweep: Any, rows: int = 0) -> list[tuple[float, float, float, float]]:
     """The sweep's distinct points in knob order (about ``rows`` of them, evenly by cost)."""
-    points = []
+    points: list[tuple[float, float, float, float]] = []
     for s, c, q, sh in zip(sweep.settings, sweep.cost, sweep.quality, sweep.share, strict=True):
         if not points or (c, q) != points[-1][1:3]:
             points.append((s, c, q, sh))
@@ -523,7 +524,7 @@ def calibrate_command(
         f"measured on {result.prompts} prompts ({result.basis}): "
         f"{100 * result.share:.1f}% strong-model calls"
     )
-    if result.quality is not None:
+    if result.quality is not None and result.cost is not None:
         measured += f", quality {result.quality:.3f}, cost {_usd(result.cost)}"
     click.echo(measured)
     click.echo("config:")
