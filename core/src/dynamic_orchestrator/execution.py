@@ -84,6 +84,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     """
     provider = ctx.catalog.providers.get(candidate.provider)
     start = time.perf_counter()
+    started_at = time.time()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
         attempt = Attempt(
@@ -93,6 +94,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
             error=error.describe() if error else None,
             error_kind=error.kind.value if error else None,
             duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            started_at=started_at,
         )
         ctx.attempts.append(attempt)
         log.debug("model_attempt", **attempt.model_dump())
@@ -111,6 +113,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
             await warm()
             start = time.perf_counter()
+            started_at = time.time()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from dynamic_orchestrator.models import INTENTS, TIERS
+from dynamic_orchestrator.progress import Progress, track
 
 from .features import extract
 from .model import LinearModel, train
@@ -57,23 +57,14 @@ def fit(rows: list[dict[str, Any]], c: float) -> tuple[LinearModel, LinearModel]
 
 
 def cross_validate(
-    rows: list[dict[str, Any]],
-    folds: int,
-    c: float,
-    seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    rows: list[dict[str, Any]], folds: int, c: float, seed: int = 0
 ) -> tuple[float, float]:
-    """Mean held-out accuracy of intent and complexity over ``folds`` folds.
-
-    :param progress: called with a line before each fold is fitted.
-    """
+    """Mean held-out accuracy of intent and complexity over ``folds`` folds."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     right_intent = right_level = 0
-    for k in range(folds):
+    for k in track(range(folds), "cross-validation folds"):
         held = set(order[k::folds])
-        if progress is not None:
-            progress(f"fold {k + 1}/{folds}: fitting on {len(rows) - len(held)} requests")
         intent, complexity = fit([r for i, r in enumerate(rows) if i not in held], c)
         for i in held:
             row = rows[i]
@@ -100,19 +91,14 @@ def classifier() -> None:
 def train_command(files: tuple[Path, ...], out: Path, folds: int, c: float) -> None:
     """Learn intent and complexity weights from labelled JSON-lines FILES."""
     rows = load_rows(list(files))
-
-    def progress(line: str) -> None:
-        click.echo(line, err=True)
-
-    progress(f"read {len(rows)} labelled requests from {len(files)} file(s)")
     if folds > 1:
-        intent_acc, level_acc = cross_validate(rows, folds, c, progress=progress)
+        intent_acc, level_acc = cross_validate(rows, folds, c)
         click.echo(
             f"{folds}-fold cross-validation on {len(rows)} requests: "
             f"intent accuracy {intent_acc:.3f}, complexity agreement {level_acc:.3f}"
         )
-    progress(f"fitting the final weights on all {len(rows)} requests")
-    intent, complexity = fit(rows, c)
+    with Progress(f"training on {len(rows)} requests"):
+        intent, complexity = fit(rows, c)
     out.mkdir(parents=True, exist_ok=True)
     intent.save(out / "intent.json")
     complexity.save(out / "complexity.json")

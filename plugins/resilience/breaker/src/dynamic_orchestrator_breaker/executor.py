@@ -9,6 +9,11 @@ left, let the call run, and report the outcome to the breaker and the budget. Ar
 the response cache when it can, store what is worth serving again, and turn a budget
 spent part-way into a failed execution that says so.
 
+A request's outcome on a model enters that model's breaker window once, however many
+tries its retries make: ``run_resilient`` puts a :class:`RequestOutcomes` tally in the
+context, ``guarded_call`` reports each try to it, settles the models the chain has left
+when it reaches a new one, and ``run_resilient`` settles the rest when the walk ends.
+
 A request that was accepted ends completed or failed with every attempt listed.
 """
 
@@ -36,7 +41,7 @@ from dynamic_orchestrator.toolloop import TOOL_LIMIT_REASON
 from .breaker import Permit
 from .budget import RequestSpend, call_cost, fit_call
 from .cache import cache_key
-from .registry import Refusal
+from .registry import BreakerRegistry, Refusal, RequestOutcomes
 
 if TYPE_CHECKING:
     from dynamic_orchestrator.contract import Candidate
@@ -45,6 +50,9 @@ if TYPE_CHECKING:
 
 SPEND = "dynamic_orchestrator_breaker.spend"
 """Where the request's :class:`RequestSpend` lives in ``context.plugin_state``."""
+
+OUTCOMES = "dynamic_orchestrator_breaker.outcomes"
+"""Where the request's :class:`RequestOutcomes` tally lives in ``context.plugin_state``."""
 
 
 def _discard(inner: Awaitable[Any]) -> None:
@@ -72,6 +80,12 @@ def _skip(ctx: ExecutionContext, candidate: Candidate, reason: str) -> ProviderE
     return error
 
 
+def _breakers(state: Resilience, ctx: ExecutionContext) -> BreakerRegistry | RequestOutcomes | None:
+    """The request's tally when the execution is wrapped, else the registry itself."""
+    tally = ctx.plugin_state.get(OUTCOMES)
+    return tally if isinstance(tally, RequestOutcomes) else state.breakers
+
+
 def _spend(ctx: ExecutionContext) -> RequestSpend:
     spend = ctx.plugin_state.get(SPEND)
     if not isinstance(spend, RequestSpend):
@@ -91,6 +105,7 @@ async def guarded_call(
     """
     ctx, candidate = model_call.context, model_call.candidate
     spend = _spend(ctx)
+    breakers = _breakers(state, ctx)
     permit: Permit | None = None
     try:
         period_left = await state.budget.check()
@@ -99,10 +114,10 @@ async def guarded_call(
         if fit.call is None:
             raise _skip(ctx, candidate, fit.refusal or "budget")
         model_call.call = fit.call
-        if state.breakers is not None:
-            granted = await state.breakers.acquire(
-                candidate.model, probe_ttl=fit.call.timeout + 5.0
-            )
+        if breakers is not None:
+            if isinstance(breakers, RequestOutcomes):
+                await breakers.settle_others(candidate.model)
+            granted = await breakers.acquire(candidate.model, probe_ttl=fit.call.timeout + 5.0)
             if isinstance(granted, Refusal):
                 raise _skip(ctx, candidate, granted.reason)
             permit = granted
@@ -110,12 +125,14 @@ async def guarded_call(
         _discard(inner)
         raise
     call = model_call.call
+    if isinstance(breakers, RequestOutcomes):
+        breakers.started(candidate.model)
     start = time.perf_counter()
     try:
         completion = await inner
     except ProviderError as exc:
-        if permit is not None and state.breakers is not None:
-            await state.breakers.failure(
+        if permit is not None and breakers is not None:
+            await breakers.failure(
                 candidate.model,
                 permit,
                 time.perf_counter() - start,
@@ -124,12 +141,15 @@ async def guarded_call(
             )
         raise
     except BaseException:
-        if permit is not None and state.breakers is not None:
+        if permit is not None and breakers is not None:
             with anyio.CancelScope(shield=True):
-                await state.breakers.release(candidate.model, permit)
+                await breakers.release(candidate.model, permit)
         raise
-    if permit is not None and state.breakers is not None:
-        await state.breakers.success(candidate.model, permit, time.perf_counter() - start)
+    finally:
+        if isinstance(breakers, RequestOutcomes):
+            breakers.ended(candidate.model)
+    if permit is not None and breakers is not None:
+        await breakers.success(candidate.model, permit, time.perf_counter() - start)
     if spend.max_cost is not None or state.budget.enabled:  # pricing takes ~0.1 ms
         cost = call_cost(call.model, completion)
         spend.spent += cost
@@ -186,6 +206,9 @@ async def run_resilient(
             _discard(inner)
             await ctx.report("cache hit", 0.9)
             return Execution(completion=_as_cache_hit(hit), cached=True)
+    tally = state.breakers.request() if state.breakers is not None else None
+    if tally is not None:
+        ctx.plugin_state[OUTCOMES] = tally
     try:
         execution = await inner
     except BudgetExceededError as exc:
@@ -195,6 +218,11 @@ async def run_resilient(
             error=str(exc),
             extra_cost_usd=max(ctx.extra_cost_usd, spend.spent),
         )
+    finally:
+        if tally is not None:
+            ctx.plugin_state.pop(OUTCOMES, None)
+            with anyio.CancelScope(shield=True):
+                await tally.settle()
     completion = execution.completion
     if completion is None:
         return execution.model_copy(
