@@ -329,7 +329,10 @@ def plugins(show_all: bool, config_path: str | None, as_json: bool) -> None:
 
     config = _load(config_path)
     pm = make_plugin_manager(
-        allow=config.plugins.load, disable=config.plugins.disable, strict=config.plugins.strict
+        allow=config.plugins.load,
+        disable=config.plugins.disable,
+        strict=config.plugins.strict,
+        order=config.plugins.order,
     )
     infos = [i for i in pm.plugin_infos() if show_all or not i.builtin]
     rows: list[dict[str, Any]] = [

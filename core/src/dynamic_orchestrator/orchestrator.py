@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -50,7 +50,7 @@ from .hooks import Hooks
 from .intake import client_can_sample, constraints_for, make_request
 from .log import get_logger
 from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens
-from .plugins import PluginManager, make_plugin_manager
+from .plugins import PluginManager, load_entry_points, make_plugin_manager
 from .records import build_record
 from .rewrite import PromptRewriter, Rewrite
 
@@ -97,14 +97,29 @@ class Orchestrator:
         *,
         mcp_session: Any = None,
         plugin_manager: PluginManager | None = None,
+        plugins: Iterable[object] = (),
     ):
         self.config = config if config is not None else load_config()
         self.mcp_session = mcp_session
-        self.pm = plugin_manager or make_plugin_manager(
-            allow=self.config.plugins.load,
-            disable=self.config.plugins.disable,
-            strict=self.config.plugins.strict,
-        )
+        settings = self.config.plugins
+        if plugin_manager is None:
+            plugin_manager = make_plugin_manager(
+                allow=settings.load,
+                disable=settings.disable,
+                strict=settings.strict,
+                plugins=plugins,
+                order=settings.order,
+            )
+        elif plugins:
+            load_entry_points(
+                plugin_manager,
+                disable=settings.disable,
+                strict=settings.strict,
+                plugins=plugins,
+                order=settings.order,
+                entry_points=False,
+            )
+        self.pm = plugin_manager
         self.hooks = Hooks(self.pm, strict=self.config.plugins.strict)
         self.catalog = Catalog()
         self.providers: dict[str, Provider] = {}

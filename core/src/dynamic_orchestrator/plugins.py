@@ -11,6 +11,14 @@ plugin authors). The environment chooses what loads:
 
 A name matches an entry point's name or its distribution's name. Every hook
 implementation is wrapped so that an exception names the plugin that raised it.
+
+Plugins can also be passed in-process (``make_plugin_manager(plugins=[obj])``,
+``Orchestrator(plugins=[obj])``): they are validated like entry points and honour the
+block-list, but not the allow-list (they were asked for by name).
+
+Call order is deterministic: the plugins named in ``order`` (``plugins.order``) run first,
+in that order; every other plugin follows, sorted by name. ``tryfirst``/``trylast`` marks
+on an implementation still come before this order (built-ins are ``trylast``).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -92,10 +101,20 @@ class PluginManager(pluggy.PluginManager):
         self._owners: dict[str, set[int]] = {}
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin``; a hook name no spec defines is refused, naming the plugin."""
         plugin_name = name or self.get_canonical_name(plugin)
         self._refuse_async_decisions(plugin, plugin_name)
         result = super().register(plugin, plugin_name)
         if result is not None:
+            unknown = self.unknown_hooks(plugin)
+            if unknown:
+                super().unregister(plugin, result)
+                raise PluginError(
+                    f"plugin {result!r} implements unknown hook(s) {', '.join(unknown)}; "
+                    f"known hooks: {', '.join(sorted(hookspec_names()))}",
+                    plugin=result,
+                    hook=unknown[0],
+                )
             self._guard(plugin, result)
             info = self.infos.setdefault(result, PluginInfo(name=result))
             info.hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
@@ -204,13 +223,58 @@ def _guarded(func: Callable[..., Any], plugin: str, hook: str) -> Callable[..., 
     return wrapper
 
 
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def plugin_name(plugin: object) -> str:
+    """The name an in-process plugin goes by: its ``plugin_name``, else its ``__name__``."""
+    explicit = getattr(plugin, "plugin_name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    if isinstance(plugin, types.ModuleType | type):
+        return plugin.__name__
+    return type(plugin).__name__
+
+
+@dataclass
+class _Candidate:
+    """A plugin about to be registered: its names, how to load it, what to report."""
+
+    info: PluginInfo
+    load: Callable[[], object]
+    aliases: set[str] = field(default_factory=set)
+
+
+def _given(plugin: object) -> object:
+    return plugin
+
+
 def _matches(names: Iterable[str], entry_point: metadata.EntryPoint) -> bool:
-    dist = entry_point.dist.name if entry_point.dist else None
-    wanted = {n.lower().replace("_", "-") for n in names}
-    candidates = {entry_point.name.lower().replace("_", "-")}
-    if dist:
-        candidates.add(dist.lower().replace("_", "-"))
-    return bool(wanted & candidates)
+    return bool({_norm(n) for n in names} & _entry_point_aliases(entry_point))
+
+
+def _entry_point_aliases(entry_point: metadata.EntryPoint) -> set[str]:
+    aliases = {_norm(entry_point.name)}
+    if entry_point.dist:
+        aliases.add(_norm(entry_point.dist.name))
+    return aliases
+
+
+def call_order(names: list[set[str]], order: Sequence[str]) -> list[int]:
+    """Indices of plugins (each given by its aliases), in the order their hooks run.
+
+    Plugins named in ``order`` come first, in that order; the rest follow by name (the
+    smallest alias), so the order never depends on how the entry points happen to be listed.
+    """
+    rank = {_norm(n): i for i, n in enumerate(order)}
+
+    def key(i: int) -> tuple[int, str]:
+        aliases = names[i]
+        first = min((rank[a] for a in aliases if a in rank), default=len(rank))
+        return first, min(aliases)
+
+    return sorted(range(len(names)), key=key)
 
 
 def load_entry_points(
@@ -219,27 +283,35 @@ def load_entry_points(
     allow: list[str] | None = None,
     disable: Iterable[str] = (),
     strict: bool = False,
+    plugins: Iterable[object] = (),
+    order: Sequence[str] = (),
+    entry_points: bool = True,
 ) -> LoadReport:
-    """Load every ``dynamic_orchestrator`` entry point, each on its own.
+    """Load every ``dynamic_orchestrator`` entry point and each in-process plugin, each on its own.
 
     :param allow: names to load (None: all); the environment's allow-list wins.
     :param disable: names never to load, added to the environment's block-list.
     :param strict: re-raise the first failure instead of warning.
+    :param plugins: plugin objects or modules to register besides the entry points.
+    :param order: plugins whose hooks run first, in this order; the rest follow by name.
+    :param entry_points: False registers only ``plugins``.
     """
     env_allow = _env_list(ENV_LOAD)
     allow = env_allow if env_allow is not None else allow
-    blocked = list(disable) + (_env_list(ENV_DISABLE) or [])
+    blocked = {_norm(n) for n in [*disable, *(_env_list(ENV_DISABLE) or [])]}
     strict = strict or _truthy(os.environ.get(ENV_STRICT))
     report = pm.report
+    candidates: list[_Candidate] = []
     seen: set[str] = set()
-    for entry_point in metadata.entry_points(group=GROUP):
+    for entry_point in metadata.entry_points(group=GROUP) if entry_points else ():
         if entry_point.name in seen:
             continue
         seen.add(entry_point.name)
+        aliases = _entry_point_aliases(entry_point)
         if allow is not None and not _matches(allow, entry_point):
             report.skipped.append(entry_point.name)
             continue
-        if _matches(blocked, entry_point):
+        if aliases & blocked:
             report.skipped.append(entry_point.name)
             continue
         dist = entry_point.dist
@@ -248,31 +320,46 @@ def load_entry_points(
             distribution=dist.name if dist else None,
             version=dist.version if dist else None,
         )
-        try:
-            plugin = entry_point.load()
-            if pm.get_plugin(entry_point.name) is not None:
-                continue
-            pm.infos[entry_point.name] = info
-            pm.register(plugin, name=entry_point.name)
-            unknown = pm.unknown_hooks(plugin)
-            if unknown:
-                pm.unregister(name=entry_point.name)
-                raise PluginError(
-                    f"implements unknown hook(s) {', '.join(unknown)}; "
-                    f"known hooks: {', '.join(sorted(hookspec_names()))}"
-                )
-        except Exception as exc:
-            pm.infos.pop(entry_point.name, None)
-            info.error = f"{type(exc).__name__}: {exc}"
-            report.failed.append(info)
-            if strict:
-                raise PluginError(
-                    f"plugin {entry_point.name!r} failed to load: {info.error}",
-                    plugin=entry_point.name,
-                ) from exc
-            log.warning("plugin_load_failed", plugin=entry_point.name, error=info.error)
+        candidates.append(_Candidate(info, entry_point.load, aliases))
+    for plugin in plugins:
+        name = plugin_name(plugin)
+        if _norm(name) in blocked:
+            report.skipped.append(name)
             continue
-        report.loaded.append(info)
+        candidates.append(
+            _Candidate(PluginInfo(name=name), functools.partial(_given, plugin), {_norm(name)})
+        )
+    ranked = [candidates[i] for i in call_order([c.aliases for c in candidates], order)]
+
+    def failed(info: PluginInfo, exc: Exception) -> None:
+        pm.infos.pop(info.name, None)
+        info.error = f"{type(exc).__name__}: {exc}"
+        report.failed.append(info)
+        if strict:
+            raise PluginError(
+                f"plugin {info.name!r} failed to load: {info.error}", plugin=info.name
+            ) from exc
+        log.warning("plugin_load_failed", plugin=info.name, error=info.error)
+
+    imported: list[tuple[PluginInfo, object]] = []
+    for candidate in ranked:  # import in call order, so failures are reported in it too
+        try:
+            imported.append((candidate.info, candidate.load()))
+        except Exception as exc:
+            failed(candidate.info, exc)
+    # pluggy calls the implementation registered last first: register in reverse.
+    loaded: list[PluginInfo] = []
+    for info, plugin in reversed(imported):
+        if pm.get_plugin(info.name) is not None:
+            continue
+        try:
+            pm.infos[info.name] = info
+            pm.register(plugin, name=info.name)
+        except Exception as exc:
+            failed(info, exc)
+            continue
+        loaded.append(info)
+    report.loaded.extend(reversed(loaded))
     return report
 
 
@@ -310,11 +397,23 @@ def make_plugin_manager(
     allow: list[str] | None = None,
     disable: Iterable[str] = (),
     strict: bool = False,
+    plugins: Iterable[object] = (),
+    order: Sequence[str] = (),
 ) -> PluginManager:
-    """A plugin manager with the installed plugins, then the built-ins (which are trylast)."""
+    """A plugin manager with the installed and in-process plugins, then the (trylast) built-ins.
+
+    :param plugins: plugin objects or modules registered beside the entry points.
+    :param order: plugins whose hooks run first, in this order; the rest follow by name.
+    """
     pm = PluginManager()
     if load_entrypoints:
-        load_entry_points(pm, allow=allow, disable=disable, strict=strict)
+        load_entry_points(
+            pm, allow=allow, disable=disable, strict=strict, plugins=plugins, order=order
+        )
+    elif plugins:
+        load_entry_points(
+            pm, disable=disable, strict=strict, plugins=plugins, order=order, entry_points=False
+        )
     register_builtins(pm)
     pm.check_pending()
     if _truthy(os.environ.get(ENV_TRACE)):

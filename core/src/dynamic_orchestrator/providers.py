@@ -142,7 +142,8 @@ class APIProvider:
 
     plugin: ClassVar[str]
     key_envs: ClassVar[tuple[str, ...]]
-    default_base_url: ClassVar[str]
+    default_base_url: ClassVar[str | None]
+    """The official endpoint; None when there is none and ``base_url`` must be configured."""
     sdk: ClassVar[str]
     """The SDK's import name, checked (not imported) when the provider is made."""
     options: ClassVar[Mapping[str, type]] = {}

@@ -1,7 +1,9 @@
 """{{ cookiecutter.description }}
 
 A provider (hook ``register_providers``) for an OpenAI-compatible chat-completions
-endpoint, over HTTP with httpx2. Configure it in the ``providers`` section::
+endpoint, over HTTP with httpx2, built on the host's
+:class:`~dynamic_orchestrator.providers.APIProvider` like the bundled providers.
+Configure it in the ``providers`` section::
 
     providers:
       {{ cookiecutter.entry_point }}:
@@ -11,25 +13,26 @@ endpoint, over HTTP with httpx2. Configure it in the ``providers`` section::
     models:
       house-model: {input_price_per_mtok: 0.10, output_price_per_mtok: 0.40}
 
-The host calls the provider's ``complete`` once per try. Every
-failure becomes a :class:`~dynamic_orchestrator.errors.ProviderError` whose kind tells the
-host what to do (retry, fall back, count against a breaker); the provider never retries
-itself. The key is read from the environment only, and never appears in an error.
+The base class reads the key from the environment only (registered for redaction), takes
+``base_url`` from config, says what is missing before a call is tried, and builds the
+client once, in a worker thread. The host calls ``complete`` once per try. Every failure
+becomes a :class:`~dynamic_orchestrator.errors.ProviderError` whose kind tells the host
+what to do (retry, fall back, count against a breaker); the provider never retries itself.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any
 
 import httpx2
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import Completion, ToolCall
-from dynamic_orchestrator.providers import Provider, ProviderCall, read_api_key
+from dynamic_orchestrator.provider_errors import http_error, transport_error
+from dynamic_orchestrator.providers import APIProvider, Provider, ProviderCall
 from dynamic_orchestrator.tokens import estimate_tokens
 
 __all__ = [
@@ -45,70 +48,35 @@ NAME = "{{ cookiecutter.entry_point }}"
 DEFAULT_KEY_ENV = "{{ cookiecutter.entry_point|upper }}_API_KEY"
 
 
-class {{ cookiecutter.class_prefix }}Provider:
+class {{ cookiecutter.class_prefix }}Provider(APIProvider):
     """Runs model calls on an OpenAI-compatible ``/chat/completions`` endpoint."""
 
-    def __init__(
-        self,
-        name: str = NAME,
-        *,
-        base_url: str | None,
-        api_key: str | None,
-        key_env: str = DEFAULT_KEY_ENV,
-    ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/") if base_url else None
-        self._api_key = api_key
-        self.key_env = key_env
+    plugin = NAME
+    key_envs = (DEFAULT_KEY_ENV,)
+    default_base_url = None  # no public endpoint: providers.<name>.base_url is required
+    sdk = "httpx2"
 
-    @classmethod
-    def from_config(cls, config: Config, name: str = NAME) -> Self:
-        """The provider as ``providers.<name>`` configures it, its key from the environment."""
-        settings = config.providers.get(name)
-        key, env = read_api_key(config, name, (DEFAULT_KEY_ENV,))
-        return cls(name, base_url=settings.base_url if settings else None, api_key=key, key_env=env)
+    def make_client(self, api_key: str | None, base_url: str | None) -> httpx2.AsyncClient:
+        """An HTTP client for the endpoint, sending the key as a bearer token."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        return httpx2.AsyncClient(base_url=(base_url or "").rstrip("/"), headers=headers)
 
-    def unavailable_reason(
-        self, model: ModelInfo, *, client_can_sample: bool = False
-    ) -> str | None:
-        """None when calls can be made; otherwise what to configure."""
-        if not self.base_url:
-            return f"set providers.{self.name}.base_url"
-        if not self._api_key:
-            return f"no API key: set {self.key_env}"
-        return None
+    async def close_client(self, client: Any) -> None:
+        await client.aclose()
 
     async def complete(self, call: ProviderCall) -> Completion:
         """One chat completion; raises :class:`ProviderError` on any failure."""
         model = call.model.name
-        if not self.base_url or not self._api_key:
-            raise ProviderError(
-                ErrorKind.UNAVAILABLE,
-                self.unavailable_reason(call.model) or "not configured",
-                provider=self.name,
-                model=model,
-            )
+        missing = self.missing
+        if missing:
+            raise ProviderError(ErrorKind.UNAVAILABLE, missing, provider=self.name, model=model)
+        client = await self.get_client()
         try:
-            async with httpx2.AsyncClient(timeout=call.timeout) as client:
-                response = await client.post(
-                    f"{self.base_url}/chat/completions",
-                    json=request_body(call),
-                    headers={"Authorization": f"Bearer {self._api_key}"},
-                )
-        except httpx2.TimeoutException:
-            raise ProviderError(
-                ErrorKind.TRANSIENT,
-                f"no answer within {call.timeout:g}s",
-                provider=self.name,
-                model=model,
-            ) from None
-        except httpx2.TransportError as exc:
-            raise ProviderError(
-                ErrorKind.TRANSIENT,
-                f"cannot reach {self.base_url}: {type(exc).__name__}",
-                provider=self.name,
-                model=model,
-            ) from None
+            response = await client.post(
+                "/chat/completions", json=request_body(call), timeout=call.timeout
+            )
+        except httpx2.TransportError as exc:  # timeouts included
+            raise transport_error(exc, provider=self.name, model=model) from None
         if response.status_code >= 400:
             raise error_for(response, self.name, model)
         try:
@@ -196,45 +164,21 @@ def completion_from(
 
 def error_for(response: httpx2.Response, provider: str, model: str) -> ProviderError:
     """The :class:`ProviderError` for an HTTP error response, by status and error code."""
-    status = response.status_code
     try:
         detail = response.json().get("error") or {}
     except (ValueError, AttributeError):
         detail = {}
     if not isinstance(detail, dict):
         detail = {"message": str(detail)}
-    code = str(detail.get("code") or detail.get("type") or "")
+    code = str(detail.get("code") or detail.get("type") or "") or None
+    status = response.status_code
     message = str(detail.get("message") or response.reason_phrase or f"HTTP {status}")
-    if status == 429:
-        kind = ErrorKind.QUOTA_EXHAUSTED if code == "insufficient_quota" else ErrorKind.RATE_LIMITED
-    elif status in (401, 403):
-        kind = ErrorKind.AUTH
-    elif status == 404:
-        kind = ErrorKind.MODEL_NOT_FOUND
-    elif status in (408, 409) or status >= 500:
-        kind = ErrorKind.TRANSIENT
-    elif "context_length" in code:
-        kind = ErrorKind.CONTEXT_OVERFLOW
-    else:
-        kind = ErrorKind.BAD_REQUEST
-    return ProviderError(
-        kind,
-        message,
-        provider=provider,
-        model=model,
-        status_code=status,
-        retry_after=_seconds(response.headers.get("retry-after")),
+    return http_error(
+        status, message, provider=provider, model=model, headers=response.headers, code=code
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: let the host use its own backoff
 
 
 @hookimpl
 def register_providers(register: Callable[[Provider], None], config: Config) -> None:
     """Register the provider; it is usable once its base_url and key are set."""
-    register({{ cookiecutter.class_prefix }}Provider.from_config(config))
+    register({{ cookiecutter.class_prefix }}Provider(NAME, config))

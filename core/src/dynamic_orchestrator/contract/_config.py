@@ -353,6 +353,10 @@ class PluginsConfig(_Section):
 
     load: list[str] | None = Field(default=None, description="Allow-list; None loads all.")
     disable: list[str] = Field(default_factory=list, description="Plugins never to load.")
+    order: list[str] = Field(
+        default_factory=list,
+        description="Plugins whose hooks run first, in this order; the rest follow by name.",
+    )
     strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Free-form settings for third-party plugins, by name."

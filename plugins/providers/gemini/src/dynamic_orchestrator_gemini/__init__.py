@@ -186,8 +186,8 @@ class GeminiProvider(APIProvider):
         try:
             responses = await client.aio.models.generate_content_stream(
                 model=model,
-                contents=to_contents(body, self._signatures.get),  # type: ignore[arg-type]
-                config=to_config(body, call.timeout),  # type: ignore[arg-type]
+                contents=to_contents(body, self._signatures.get),
+                config=to_config(body, call.timeout),
             )
             async for event in to_events(responses, model, self.name, self._remember):
                 assembly.add(event)
@@ -266,8 +266,8 @@ def _name(value: Any) -> str:
 
 
 def _api_error(exc: genai_errors.APIError, provider: str, model: str) -> ProviderError:
-    body = exc.details if isinstance(exc.details, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    body: dict[str, Any] = exc.details if isinstance(exc.details, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
     details = error.get("details") if isinstance(error.get("details"), list) else []
     response = exc.response
     headers = getattr(response, "headers", None)

@@ -52,7 +52,9 @@ def to_contents(
     for message in body.get("messages") or []:
         role = "model" if message.get("role") == "assistant" else "user"
         content = message.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        blocks: list[dict[str, Any]] = (
+            [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        )
         parts: list[dict[str, Any]] = []
         for block in blocks:
             kind = block.get("type")
@@ -82,7 +84,7 @@ def to_contents(
                     }
                 )
             elif kind in ("image", "document"):
-                source = block.get("source") or {}
+                source: dict[str, Any] = block.get("source") or {}
                 if source.get("type") == "base64":
                     parts.append(
                         {

@@ -210,7 +210,7 @@ class PeriodBudget:
         if total is DOWN:  # kept for when Redis is back
             self._pending[bucket] = self._pending.get(bucket, 0.0) + amount
         else:
-            self._remote[bucket] = float(total)  # type: ignore[arg-type]
+            self._remote[bucket] = float(total)
 
     async def status(self) -> dict[str, Any]:
         if not self.enabled:

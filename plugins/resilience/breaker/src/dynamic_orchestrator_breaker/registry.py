@@ -203,7 +203,7 @@ class BreakerRegistry:
         counts = await self.shared.script("probe_ok", [self._probe_key(model, episode)], [slow])
         if counts is DOWN:
             return
-        ok, slow_probes = (int(x) for x in counts)  # type: ignore[union-attr]
+        ok, slow_probes = (int(x) for x in counts)
         if ok < settings.half_open_probes:
             return
         if slow_probes / ok >= settings.slow_call_rate_threshold:
@@ -296,8 +296,8 @@ class BreakerRegistry:
                 [str(_ms(change.open_until)), change.reason, max(1, _ms(ttl))],
             )
             if result is not DOWN:
-                until = int(result[0]) / 1000  # type: ignore[index]
-                breaker.adopt_open(until, str(result[1]))  # type: ignore[index]
+                until = int(result[0]) / 1000
+                breaker.adopt_open(until, str(result[1]))
                 self._shared_episode[model] = until
         elif change.to == "closed":
             log.info("circuit_closed", model=model)

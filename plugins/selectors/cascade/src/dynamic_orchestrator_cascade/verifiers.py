@@ -16,7 +16,10 @@ Verdict = Literal["accept", "escalate", "more"]
 
 
 class Verifier(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The verifier's name, in the cascade's reasons."""
+        ...
 
     def judge(self, answers: Sequence[str | None]) -> tuple[Verdict, str]:
         """The verdict on the cheap answers so far, and the reason."""

@@ -19,8 +19,9 @@ import numpy as np
 from dynamic_orchestrator.commands import UsageFailure
 from dynamic_orchestrator.progress import Progress
 
-from .model import MODES, Router, RouterFileError
+from .model import MODES, Router
 from .outcomes import OutcomeError, OutcomeTable, PriceTable, file_digest, read_outcomes
+from .settings import RouterFileError
 
 price_option = click.option(
     "--price",
@@ -333,14 +334,16 @@ def eval_command(
         "latency_us": latency.__dict__,
         "plot": str(plot),
     }
+    cascade_report: dict[str, Any] | None = None
     if cascade:
-        report["cascade"] = _cascade_report(full, table, max(folds, 2), seed)
+        cascade_report = _cascade_report(full, table, max(folds, 2), seed)
+        report["cascade"] = cascade_report
     if as_json:
         click.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
         return
     _print_eval(report, figs, all_sweeps, latency)
-    if cascade:
-        _print_cascade(report["cascade"])
+    if cascade_report is not None:
+        _print_cascade(cascade_report)
 
 
 def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: int) -> Any:
@@ -410,7 +413,7 @@ def _finite(value: Any) -> Any:
 
 def _curve_rows(sweep: Any, rows: int = 0) -> list[tuple[float, float, float, float]]:
     """The sweep's distinct points in knob order (about ``rows`` of them, evenly by cost)."""
-    points = []
+    points: list[tuple[float, float, float, float]] = []
     for s, c, q, sh in zip(sweep.settings, sweep.cost, sweep.quality, sweep.share, strict=True):
         if not points or (c, q) != points[-1][1:3]:
             points.append((s, c, q, sh))
@@ -610,7 +613,7 @@ def calibrate_command(
         f"measured on {result.prompts} prompts ({result.basis}): "
         f"{100 * result.share:.1f}% strong-model calls"
     )
-    if result.quality is not None:
+    if result.quality is not None and result.cost is not None:
         measured += f", quality {result.quality:.3f}, cost {_usd(result.cost)}"
     click.echo(measured)
     click.echo("config:")

@@ -33,7 +33,9 @@ class Knobs:
         return f"threshold mode: cheapest model with p >= {self.target:.4g}"
 
 
-def order(p: Sequence[float], cost: Sequence[float], knobs: Knobs) -> list[int]:
+def order(
+    p: Sequence[float] | np.ndarray, cost: Sequence[float] | np.ndarray, knobs: Knobs
+) -> list[int]:
     """Indices of the models, best first, by the knobs' rule."""
     indices = range(len(p))
     if knobs.mode == "utility":
@@ -47,11 +49,12 @@ def order(p: Sequence[float], cost: Sequence[float], knobs: Knobs) -> list[int]:
 
 def choose_many(p: np.ndarray, cost: np.ndarray, mode: str, knob: float) -> np.ndarray:
     """The first choice for every row of (n, k) arrays: ``knob`` is the wtp or the target."""
+    choice: np.ndarray
     if mode == "utility":
-        if math.isinf(knob):
-            return np.argmax(p, axis=1)
-        return np.argmax(p - cost / knob, axis=1)
+        choice = np.argmax(p if math.isinf(knob) else p - cost / knob, axis=1)
+        return choice
     meets = p >= knob
     masked = np.where(meets, cost, np.inf)
     cheapest = np.argmin(masked, axis=1)
-    return np.where(meets.any(axis=1), cheapest, np.argmax(p, axis=1))
+    choice = np.where(meets.any(axis=1), cheapest, np.argmax(p, axis=1))
+    return choice

@@ -80,9 +80,9 @@ class Router:
         counts: dict[int, int] = {}
         vocabulary = self.vocabulary
         for term in self.terms(text):
-            index = vocabulary.get(term)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
+            term_index = vocabulary.get(term)
+            if term_index is not None:
+                counts[term_index] = counts.get(term_index, 0) + 1
         if not counts:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         index = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
