@@ -326,6 +326,10 @@ class RequestRecord(_Frozen):
     tool_tokens_available: int = 0
     attempts: int = 0
     error_kind: str | None = None
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the model was chosen (the routing decision's reasons), in order.",
+    )
 
 
 class BasisTotals(BaseModel):
