@@ -30,6 +30,7 @@ import anyio
 from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import ChatMessage
+from dynamic_orchestrator.progress import Progress
 from dynamic_orchestrator.providers import ProviderCall, warm_providers
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 
@@ -43,10 +44,12 @@ async def timed(n: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, floa
     for _ in range(10):
         await call()
     times = []
-    for _ in range(n):
-        began = time.perf_counter()
-        await call()
-        times.append((time.perf_counter() - began) * 1000)
+    with Progress("calls", n) as bar:  # drawn outside the timed span
+        for _ in range(n):
+            began = time.perf_counter()
+            await call()
+            times.append((time.perf_counter() - began) * 1000)
+            bar.advance()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 

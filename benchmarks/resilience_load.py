@@ -1,256 +1,277 @@
-"""Resilience under load: concurrent requests with injected faults, none lost.
+"""Resilience under real fault patterns: official SDK, real HTTP, the installed plugins.
 
-    uv run python benchmarks/resilience_load.py                 # 1,000 requests, 30% faults
-    uv run python benchmarks/resilience_load.py --requests 5000 --fault-rate 0.3
+    uv run python benchmarks/resilience_load.py                      # every pattern
+    uv run python benchmarks/resilience_load.py --pattern paced burst
+    uv run python benchmarks/resilience_load.py --pattern paced --breaker legacy   # window 20/5
 
-Every request is started at once (``--requests`` concurrent ``orchestrate`` calls on one
-event loop) through the installed plugins, the breaker plugin among them, on an
-in-process provider that answers after ``--latency`` seconds and fails a random
-``--fault-rate`` of its calls (a seeded mix: 5xx-like transient errors, timeouts-like
-transient errors, 429 without Retry-After, 529 overloaded). The chain is three models of
-that provider; retries are immediate (``retry.initial_wait: 0``) so that every second of
-a request is either the provider's or the orchestrator's own. The breakers judge a
-failure rate over 100 calls (at least 50 seen, threshold 50%): with the core's default
-window (20 calls, 5 seen), 30% random faults open a breaker now and then, by chance.
+Each pattern sends ``--requests`` (1,000) ``orchestrate`` calls through one
+:class:`~dynamic_orchestrator.Orchestrator` with every installed plugin (the breaker plugin
+among them) to the fake provider server (:mod:`dynamic_orchestrator.testing.fake_server`),
+which the official ``openai`` SDK reaches over HTTP on 127.0.0.1. The chain is
+``gpt-4o-mini`` then ``gpt-5-nano``; retries are immediate (``retry.initial_wait: 0``).
+Faults are a seeded random queue per model: each call fails with probability
+``--fault-rate`` (30%), drawn from 500, 503, 529 (overloaded) and 429 without Retry-After.
 
-Printed (all measured in this run, on this machine):
+Patterns:
 
-- completed, failed and **lost** (accepted but never answered: must be 0);
-- the provider's calls and faults, each attempt's outcome, the breakers' final states;
-- **added latency per request** at p50/p99: a request's end-to-end time minus the
-  provider's own latency for the calls it made (``--latency`` each). At this concurrency
-  on one event loop, most of it is queueing: every request's analysis is synchronous CPU
-  work, so a burst of 1,000 waits for the analyses started before it. So also printed:
-  the process CPU time per request (the orchestrator's intrinsic cost), and the added
-  latency of requests made one at a time (no queueing: wall time minus the time measured
-  inside the provider);
-- beside it, the same number of concurrent calls made on the provider directly (one try
-  each, same fault rate), end to end p50/p99, as the baseline.
+- ``paced``: ``--rate`` requests per second (40), 30% faults on both models;
+- ``burst``: every request at once, 30% faults on both models;
+- ``dead-primary``: ``gpt-4o-mini`` answers 500 to every call, ``gpt-5-nano`` has 30%
+  faults, paced at 50/s; the dead model's calls are counted;
+- ``redis``: the burst with Redis (``--redis``, the machine's, under a unique key prefix)
+  and a daily budget: the shared budget must equal what the answers say was spent, and
+  the process must never fall back to local state;
+- ``redis-restart``: paced with a ``redis-server`` of its own on a free port, killed a
+  third of the way in and started again at two thirds: nothing may be lost.
+
+Printed per pattern (measured in this run): completed / failed / **lost** (accepted but
+never answered: must be 0), provider calls per model, breaker states at the end, how many
+times shared state went local, and the machine's load average, which says how busy the
+shared machine was while it ran. Exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextvars
 import os
-import platform
 import random
+import shutil
+import socket
+import subprocess
 import tempfile
 import time
+import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from dynamic_orchestrator import Orchestrator, hookimpl
-from dynamic_orchestrator.catalog import ModelInfo
+from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.models import ChatMessage, Completion
-from dynamic_orchestrator.plugins import make_plugin_manager
-from dynamic_orchestrator.providers import ProviderCall
+from dynamic_orchestrator.testing import fake_server as fs
 
-MODELS = ["svc-a", "svc-b", "svc-c"]
-provider_time: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
-    "provider_time", default=None
-)
-
-
-class FaultyProvider:
-    """Answers after ``latency`` seconds; fails ``fault_rate`` of its calls (seeded)."""
-
-    name = "faulty"
-
-    def __init__(self, latency: float, fault_rate: float, seed: int = 7) -> None:
-        self.latency = latency
-        self.fault_rate = fault_rate
-        self.rng = random.Random(seed)
-        self.calls = 0
-        self.faults: Counter[str] = Counter()
-
-    def unavailable_reason(self, model: ModelInfo, *, client_can_sample: bool = False) -> None:
-        return None
-
-    async def complete(self, call: ProviderCall) -> Completion:
-        self.calls += 1
-        start = time.perf_counter()
-        try:
-            await anyio.sleep(self.latency)
-            if self.rng.random() < self.fault_rate:
-                kind, status = self.rng.choice(
-                    [
-                        (ErrorKind.TRANSIENT, 500),
-                        (ErrorKind.TRANSIENT, 503),
-                        (ErrorKind.RATE_LIMITED, 429),
-                        (ErrorKind.TRANSIENT, 529),
-                    ]
-                )
-                self.faults[f"{kind.value} {status}"] += 1
-                raise ProviderError(kind, "injected fault", status_code=status)
-            return Completion(
-                text="ok", model=call.model.name, provider=self.name, input_tokens=20,
-                output_tokens=5,
-            )  # fmt: skip
-        finally:
-            spent = provider_time.get()
-            if spent is not None:
-                spent.append(time.perf_counter() - start)
+PRIMARY, FALLBACK = "gpt-4o-mini", "gpt-5-nano"
+PATTERNS = ("paced", "burst", "dead-primary", "redis", "redis-restart")
+BREAKERS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "legacy": {"window_size": 20, "minimum_calls": 5, "consecutive_failures": 0},
+    "off": {"enabled": False},
+}
 
 
-class ProviderPlugin:
-    def __init__(self, provider: FaultyProvider) -> None:
-        self.provider = provider
-
-    @hookimpl
-    def register_providers(self, register: Any) -> None:
-        register(self.provider)
-
-
-def config(data_dir: str) -> Any:
-    tier = {"preferred": MODELS[0], "fallback": MODELS[1:]}
-    return parse_config(
-        {
-            "use_claude_code": False,
-            "execution": {"simple": tier, "moderate": tier, "complex": tier},
-            "baseline_model": MODELS[0],
-            "models": {
-                m: {"provider": "faulty", "input_price_per_mtok": 1, "output_price_per_mtok": 4}
-                for m in MODELS
-            },
-            "retry": {"attempts": 3, "initial_wait": 0, "max_wait": 0},
-            # A failure rate over 100 calls (at least 50 seen): 30% random faults are a
-            # degraded provider, not a dead one, and should not open the breaker.
-            "circuit_breaker": {"window_size": 100, "minimum_calls": 50},
-            "metrics": {"persist": True, "path": os.path.join(data_dir, "metrics.sqlite3")},
-        },
-        "benchmark",
-    )
+@dataclass
+class Outcome:
+    pattern: str
+    completed: int = 0
+    failed: int = 0
+    lost: int = 0
+    calls: Counter[str] = field(default_factory=Counter)
+    states: dict[str, str] = field(default_factory=dict)
+    went_local: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+def faults(rng: random.Random, n: int, rate: float) -> list[fs.Fault]:
+    """``n`` scripted steps: each a fault with probability ``rate``, else an answer."""
+    kinds = [
+        lambda: fs.server_error(500),
+        lambda: fs.server_error(503),
+        fs.overloaded,
+        fs.rate_limit,
+    ]
+    return [rng.choice(kinds)() if rng.random() < rate else fs.reply("ok") for _ in range(n)]
 
 
-async def direct(provider: FaultyProvider, n: int) -> tuple[list[float], int]:
-    """n concurrent single calls on the provider itself: (latencies in ms, failures)."""
-    model = ModelInfo(name=MODELS[0], provider="faulty")
-    call = ProviderCall(model=model, system="s", messages=[ChatMessage(role="user", content="x")])
-    latencies: list[float] = []
-    failures = 0
-
-    async def one() -> None:
-        nonlocal failures
-        start = time.perf_counter()
-        try:
-            await provider.complete(call)
-        except ProviderError:
-            failures += 1
-        latencies.append((time.perf_counter() - start) * 1000)
-
-    async with anyio.create_task_group() as group:
-        for _ in range(n):
-            group.start_soon(one)
-    return latencies, failures
+def make_config(srv: fs.FakeProviderServer, args: argparse.Namespace, **extra: Any) -> Any:
+    tier = {"preferred": PRIMARY, "fallback": [FALLBACK]}
+    data: dict[str, Any] = {
+        "use_claude_code": False,
+        "providers": {"openai": {"base_url": srv.openai_base_url, "timeout": 10}},
+        "execution": {"simple": tier, "moderate": tier, "complex": tier},
+        "retry": {"attempts": 3, "initial_wait": 0, "max_wait": 0, "max_retry_after": 1},
+        "circuit_breaker": BREAKERS[args.breaker],
+        "metrics": {"persist": False},
+    }
+    data.update(extra)
+    return parse_config(data, "benchmark")
 
 
-async def main(args: argparse.Namespace) -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
-    print(
-        f"{args.requests} concurrent requests, {args.fault_rate:.0%} injected faults, "
-        f"provider latency {args.latency * 1000:g} ms\n"
-    )
-    base = FaultyProvider(args.latency, args.fault_rate, seed=11)
-    await direct(base, 50)  # warm-up
-    base_cpu = time.process_time()
-    base_lat, base_failed = await direct(base, args.requests)
-    base_cpu = time.process_time() - base_cpu
+def redis_spent(url: str, prefix: str) -> float:
+    import redis
 
-    provider = FaultyProvider(args.latency, args.fault_rate)
-    with tempfile.TemporaryDirectory() as data_dir:
-        pm = make_plugin_manager()
-        pm.register(ProviderPlugin(provider))
-        async with Orchestrator(config(data_dir), plugin_manager=pm) as orch:
-            for i in range(50):  # warm-up, not counted
-                await orch.orchestrate(f"warm-up request number {i}: list the files")
-            provider.calls = 0
-            provider.faults.clear()
-            sequential: list[float] = []
-            for i in range(args.sequential):
-                spent: list[float] = []
-                provider_time.set(spent)
-                start = time.perf_counter()
-                await orch.orchestrate(f"One at a time {i}: summarise module {i % 97}")
-                sequential.append((time.perf_counter() - start - sum(spent)) * 1000)
-            provider_time.set(None)
-            provider.calls = 0
-            provider.faults.clear()
-            results: dict[int, Any] = {}
-            added: list[float] = []
-            wall: list[float] = []
-            escaped: list[BaseException] = []
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        keys = list(client.scan_iter(f"{prefix}budget:*"))
+        total = sum(float(client.get(k) or 0) for k in keys)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        return total
+    finally:
+        client.close()
+
+
+async def run_pattern(
+    pattern: str, srv: fs.FakeProviderServer, args: argparse.Namespace, redis_url: str | None
+) -> Outcome:
+    out = Outcome(pattern)
+    srv.reset()
+    srv.set_latency(args.latency)
+    rng = random.Random(args.seed)
+    n = args.requests
+    budget_prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    if pattern == "dead-primary":
+        srv.script("openai", *[fs.server_error(500)] * (n * 4), model=PRIMARY)
+    else:
+        srv.script("openai", *faults(rng, n * 4, args.fault_rate), model=PRIMARY)
+    srv.script("openai", *faults(rng, n * 4, args.fault_rate), model=FALLBACK)
+    extra: dict[str, Any] = {}
+    own: subprocess.Popen[bytes] | None = None
+    port = 0
+    if pattern in ("redis", "redis-restart"):
+        if pattern == "redis-restart":
+            port, own = start_redis()
+            redis_url = f"redis://127.0.0.1:{port}/0"
+        extra["redis"] = {"url": redis_url, "key_prefix": budget_prefix}
+        extra["budget"] = {"period": "1d", "limit_usd": 1_000_000}
+    rate = args.rate if pattern != "dead-primary" else args.dead_rate
+    paced = pattern in ("paced", "dead-primary", "redis-restart")
+    config = make_config(srv, args, **extra)
+    results: dict[int, Any] = {}
+    escaped: list[str] = []
+    try:
+        async with Orchestrator(config) as orch:
+            from dynamic_orchestrator_breaker import attached
+
+            state = attached(orch)
 
             async def one(i: int) -> None:
-                calls: list[float] = []
-                provider_time.set(calls)
-                start = time.perf_counter()
                 try:
                     results[i] = await orch.orchestrate(
                         f"Request {i}: summarise the change log of module {i % 97}"
                     )
-                except BaseException as exc:  # an accepted request must never raise
-                    escaped.append(exc)
-                    raise
-                elapsed = time.perf_counter() - start
-                wall.append(elapsed * 1000)
-                added.append((elapsed - len(calls) * args.latency) * 1000)
+                except Exception as exc:  # an accepted request must never raise
+                    escaped.append(f"{type(exc).__name__}: {exc}")
 
-            cpu = time.process_time()
             started = time.perf_counter()
             async with anyio.create_task_group() as group:
-                for i in range(args.requests):
+                for i in range(n):
+                    if paced:
+                        await anyio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+                    if own is not None and i == n // 3:
+                        own.kill()
+                        own.wait()
+                        out.notes.append(f"redis-server killed at request {i}")
+                    if pattern == "redis-restart" and i == 2 * n // 3:
+                        port, own = start_redis(port)
+                        out.notes.append(f"redis-server restarted at request {i}")
                     group.start_soon(one, i)
-            total = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-            states = (await orch.metrics("5m")).circuit_breakers
-
+            out.seconds = time.perf_counter() - started
+            out.states = (await orch.metrics("5m")).circuit_breakers
+            if state is not None:
+                out.went_local = getattr(state.shared, "degradations", 0)
+    finally:
+        if own is not None:
+            own.kill()
+            own.wait()
     statuses = Counter(r.status for r in results.values())
-    attempts = Counter(a.outcome for r in results.values() for a in r.attempts)
-    lost = args.requests - len(results)
-    print("orchestrated (breaker plugin, 3-model chain, 3 tries per model, window 100/50):")
-    print(f"  completed {statuses['completed']}, failed {statuses['failed']}, lost {lost}")
-    print(f"  exceptions escaped: {len(escaped)}")
-    print(f"  provider calls {provider.calls}, faults injected {sum(provider.faults.values())}")
-    print(f"    {dict(provider.faults)}")
-    print(f"  attempts by outcome: {dict(attempts)}")
-    print(f"  breakers at the end: {states}")
-    print(f"  all done in {total:.2f} s ({args.requests / total:.0f} requests/s)")
-    for result in results.values():
-        if result.status == "failed":
-            print(f"  failed: {result.error}")
-    print(f"  end to end per request: p50 {pct(wall, 0.5):.2f} ms, p99 {pct(wall, 0.99):.2f} ms")
-    print(
-        f"  ADDED LATENCY per request (end to end - the provider's {args.latency * 1000:g} ms "
-        f"per call made): p50 {pct(added, 0.5):.2f} ms, p99 {pct(added, 0.99):.2f} ms"
+    out.completed, out.failed = statuses["completed"], statuses["failed"]
+    out.lost = n - len(results)
+    out.calls = Counter(r.model for r in srv.requests)
+    for error in Counter(escaped).most_common(3):
+        out.notes.append(f"escaped: {error}")
+    reasons = Counter((r.error or "")[:100] for r in results.values() if r.status == "failed")
+    for reason, count in reasons.most_common(3):
+        out.notes.append(f"failed x{count}: {reason}")
+    if pattern == "redis" and redis_url:
+        spent = sum((r.cost_usd or 0.0) for r in results.values())
+        shared = redis_spent(redis_url, budget_prefix)
+        ratio = shared / spent if spent else float("nan")
+        out.notes.append(f"budget: answers spent ${spent:.6f}, Redis holds ${shared:.6f}")
+        out.notes.append(f"budget ratio shared/spent {ratio:.4f}")
+        if not 0.99 <= ratio <= 1.01:
+            out.misses.append(f"shared budget {ratio:.4f}x of spend (target within 1%)")
+        if out.went_local:
+            out.misses.append(f"went local {out.went_local} time(s) while Redis was healthy")
+    if out.lost:
+        out.misses.append(f"{out.lost} lost")
+    complete = out.completed / n
+    if pattern in ("paced", "burst", "dead-primary") and complete < 0.97:
+        out.misses.append(f"{complete:.1%} complete (target 97%)")
+    if pattern == "dead-primary":
+        per_1000 = out.calls[PRIMARY] * 1000 / n
+        if per_1000 > 50:
+            out.misses.append(f"dead model called {per_1000:.0f} times per 1,000 (target 50)")
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis(port: int = 0) -> tuple[int, subprocess.Popen[bytes]]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not on PATH (needed by the redis-restart pattern)")
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    print(f"  process CPU time per request: {cpu / args.requests * 1000:.3f} ms")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return port, proc
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise SystemExit(f"redis-server did not start on port {port}")
+
+
+def report(out: Outcome, n: int) -> None:
+    print(f"[{out.pattern}] {n} requests in {out.seconds:.1f} s")
+    print(f"  completed {out.completed}, failed {out.failed}, lost {out.lost}")
+    print(f"  provider calls: {dict(out.calls)}")
+    print(f"  breakers at the end: {out.states}")
+    print(f"  shared state went local: {out.went_local} time(s)")
+    for note in out.notes:
+        print(f"  {note}")
+    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for miss in out.misses:
+        print(f"  MISSED: {miss}")
+
+
+async def main(args: argparse.Namespace) -> int:
+    os.environ.setdefault("OPENAI_API_KEY", "sk-benchmark-not-a-real-key")
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="do-bench-")
     print(
-        f"  one at a time ({args.sequential} requests, same faults): added latency "
-        f"p50 {pct(sequential, 0.5):.3f} ms, p99 {pct(sequential, 0.99):.3f} ms"
+        f"{os.cpu_count()} CPUs; breaker settings: {args.breaker}; {args.fault_rate:.0%} "
+        f"faults; provider latency {args.latency * 1000:g} ms\n"
     )
-    print("\nbaseline: the provider called directly, one try each, same concurrency:")
-    print(f"  failed {base_failed} of {args.requests} (no retry, no fallback)")
-    print(
-        f"  end to end per call: p50 {pct(base_lat, 0.5):.2f} ms, p99 {pct(base_lat, 0.99):.2f} ms"
-    )
-    print(f"  process CPU time per call: {base_cpu / args.requests * 1000:.3f} ms")
-    if lost:
-        raise SystemExit(f"LOST {lost} requests")
+    missed = 0
+    async with fs.FakeProviderServer() as srv:
+        for pattern in args.pattern:
+            out = await run_pattern(pattern, srv, args, args.redis)
+            report(out, args.requests)
+            missed += len(out.misses)
+            print()
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pattern", nargs="+", choices=PATTERNS, default=list(PATTERNS))
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--fault-rate", type=float, default=0.3)
+    parser.add_argument("--rate", type=float, default=40.0, help="Requests/s when paced.")
+    parser.add_argument("--dead-rate", type=float, default=50.0, help="Requests/s, dead primary.")
     parser.add_argument("--latency", type=float, default=0.02, help="Provider seconds per call.")
-    parser.add_argument("--sequential", type=int, default=300, help="Requests one at a time.")
-    anyio.run(main, parser.parse_args())
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--breaker", choices=tuple(BREAKERS), default="default")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    raise SystemExit(anyio.run(main, parser.parse_args()))

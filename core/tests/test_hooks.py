@@ -11,7 +11,7 @@ import click
 import pytest
 from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
-from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.errors import PluginError
 from dynamic_orchestrator.execution import ExecutionContext
 from dynamic_orchestrator.hooks import Hooks
@@ -329,6 +329,43 @@ async def test_hook_execute(make_orchestrator: Any) -> None:
     result = await orch.orchestrate("show the readme")
     assert result.status == "completed" and result.output.startswith("ran ")
     assert result.cost_usd == 0.5
+
+
+async def test_hook_call_model(make_orchestrator: Any) -> None:
+    """A wrapper sees every try, may refuse one (the chain falls back) or change the call."""
+    from dataclasses import replace
+
+    from dynamic_orchestrator.contract import ErrorKind, ModelCall, ProviderError
+
+    seen: list[str] = []
+
+    class Gate:
+        @hookimpl(wrapper=True)
+        def call_model(self, model_call: ModelCall) -> Any:
+            inner = yield
+            seen.append(model_call.candidate.model)
+
+            async def gated() -> Any:
+                if len(seen) == 1:  # refuse the first model without calling it
+                    inner.close()
+                    raise ProviderError(ErrorKind.UNAVAILABLE, "gate closed")
+                model_call.call = replace(model_call.call, max_tokens=7)
+                return await inner
+
+            return gated()
+
+    echo = EchoProvider("openai")
+    orch = await make_orchestrator(
+        plugins=(Gate(), _echo_plugin(echo)),
+        config=parse_config(
+            {"execution": {"simple": {"preferred": "gpt-5-nano", "fallback": ["gpt-5-mini"]}}}
+        ),
+    )
+    result = await orch.orchestrate("show the readme")
+    assert result.status == "completed" and result.model == "gpt-5-mini"
+    assert seen == ["gpt-5-nano", "gpt-5-mini"]
+    assert [a.outcome for a in result.attempts] == ["ok"]  # the refused try never ran
+    assert [c.max_tokens for c in echo.calls] == [7]
 
 
 async def test_hook_record(make_orchestrator: Any) -> None:

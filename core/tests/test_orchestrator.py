@@ -73,6 +73,36 @@ async def test_completed_request_measures_cost_and_names_its_baseline(
     assert record.baseline_model == "claude-sonnet-4-6"
 
 
+async def test_the_record_carries_each_stage_and_attempt_in_time_order(
+    make_orchestrator: Any,
+) -> None:
+    gemini = EchoProvider("gemini").fail(*[ErrorKind.TRANSIENT] * 3)
+    openai = EchoProvider("openai")
+    records: list[RequestRecord] = []
+    orch = await make_orchestrator(
+        parse_config(FAST_RETRY), plugins=(plugin(gemini, openai, records=records),)
+    )
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    (record,) = records
+    assert record.tier == result.analysis.tier and record.savings_basis == result.savings_basis
+    assert record.intent_confidence == result.analysis.intent_confidence
+    assert [s[0] for s in record.stages] == [
+        "classify",
+        "score_complexity",
+        "select_model",
+        "generate_prompt",
+        "execute",
+    ]
+    starts = [s[1] for s in record.stages]
+    assert starts == sorted(starts) and all(s[2] >= 0 for s in record.stages)
+    execute = record.stages[-1]
+    assert execute[1] + execute[2] <= record.duration_ms
+    assert [a.model for a in record.attempt_log] == [a.model for a in result.attempts]
+    started = [a.started_at for a in record.attempt_log]
+    assert all(s is not None for s in started) and started == sorted(started)
+    assert "started_at" not in result.model_dump(mode="json")["attempts"][0]
+
+
 async def test_execute_false_returns_the_plan_without_calling(make_orchestrator: Any) -> None:
     gemini = EchoProvider("gemini")
     orch = await make_orchestrator(plugins=(plugin(gemini),))

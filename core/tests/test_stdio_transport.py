@@ -114,7 +114,9 @@ def test_an_oversized_line_is_dropped_and_the_next_one_answered() -> None:
     by_id = answers(out)
     assert 1 not in by_id
     assert by_id[2]["result"]["content"][0]["text"] == "xxxx"
-    assert "stdio_line_dropped" in err
+    assert "stdio_frame_refused" in err and "4096-byte limit" in err
+    (refusal,) = [m for m in map(json.loads, (x for x in out if x.startswith("{"))) if "error" in m]
+    assert refusal["id"] is None and refusal["error"]["code"] == -32600
 
 
 def test_a_line_just_under_the_limit_is_read_whole() -> None:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .commands import UsageFailure
-from .errors import ConfigError, OrchestratorError, RequestError
 
 if TYPE_CHECKING:  # pydantic and the config models are imported by the commands that load one
     from .config import Config
@@ -37,6 +36,7 @@ BUILTIN_COMMANDS = (
 
 def _load(config_path: str | None) -> Config:
     from .config import load_config
+    from .errors import ConfigError
 
     try:
         return load_config(config_path)
@@ -46,6 +46,8 @@ def _load(config_path: str | None) -> Config:
 
 def _run_async(func: Callable[[], Awaitable[T]]) -> T:
     import anyio
+
+    from .errors import ConfigError, OrchestratorError, RequestError
 
     try:
         return anyio.run(func)
@@ -92,6 +94,7 @@ class PluginCommands(click.Group):
 
     def _load_plugin_commands(self) -> dict[str, click.Command]:
         if self._plugin_commands is None:
+            from .errors import OrchestratorError
             from .hooks import Hooks
             from .plugins import make_plugin_manager
 
@@ -147,6 +150,7 @@ def serve(transport: str, host: str | None, port: int | None, config_path: str |
 
         run_stdio(config)
         return
+    from .errors import ConfigError
     from .http_transport import run_http
 
     bind_host = host or config.server.host
@@ -468,4 +472,5 @@ def main() -> None:
     from . import log
 
     log.ROUTE_STDLIB = True
+    log.route_stdlib_lazily()
     cli(prog_name="dynamic-orchestrator")

@@ -7,6 +7,7 @@ is an estimate made before any model runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,13 +69,24 @@ def decide(
     services: Sequence[Service],
     request: Request,
     constraints: Constraints,
+    *,
+    stages: list[tuple[str, float, float]] | None = None,
 ) -> Decision:
-    """Run the decision stages on an accepted request."""
+    """Run the decision stages on an accepted request.
+
+    :param stages: when given, each stage's (name, start, end) ``perf_counter`` times are
+        appended to it (for traces).
+    """
+    clock = time.perf_counter
+    t0 = clock()
     intent = hooks.classify(request)
+    t1 = clock()
     complexity = hooks.score_complexity(request, intent)
+    t2 = clock()
     route = (
         hooks.route_services(request, intent, list(services)) if services else None
     ) or ServiceRoute()
+    t3 = clock()
     analysis = RequestAnalysis(
         intent=intent,
         complexity=complexity,
@@ -87,7 +99,14 @@ def decide(
             request.text, request.context, route.tool_tokens_available
         ),
     )
+    t4 = clock()
     selection = hooks.select_model(request, analysis, catalog, constraints)
+    if stages is not None:
+        stages.append(("classify", t0, t1))
+        stages.append(("score_complexity", t1, t2))
+        if services:
+            stages.append(("route_services", t2, t3))
+        stages.append(("select_model", t4, clock()))
     return Decision(
         request=request,
         constraints=constraints,

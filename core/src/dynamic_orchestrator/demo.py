@@ -168,8 +168,10 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Estimated tokens: {t['tokens']} routed vs {t['baseline_tokens']} baseline "
-        f"({_change(t['tokens'], t['baseline_tokens'], 'fewer', 'more')}, estimated; "
-        "the instructions add a few tokens per request, trimmed context removes some).",
+        f"({_change(t['tokens'], t['baseline_tokens'], 'fewer', 'more')}, estimated).",
+        "  Routed requests carry compact per-intent instructions (a few dozen tokens each) and",
+        "  only trimmed context; short requests have nothing to trim, so they can carry more",
+        "  tokens than the baseline. The saving comes from the cheaper model of each tier.",
         f"Estimated cost:   ${t['cost_usd']:.6f} routed vs ${t['baseline_cost_usd']:.6f} baseline "
         f"({_change(t['cost_usd'], t['baseline_cost_usd'], 'less', 'more')}, estimated).",
         "Measured figures come from real runs: see `dynamic-orchestrator metrics`.",

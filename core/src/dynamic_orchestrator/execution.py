@@ -1,10 +1,11 @@
-"""Running a request on its chain of models: the built-in ``execute`` implementation.
+"""The host's executor: one chain walker, with the calls it makes open to wrappers.
 
-The built-in executor walks the chain once, retrying transient failures of the same model
-with tenacity and falling back as the error taxonomy says
-(:data:`~dynamic_orchestrator.errors.POLICIES`). It is ``trylast``: the resilience plugin
-replaces it with one that adds circuit breakers, the budget and the cache, reusing the
-pieces below (:func:`call_model`, :func:`remaining_after`).
+:class:`ChainWalker` implements ``execute`` and ``call_model`` (both ``trylast``). The
+walk: each model of the chain in order with the prompt planned for it, the tools it calls
+(:mod:`.toolloop`), retries of the same model with tenacity, and fallback as the error
+taxonomy says (:data:`~dynamic_orchestrator.contract.POLICIES`). Every try goes through
+the ``call_model`` hook, so plugins add circuit breakers and budgets by wrapping that
+hook, and caches by wrapping ``execute``; none of them walks the chain itself.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .contract import (
     ErrorKind,
     Execution,
     ExecutionContext,
+    ModelCall,
     ModelInfo,
     ProgressCallback,
     Prompt,
@@ -37,17 +39,18 @@ from .contract import (
     ProviderError,
     redact,
 )
+from .hooks import Hooks
 from .hookspecs import hookimpl
 from .log import get_logger
 from .toolloop import complete_with_tools
 
 __all__ = [
+    "ChainWalker",
     "ExecutionContext",
     "ProgressCallback",
     "build_call",
     "call_model",
     "call_with_retries",
-    "execute",
     "remaining_after",
     "run_chain",
 ]
@@ -81,6 +84,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     """
     provider = ctx.catalog.providers.get(candidate.provider)
     start = time.perf_counter()
+    started_at = time.time()
 
     def note(outcome: str, error: ProviderError | None = None) -> None:
         attempt = Attempt(
@@ -90,6 +94,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
             error=error.describe() if error else None,
             error_kind=error.kind.value if error else None,
             duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            started_at=started_at,
         )
         ctx.attempts.append(attempt)
         log.debug("model_attempt", **attempt.model_dump())
@@ -108,6 +113,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
             await warm()
             start = time.perf_counter()
+            started_at = time.time()
         with anyio.fail_after(call.timeout):
             completion = await provider.complete(call)
     except ProviderError as exc:
@@ -166,15 +172,13 @@ def _wait(initial: float, maximum: float) -> Callable[[RetryCallState], float]:
 
 
 async def call_with_retries(
-    ctx: ExecutionContext,
-    candidate: Candidate,
-    call: ProviderCall,
-    *,
-    attempt: Callable[
-        [ExecutionContext, Candidate, ProviderCall], Awaitable[Completion]
-    ] = call_model,
+    ctx: ExecutionContext, candidate: Candidate, hooks: Hooks | None, call: ProviderCall
 ) -> Completion:
-    """:func:`call_model` with the configured retries for retryable error kinds."""
+    """One model's call with the configured retries for retryable error kinds.
+
+    Each try is a ``call_model`` hook call (through every wrapper); without ``hooks``,
+    straight to the provider.
+    """
     retry = ctx.config.retry
     retrying = AsyncRetrying(
         retry=retry_if_exception(_retryable(retry.max_retry_after)),
@@ -184,7 +188,9 @@ async def call_with_retries(
     )
     async for try_ in retrying:
         with try_:
-            return await attempt(ctx, candidate, call)
+            if hooks is None:
+                return await call_model(ctx, candidate, call)
+            return await hooks.call_model(ModelCall(context=ctx, candidate=candidate, call=call))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -201,8 +207,11 @@ def remaining_after(
     return remaining
 
 
-async def run_chain(ctx: ExecutionContext) -> Execution:
-    """Try each model of the chain in order until one answers, running the tools it calls."""
+async def run_chain(ctx: ExecutionContext, hooks: Hooks | None = None) -> Execution:
+    """Try each model of the chain in order until one answers, running the tools it calls.
+
+    :param hooks: each try goes through their ``call_model``; None calls providers directly.
+    """
     chain = list(ctx.selection.chain)
     last_error: ProviderError | None = None
     while chain:
@@ -216,7 +225,7 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
         try:
             completion = await complete_with_tools(
-                ctx, call, partial(call_with_retries, ctx, candidate)
+                ctx, call, partial(call_with_retries, ctx, candidate, hooks)
             )
         except ProviderError as exc:
             last_error = exc
@@ -239,7 +248,23 @@ async def run_chain(ctx: ExecutionContext) -> Execution:
     )
 
 
-@hookimpl(trylast=True)
-def execute(context: ExecutionContext) -> Awaitable[Execution]:
-    """The built-in executor: the chain in order, retries, fallback by error kind."""
-    return run_chain(context)
+async def _call_planned(model_call: ModelCall) -> Completion:
+    # Reads model_call.call only now: a wrapper may have replaced it.
+    return await call_model(model_call.context, model_call.candidate, model_call.call)
+
+
+class ChainWalker:
+    """The host's built-in ``execute`` and ``call_model``; any plugin may wrap both."""
+
+    def __init__(self, hooks: Hooks) -> None:
+        self.hooks = hooks
+
+    @hookimpl(trylast=True)
+    def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
+        """Walk the chain: retries, fallback by error kind, tools; each try via call_model."""
+        return run_chain(context, self.hooks)
+
+    @hookimpl(trylast=True)
+    def call_model(self, model_call: ModelCall) -> Awaitable[Completion]:
+        """Call the provider, with its timeout; the attempt is listed in the context."""
+        return _call_planned(model_call)

@@ -11,6 +11,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import pluggy
+
 from .contract import (
     ComplexityResult,
     IntentResult,
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
     from .contract import (
         CatalogView,
+        Completion,
         ComplexityResult,
         Config,
         Constraints,
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
         Host,
         IntentResult,
         MetricsSummary,
+        ModelCall,
         ModelInfo,
         Prompt,
         Provider,
@@ -46,7 +50,6 @@ if TYPE_CHECKING:
         Service,
         ServiceRoute,
     )
-    from .plugins import PluginManager
 
 T = TypeVar("T")
 log = get_logger("hooks")
@@ -67,7 +70,7 @@ def _expect(value: Any, kind: type[T], hook: str) -> T:
 class Hooks:
     """Typed calls into the plugins of one plugin manager."""
 
-    def __init__(self, pm: PluginManager, *, strict: bool = False):
+    def __init__(self, pm: pluggy.PluginManager, *, strict: bool = False):
         self.pm = pm
         self._hook = pm.hook
         self.strict = strict
@@ -194,6 +197,14 @@ class Hooks:
             raise NoImplementationError(f"no plugin implements 'execute'; {_INSTALL_HINT}")
         if not inspect.isawaitable(result):
             raise PluginError("hook 'execute' must return an awaitable", hook="execute")
+        return result
+
+    def call_model(self, model_call: ModelCall) -> Awaitable[Completion]:
+        result = self._hook.call_model(model_call=model_call)
+        if result is None:
+            raise NoImplementationError(f"no plugin implements 'call_model'; {_INSTALL_HINT}")
+        if not inspect.isawaitable(result):
+            raise PluginError("hook 'call_model' must return an awaitable", hook="call_model")
         return result
 
     def record(self, record: RequestRecord) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .contract import (
         CatalogView,
+        Completion,
         ComplexityResult,
         Config,
         Constraints,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         Host,
         IntentResult,
         MetricsSummary,
+        ModelCall,
         ModelInfo,
         Prompt,
         Provider,
@@ -213,18 +215,41 @@ def generate_prompt(
 
 @hookspec(firstresult=True)
 def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
-    """Run a request on the selected chain of models.
+    """Run a request on the planned chain of models.
 
     Stops at the first non-None result. Return an awaitable (a coroutine from a plain
-    function that calls an ``async def``), not an ``async def`` hook. The built-in
-    implementation tries each model of the chain once, with retries on transient
-    errors; the resilience plugin overrides it with circuit breakers, budget and cache.
+    function that calls an ``async def``), not an ``async def`` hook. The host's own
+    implementation (``trylast``) walks the chain: each model in order, its prompt from
+    ``context.prompts``, retries of transient errors, fallback as the error taxonomy says,
+    the tools the model calls; every try of a model goes through :func:`call_model`.
 
-    :param context: the request, its analysis, the chain, the providers and helpers to
-        build prompts, report progress and call a model
+    Plugins add behaviour around the whole run with a wrapper, ``@hookimpl(wrapper=True)``:
+    ``inner = yield`` gives the inner awaitable, and the wrapper returns a new one (an
+    ``async def`` helper's coroutine) that awaits ``inner``, or answers without it (a
+    cache hit; then close ``inner``). The resilience plugin's cache and budget do so.
+
+    :param context: the request, its analysis, the chain and one prompt per model, the
+        providers and where to report progress
         (:class:`~dynamic_orchestrator.contract.ExecutionContext`).
     :return: an awaitable :class:`~dynamic_orchestrator.contract.Execution` listing every
         attempt, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def call_model(model_call: ModelCall) -> Awaitable[Completion] | None:
+    """Make one try of one model.
+
+    Stops at the first non-None result. The host's implementation (``trylast``) calls the
+    provider with its timeout and lists the attempt in ``context.attempts``. Plugins wrap
+    it with ``@hookimpl(wrapper=True)``: ``inner = yield``, then return a coroutine that
+    may refuse (raise :class:`~dynamic_orchestrator.contract.ProviderError` of kind
+    ``unavailable`` and close ``inner``), may replace ``model_call.call`` before awaiting
+    ``inner``, and sees the outcome (the breaker and the budget do so). Retries are the
+    host's: each retry is a new ``call_model`` call, through every wrapper again.
+
+    :param model_call: the request's context, the candidate and the provider call.
+    :return: an awaitable :class:`~dynamic_orchestrator.contract.Completion`, or None.
     """
 
 

@@ -94,6 +94,32 @@ def _route_stdlib(level: int, renderer: Any) -> None:
     root.setLevel(level)
 
 
+class _RouteOnFirstRecord(logging.Handler):
+    """Stands in for the standard library's routing until the first record arrives: then
+    configures logging (which replaces this handler with the structlog one, redaction
+    included) and hands the record on. Until then nothing imports structlog."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not _configured:
+            configure_logging(stdlib=True)
+        root = logging.getLogger()
+        if self not in root.handlers:
+            root.handle(record)
+
+
+def route_stdlib_lazily() -> None:
+    """Route the standard library's logging (the SDKs log there) through structlog from
+    its first record on, at ``LOG_LEVEL``, without importing structlog before then."""
+    name = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
+    root = logging.getLogger()
+    if any(h.get_name() == "dynamic-orchestrator" for h in root.handlers):
+        return
+    handler = _RouteOnFirstRecord()
+    handler.set_name("dynamic-orchestrator")
+    root.addHandler(handler)
+    root.setLevel(logging.getLevelNamesMapping().get(name, logging.WARNING))
+
+
 class _Logger:
     """A component's logger that imports and configures structlog on its first event.
 

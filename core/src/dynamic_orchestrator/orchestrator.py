@@ -72,6 +72,8 @@ class Trace:
     prompts: dict[str, Prompt] = field(default_factory=dict)
     execution: Execution | None = None
     tool_tokens_sent: int = 0
+    stages: list[tuple[str, float, float]] = field(default_factory=list)
+    """(stage, start, end) ``perf_counter`` times, for traces."""
 
 
 def _ahead_key(req: Request, can_sample: bool) -> str:
@@ -179,9 +181,23 @@ class Orchestrator:
     def _client_can_sample(self, client: Any) -> bool:
         return client_can_sample(client if client is not None else self.mcp_session)
 
-    def decide(self, request: Request, constraints: Constraints) -> Decision:
+    def decide(
+        self,
+        request: Request,
+        constraints: Constraints,
+        *,
+        stages: list[tuple[str, float, float]] | None = None,
+    ) -> Decision:
         """The decision stages on an accepted request: classify, score, route, select."""
-        return decide(self.hooks, self.config, self.catalog, self.services, request, constraints)
+        return decide(
+            self.hooks,
+            self.config,
+            self.catalog,
+            self.services,
+            request,
+            constraints,
+            stages=stages,
+        )
 
     def run_analysis(
         self, request: Request, constraints: Constraints
@@ -202,7 +218,14 @@ class Orchestrator:
         req = self.make_request(request, context)
         return self.decide(req, self._constraints(req, self._client_can_sample(client))).result
 
-    def _decide_once(self, req: Request, client: Any, *, keep: bool) -> Decision:
+    def _decide_once(
+        self,
+        req: Request,
+        client: Any,
+        *,
+        keep: bool,
+        stages: list[tuple[str, float, float]] | None = None,
+    ) -> Decision:
         """The decision for ``req``; one made ahead for the same request is reused (once).
 
         The front door may decide ahead of the pipeline (:meth:`plan_client_call`); the
@@ -217,7 +240,7 @@ class Orchestrator:
         found = self._ahead.get(key) if keep else self._ahead.pop(key, None)
         if found is not None:
             return found[1]
-        decision = self.decide(req, self._constraints(req, can_sample))
+        decision = self.decide(req, self._constraints(req, can_sample), stages=stages)
         if keep:
             self._ahead[key] = (now, decision)
             while len(self._ahead) > 256:
@@ -303,6 +326,10 @@ class Orchestrator:
                 trace.decision.analysis if trace.decision else None,
                 baseline_model=self.config.effective_baseline_model,
                 tool_tokens_sent=trace.tool_tokens_sent,
+                stages=[
+                    (name, (began - start) * 1000, (ended - began) * 1000)
+                    for name, began, ended in trace.stages
+                ],
             )
         )
         return result
@@ -338,7 +365,10 @@ class Orchestrator:
                     log.debug("progress_failed", error=repr(exc))
 
         await report("analyzing", 0.1)
-        decision = trace.decision = self._decide_once(trace.request, client, keep=False)
+        stages = trace.stages
+        decision = trace.decision = self._decide_once(
+            trace.request, client, keep=False, stages=stages
+        )
         trace.request = decision.request
         selection = decision.selection
         await report(f"selected {decision.result.recommended_model}", 0.3)
@@ -351,13 +381,16 @@ class Orchestrator:
                 request_id=decision.request.request_id,
             )
         if not selection.chain or not decision.request.options.execute:
+            began = time.perf_counter()
             result, prompt = delegated(self.hooks, self.config, self.catalog, decision)
+            stages.append(("generate_prompt", began, time.perf_counter()))
             trace.tool_tokens_sent = tool_tokens(prompt)
             return result
 
         trace.rewrite = await self.rewriter.rewrite(
             decision, config=self.config, catalog=self.catalog, client=client
         )
+        began = time.perf_counter()
         trace.prompts = chain_prompts(
             self.hooks,
             self.config,
@@ -365,8 +398,11 @@ class Orchestrator:
             decision,
             rewritten=trace.rewrite.text if trace.rewrite else None,
         )
+        stages.append(("generate_prompt", began, time.perf_counter()))
         ctx = self._context(decision, trace.prompts, client, report)
+        began = time.perf_counter()
         execution = trace.execution = await self.hooks.execute(ctx)
+        stages.append(("execute", began, time.perf_counter()))
         # The tools sent to the last model tried (none when nothing was called: a cache hit).
         tried = execution.attempts[-1].model if execution.attempts else None
         trace.tool_tokens_sent = tool_tokens(trace.prompts.get(tried) if tried else None)

@@ -323,15 +323,16 @@ def make_plugin_manager(
 
 
 def register_builtins(pm: PluginManager) -> None:
-    """Register the host's own fallbacks (the sequential executor) after external plugins."""
-    from . import execution
+    """Register the host's own chain walker (``execute``, ``call_model``; both trylast)."""
+    from .execution import ChainWalker
+    from .hooks import Hooks
 
     name = "dynamic_orchestrator.execution"
     if pm.get_plugin(name) is None:
         pm.infos[name] = PluginInfo(
             name=name, builtin=True, distribution="dynamic-orchestrator-core"
         )
-        pm.register(execution, name=name)
+        pm.register(ChainWalker(Hooks(pm)), name=name)
         from . import __version__
 
         pm.infos[name].version = __version__

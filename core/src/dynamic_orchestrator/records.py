@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from .contract import CLIENT_PROVIDER, OrchestrationResult, RequestAnalysis, RequestRecord
 
@@ -16,8 +17,12 @@ def build_record(
     *,
     baseline_model: str,
     tool_tokens_sent: int,
+    stages: Sequence[tuple[str, float, float]] = (),
 ) -> RequestRecord:
-    """What happened to one request: intent, tier, model, tokens, cost, savings, latency."""
+    """What happened to one request: intent, tier, model, tokens, cost, savings, latency.
+
+    :param stages: (stage, start ms after the request began, duration ms), for traces.
+    """
     baseline_tokens = analysis.baseline_input_tokens if analysis else 0
     completed = result.status == "completed"
     claimed = completed and result.provider != CLIENT_PROVIDER
@@ -50,4 +55,11 @@ def build_record(
         error_kind=next((a.error_kind for a in reversed(result.attempts) if a.error_kind), None)
         if result.status == "failed"
         else None,
+        tier=result.analysis.tier if result.analysis else None,
+        intent_confidence=analysis.intent.confidence if analysis else None,
+        complexity_score=analysis.complexity.score if analysis else None,
+        savings_basis=result.savings_basis,
+        error=result.error,
+        attempt_log=result.attempts,
+        stages=list(stages),
     )

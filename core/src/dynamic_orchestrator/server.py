@@ -566,6 +566,6 @@ def run_stdio(config: Config) -> None:
     """
     server = build_server(config)
     if sys.stdin.isatty():
+        signal.signal(signal.SIGINT, _stop_on_interrupt)  # before the hint invites a Ctrl-C
         print(TERMINAL_HINT, file=sys.stderr, flush=True)
-        signal.signal(signal.SIGINT, _stop_on_interrupt)
     anyio.run(serve_stdio, server)

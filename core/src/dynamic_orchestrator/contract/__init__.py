@@ -57,6 +57,7 @@ from ._errors import (
 )
 from ._execution import (
     ExecutionContext,
+    ModelCall,
     ProgressCallback,
 )
 from ._host import (
@@ -161,6 +162,7 @@ __all__ = [
     "MessageStart",
     "MetricsConfig",
     "MetricsSummary",
+    "ModelCall",
     "ModelInfo",
     "ModelOverride",
     "NoImplementationError",

@@ -137,6 +137,9 @@ class BreakerOverride(_Section):
     open_duration: float | None = Field(
         default=None, gt=0, description="Seconds open before half-open."
     )
+    consecutive_failures: int | None = Field(
+        default=None, ge=0, description="Hard failures in a row that open it (0: off)."
+    )
     half_open_probes: int | None = Field(
         default=None, ge=1, description="Calls let through while half-open."
     )
@@ -149,9 +152,17 @@ class CircuitBreakerConfig(_Section):
     """One circuit breaker per model (used by the resilience plugin)."""
 
     enabled: bool = Field(default=True, description="Use circuit breakers.")
-    window_size: int = Field(default=20, ge=1, description="Calls in the sliding window.")
+    # Sizes from resilience4j's defaults: one request's outcome per model enters the
+    # window (not each retry), so 30% random faults stay far below the threshold.
+    window_size: int = Field(default=100, ge=1, description="Requests in the sliding window.")
     minimum_calls: int = Field(
-        default=5, ge=1, description="Calls in the window before the rates count."
+        default=50, ge=1, description="Requests in the window before the rates count."
+    )
+    consecutive_failures: int = Field(
+        default=10,
+        ge=0,
+        description="Hard-failed calls in a row that open it whatever the window holds "
+        "(a dead model is left after this many calls); 0: off.",
     )
     failure_rate_threshold: float = Field(
         default=0.5, gt=0, le=1, description="Failure share of the window that opens it."
@@ -220,6 +231,12 @@ class RedisConfig(_Section):
     )
     retry_interval: float = Field(
         default=5.0, gt=0, description="Seconds between reconnection tries while it is down."
+    )
+    max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Connections per process; a burst waits up to 'timeout' for a free one.",
     )
 
 

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from ._catalog import ModelInfo
     from ._config import Config
     from ._host import CatalogView
-    from ._models import Attempt, Prompt, Request, RequestAnalysis, Selection
+    from ._models import Attempt, Candidate, Prompt, Request, RequestAnalysis, Selection
+    from ._providers import ProviderCall
     from ._services import Service
 
 ProgressCallback = Callable[[str, float], Awaitable[None]]
@@ -38,6 +39,9 @@ class ExecutionContext:
     attempts: list[Attempt] = field(default_factory=list)
     extra_cost_usd: float = 0.0
     """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
+    plugin_state: dict[str, Any] = field(default_factory=dict)
+    """Per-request state of the plugins that wrap ``execute`` and ``call_model``, by
+    plugin name (what an ``execute`` wrapper sets up, its ``call_model`` wrapper reads)."""
 
     def prompt_for(self, model: ModelInfo) -> Prompt:
         """The prompt planned for ``model``.
@@ -52,3 +56,17 @@ class ExecutionContext:
     async def report(self, stage: str, fraction: float) -> None:
         if self.progress is not None:
             await self.progress(stage, fraction)
+
+
+@dataclass
+class ModelCall:
+    """One try of one model: what the ``call_model`` hook receives.
+
+    A ``call_model`` wrapper may replace :attr:`call` (a smaller ``max_tokens`` that fits
+    the money left, say) before it awaits the inner awaitable: the host's call reads it
+    when it starts, not when it is made.
+    """
+
+    context: ExecutionContext
+    candidate: Candidate
+    call: ProviderCall

@@ -37,7 +37,12 @@ class Options(_Frozen):
         default_factory=list, description="Models to try first when usable and within max_cost."
     )
     max_cost: float | None = Field(
-        default=None, ge=0, description="Hard ceiling in USD for this request's estimated cost."
+        default=None,
+        ge=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="Hard ceiling in USD for this request's estimated cost (finite, "
+        "at most 100000).",
     )
     model: str | None = Field(default=None, min_length=1, description="Force this model.")
     execute: bool = Field(
@@ -199,6 +204,15 @@ class Attempt(_Frozen):
     error: str | None = None
     error_kind: str | None = None
     duration_ms: float = 0.0
+    started_at: float | None = Field(
+        default=None,
+        exclude=True,
+        description="Unix time the call started, for traces; not part of the tool result.",
+    )
+    reason: str | None = Field(
+        default=None, description="Why this model was tried (a cascade's escalation reason)."
+    )
+    cost_usd: float | None = Field(default=None, description="What this call cost, when known.")
 
 
 class Execution(_Frozen):
@@ -329,6 +343,19 @@ class RequestRecord(_Frozen):
     reasons: list[str] = Field(
         default_factory=list,
         description="Why the model was chosen (the routing decision's reasons), in order.",
+    )
+    # Trace detail, for sinks that draw one request (tracing, the dashboard's failures).
+    tier: Tier | None = None
+    intent_confidence: float | None = None
+    complexity_score: float | None = None
+    savings_basis: str = ""
+    error: str | None = Field(default=None, description="Why a failed request failed (redacted).")
+    attempt_log: list[Attempt] = Field(
+        default_factory=list, description="Every provider attempt, in order."
+    )
+    stages: list[tuple[str, float, float]] = Field(
+        default_factory=list,
+        description="(stage, start in ms after the request began, duration in ms), in order.",
     )
 
 

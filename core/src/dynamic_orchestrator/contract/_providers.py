@@ -13,9 +13,8 @@ Optional members, looked up with ``getattr`` by the host:
   the call's timeout starts;
 - ``stream(call)``: the same call, streamed as
   :data:`~dynamic_orchestrator.contract.StreamEvent` values (see
-  :class:`StreamingProvider`); without it the host streams the finished completion;
-- ``install_hint`` (a string): how to install what the provider needs, shown when it is
-  missing.
+  :class:`StreamingProvider`); without it a front door may stream the finished
+  completion (:func:`~dynamic_orchestrator.contract.events_from_completion`).
 """
 
 from __future__ import annotations

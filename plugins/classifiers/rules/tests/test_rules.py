@@ -122,6 +122,8 @@ def test_train_command_writes_weights_and_rejects_bad_rows(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "2-fold cross-validation on 12 requests" in result.stdout
+    # Progress is drawn on a terminal only: piped, as here, stderr stays clean.
+    assert result.stderr == "", result.stderr
     intent = LinearModel.load(out / "intent.json")
     assert intent.predict(extract("deploy service 9 to prod")).label == "manage"
     bad = tmp_path / "bad.jsonl"

@@ -68,9 +68,12 @@ async def test_context_overflow_goes_only_to_a_larger_context_model(
 
 async def test_an_open_breaker_is_skipped_and_listed(resilient: Any, echo: EchoProvider) -> None:
     orch = await resilient(make_config(CHAIN, circuit_breaker={"minimum_calls": 2}))
-    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)  # two failures: 2/2 >= 0.5
+    echo.fail(*[ErrorKind.TRANSIENT] * 4)  # two requests, each failing both its tries
     first = await orch.orchestrate("Show the contents of a.yaml")
     assert first.model == "m-small2"
+    # Two failed calls, one request: one outcome in the window, not enough to judge.
+    assert state_of(orch).breakers.breaker("m-small").snapshot().calls == 1
+    await orch.orchestrate("Show the contents of c.yaml")
     metrics = await orch.metrics("5m")
     assert metrics.circuit_breakers["m-small"] == "open"
     assert metrics.circuit_breakers["m-big"] == "closed"
@@ -80,6 +83,82 @@ async def test_an_open_breaker_is_skipped_and_listed(resilient: Any, echo: EchoP
     assert outcomes(second)[0] == ("m-small", "skipped", "unavailable")
     assert "circuit open (failure rate 2/2" in (second.attempts[0].error or "")
     assert len(echo.calls) == calls_before  # no call reached the open model
+
+
+async def test_a_request_that_recovers_on_retry_counts_once_as_a_success(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN, circuit_breaker={"minimum_calls": 1}))
+    echo.fail(ErrorKind.TRANSIENT)
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert outcomes(result) == [("m-small", "error", "transient"), ("m-small", "ok", None)]
+    snap = state_of(orch).breakers.breaker("m-small").snapshot()
+    assert (snap.state, snap.calls, snap.failure_rate) == ("closed", 1, 0.0)
+
+
+class WindowWatch:
+    """Notes ``m-small``'s breaker window once ``m-small2`` has answered, mid-request."""
+
+    def __init__(self) -> None:
+        self.orch: Any = None
+        self.seen: list[Any] = []
+
+    @hookimpl(wrapper=True)
+    def call_model(self, model_call: Any) -> Any:
+        inner = yield
+        if inner is None or model_call.candidate.model != "m-small2":
+            return inner
+
+        async def watched() -> Any:
+            completion = await inner
+            self.seen.append(state_of(self.orch).breakers.breaker("m-small").snapshot())
+            return completion
+
+        return watched()
+
+
+async def test_a_model_the_chain_left_is_counted_once_before_the_request_ends(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    watch = WindowWatch()
+    orch = watch.orch = await resilient(
+        make_config(CHAIN, circuit_breaker={"minimum_calls": 1}), watch
+    )
+    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.model == "m-small2"
+    [mid] = watch.seen  # m-small's failure was entered when the chain moved on
+    assert (mid.calls, mid.failure_rate) == (1, 1.0)
+    after = state_of(orch).breakers.breaker("m-small").snapshot()
+    assert after.calls == 1  # two failed tries, one request: one entry, not re-entered
+    assert state_of(orch).breakers.breaker("m-small2").snapshot().calls == 1
+
+
+async def test_a_dead_model_opens_after_its_consecutive_failures_whatever_the_minimum(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    config = make_config(CHAIN, circuit_breaker={"consecutive_failures": 5})
+    orch = await resilient(config)
+    echo.fail(*[ErrorKind.TRANSIENT] * 100)
+    for i in range(10):
+        result = await orch.orchestrate(f"Show the contents of {i}.yaml")
+        assert result.status == "completed" and result.model == "m-small2"
+    assert sum(1 for c in echo.calls if c.model.name == "m-small") == 5
+    snap = state_of(orch).breakers.breaker("m-small").snapshot()
+    assert snap.state == "open" and snap.reason == "5 failures in a row"
+    assert snap.calls < 50  # far below the minimum: the run of failures opened it
+
+
+async def test_a_rate_limit_without_retry_after_is_not_a_failure_rate(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN, circuit_breaker={"minimum_calls": 2}))
+    echo.fail(*[ErrorKind.RATE_LIMITED] * 4)
+    for i in range(4):
+        result = await orch.orchestrate(f"Show the contents of {i}.yaml")
+        assert result.model == "m-small2"
+    snap = state_of(orch).breakers.breaker("m-small").snapshot()
+    assert (snap.state, snap.calls) == ("closed", 0)
 
 
 async def test_rate_limit_with_retry_after_cools_the_model_down(
@@ -145,12 +224,12 @@ async def test_half_open_lets_exactly_the_probes_through_under_concurrency(
 ) -> None:
     breaker = {"minimum_calls": 1, "open_duration": 0.3, "half_open_probes": 2}
     orch = await resilient(make_config(["m-small", "m-small2"], circuit_breaker=breaker))
-    echo.fail(ErrorKind.TRANSIENT)
+    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     first = await orch.orchestrate("Show the contents of config.yaml")
-    # The failure opened the breaker, so the retry of the same model is refused.
+    # Both tries failed: the request's one outcome on m-small opened the breaker.
     assert outcomes(first) == [
         ("m-small", "error", "transient"),
-        ("m-small", "skipped", "unavailable"),
+        ("m-small", "error", "transient"),
         ("m-small2", "ok", None),
     ]
     assert state_of(orch).breakers.breaker("m-small").state == "open"
@@ -290,7 +369,7 @@ async def test_per_model_overrides_apply_to_that_model_only(
     registry = state_of(orch).breakers
     assert registry.breaker("m-small").settings.minimum_calls == 1
     assert registry.breaker("m-big").settings.minimum_calls == 10
-    echo.fail(ErrorKind.TRANSIENT)
+    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     await orch.orchestrate("Show the contents of config.yaml")
     assert registry.breaker("m-small").state == "open"
 
@@ -301,3 +380,27 @@ def test_an_answer_without_text_is_never_cached() -> None:
     # the gateway's stand-in for an opened stream (a turn without tools): never read again
     stand_in = answer.model_copy(update={"text": None, "input_tokens": 0, "output_tokens": 0})
     assert not _cacheable(stand_in, sent_tools=False)
+
+
+async def test_max_tokens_from_max_cost_never_exceeds_the_models_output_limit(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    from dynamic_orchestrator_breaker.budget import DEFAULT_OUTPUT_LIMIT
+
+    orch = await resilient(make_config(["m-small"]))
+    result = await orch.orchestrate("Show the contents of config.yaml", options={"max_cost": 1})
+    assert result.status == "completed"
+    (call,) = echo.calls
+    assert call.max_tokens == DEFAULT_OUTPUT_LIMIT  # $1 would pay for ~250,000 tokens
+
+
+@pytest.mark.parametrize("max_cost", [math.inf, math.nan, 1e300, -1.0])
+async def test_a_non_finite_or_absurd_max_cost_is_refused_at_the_door(
+    resilient: Any, echo: EchoProvider, max_cost: float
+) -> None:
+    from dynamic_orchestrator.errors import RequestError
+
+    orch = await resilient(make_config(["m-small"]))
+    with pytest.raises(RequestError, match=r"max_cost"):
+        await orch.orchestrate("Show the contents of config.yaml", options={"max_cost": max_cost})
+    assert echo.calls == []

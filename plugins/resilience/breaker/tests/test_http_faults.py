@@ -29,7 +29,7 @@ async def test_a_fault_sequence_opens_skips_and_cools_down(
             "providers": {"openai": {"base_url": srv.openai_base_url}},
             "execution": {"simple": tier, "moderate": tier, "complex": tier},
             "retry": {"attempts": 2, "initial_wait": 0, "max_wait": 0, "max_retry_after": 1},
-            "circuit_breaker": {"minimum_calls": 2},
+            "circuit_breaker": {"minimum_calls": 1},
             "cache": {"enabled": False},
         }
     )

@@ -103,7 +103,7 @@ def test_breaker_and_cache_are_shared_by_two_processes(
 ) -> None:
     config = worker_config(redis_url, redis_prefix)
     a, b = workers(config), workers(config)
-    a.ask(op="fail", provider="echo", kinds=["transient"])
+    a.ask(op="fail", provider="echo", kinds=["transient", "transient"])
     first = a.ask(op="run", request="Show the contents of config.yaml")
     assert first["model"] == "m-small2"
     assert b.ask(op="states")["m-small"] == "closed"  # b has not looked yet

@@ -66,7 +66,7 @@ def state(orch: Orchestrator) -> Resilience:
 
 async def test_a_breaker_opened_by_one_is_honoured_by_the_other(two_orchestrators: Any) -> None:
     (a, echo_a), (b, echo_b) = await two_orchestrators(circuit_breaker={"minimum_calls": 1})
-    echo_a.fail(ErrorKind.TRANSIENT)
+    echo_a.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     first = await a.orchestrate("Show the contents of config.yaml")
     assert first.model == "m-small2"
     result = await b.orchestrate("Show the contents of other.yaml")
@@ -139,7 +139,7 @@ async def test_unreachable_redis_falls_back_to_local_state_and_says_so_once(
     )
     with structlog.testing.capture_logs() as logs:
         orch = await resilient(config)
-        echo.fail(ErrorKind.TRANSIENT)
+        echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
         results = [await orch.orchestrate(f"Show the contents of f{i}.yaml") for i in range(5)]
         again = await orch.orchestrate("Show the contents of f0.yaml")
     assert all(r.status == "completed" for r in results)
@@ -177,3 +177,37 @@ async def test_killing_redis_mid_run_loses_no_request(
     assert len(results) == 200
     assert all(r.status == "completed" for r in results), [r.error for r in results]
     assert not state(orch).shared.reachable
+
+
+async def test_a_burst_keeps_redis_shared_and_the_budget_exact(
+    redis_url: str, redis_prefix: str, resilient: Any, echo: EchoProvider
+) -> None:
+    import redis.asyncio as aioredis
+
+    config = make_config(
+        ["m-small", "m-small2"],
+        redis={"url": redis_url, "key_prefix": redis_prefix, "max_connections": 20},
+        budget={"period": "1d", "limit_usd": 1000},
+    )
+    orch = await resilient(config)
+    echo.cost_usd = 0.001
+    results: list[Any] = []
+
+    async def one(i: int) -> None:
+        results.append(await orch.orchestrate(f"Show the contents of file{i}.yaml"))
+
+    async with anyio.create_task_group() as group:
+        for i in range(400):
+            group.start_soon(one, i)
+    shared = state(orch).shared
+    assert all(r.status == "completed" for r in results)
+    assert (shared.degradations, shared.local_calls) == (0, 0)  # never went local
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = [k async for k in client.scan_iter(f"{redis_prefix}budget:*")]
+        total = sum([float(await client.get(k) or 0) for k in keys])
+    finally:
+        await client.aclose()
+    assert total == pytest.approx(400 * 0.001, rel=1e-9)  # each charge sent exactly once
+    report = await state(orch).health()
+    assert report["redis"]["went_local"] == 0 and report["redis"]["max_connections"] == 20

@@ -81,3 +81,20 @@ def test_folds_must_fit(routerbench_csv: Path) -> None:
     table = read_outcomes([routerbench_csv]).complete()
     with pytest.raises(ValueError, match="folds"):
         cross_validate(table.subset([0, 1, 2]), TrainOptions(), folds=5)
+
+
+def test_cascade_replay_counts_every_call_and_escalates_disagreement(routerbench_csv: Path) -> None:
+    from dynamic_orchestrator_router.cascade_eval import keys_of, replay
+
+    table = read_outcomes([routerbench_csv]).complete()
+    keys = keys_of(table)
+    rows = np.arange(len(table))
+    strong = int(np.argmax(table.success.mean(axis=0)))
+    cheap = [j for j in range(len(table.models)) if j != strong][:2]
+    cost, quality, accepted = replay(table, keys, rows, cheap, strong)
+    agreed = np.array([a is not None and a == b for a, b in keys[:, cheap]])
+    expected_cost = table.cost[:, cheap].sum() + table.cost[~agreed, strong].sum()
+    assert cost == pytest.approx(expected_cost)
+    assert accepted == pytest.approx(agreed.mean())
+    expected = np.where(agreed, table.success[:, cheap[0]], table.success[:, strong]).mean()
+    assert quality == pytest.approx(expected)

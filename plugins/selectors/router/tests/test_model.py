@@ -44,8 +44,33 @@ def test_fast_path_matches_scikit_learn(routerbench_csv: Path) -> None:
     seen = ~np.isnan(table.success[:, j])
     reference = LogisticRegression(C=1.0, max_iter=2000).fit(x[seen], table.success[seen, j])
     expected = reference.predict_proba(x[:40])[:, 1]
+    router.blend = np.ones(len(router.models))  # the text model alone
     ours = np.array([router.predict(p)[0][j] for p in table.prompts[:40]])
     assert np.abs(expected - ours).max() < 1e-5
+
+
+def test_task_priors_give_each_task_its_own_rates(routerbench_csv: Path) -> None:
+    """With the text model weighted 0, a prompt gets exactly its task's success rate
+    (shrunk by the prior strength) and mean cost: the best-model-per-task table."""
+    table = read_outcomes([routerbench_csv])
+    router = train(table, TrainOptions(blend_folds=0, prior_strength=0.0))
+    assert router.tasks and router.blend is not None and not router.blend.any()
+    tasks = np.array(table.tasks)
+    for task in router.tasks:
+        i = int(np.flatnonzero(tasks == task)[0])
+        rows = tasks == task
+        p, c = router.predict(table.prompts[i])
+        assert p == pytest.approx(np.nanmean(table.success[rows], axis=0), abs=1e-3)
+        assert c == pytest.approx(np.nanmean(table.cost[rows], axis=0), rel=1e-6)
+
+
+def test_priors_survive_save_and_load(routerbench_csv: Path, tmp_path: Path) -> None:
+    table = read_outcomes([routerbench_csv])
+    router = train(table)
+    again = Router.load(router.save(tmp_path / "r.npz"))
+    assert again.tasks == router.tasks
+    for prompt in table.prompts[:5]:
+        assert np.allclose(again.predict(prompt)[0], router.predict(prompt)[0], atol=1e-5)
 
 
 def test_templates_become_one_term(synthetic: Any) -> None:

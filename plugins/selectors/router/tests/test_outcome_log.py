@@ -79,10 +79,11 @@ def test_only_requests_a_model_ran_here_are_logged(tmp_path: Path) -> None:
     assert log.flush()
     log.close()
     lines = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
-    assert [(x["prompt"], x["status"], x["cost_usd"]) for x in lines] == [
+    assert [(x["prompt"], x["status"], x["cost_usd"]) for x in lines if "prompt" in x] == [
         ("text of done", "completed", 0.0004),
         ("text of failed", "failed", None),
     ]
+    assert [x["request_id"] for x in lines if "verdict" in x] == ["failed"]
 
 
 def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
@@ -115,3 +116,50 @@ def test_an_unwritable_path_is_an_error_naming_the_setting(tmp_path: Path) -> No
     blocker.write_text("")
     with pytest.raises(ValueError, match=r"plugins\.settings\.router\.outcomes: cannot write"):
         OutcomeLog(blocker / "o.jsonl").start()
+
+
+def test_verdicts_label_the_outcomes_when_read(tmp_path: Path) -> None:
+    """Feedback, a retry of the same text and a failed request all become labels."""
+    from dynamic_orchestrator_router.outcomes import read_outcomes
+
+    path = tmp_path / "outcomes.jsonl"
+    lines = [
+        {"prompt": "first", "model": "m", "success": None, "request_id": "a", "cost_usd": 0.1},
+        {"prompt": "second", "model": "m", "success": None, "request_id": "b", "cost_usd": 0.1},
+        {"prompt": "third", "model": "n", "success": None, "request_id": "c", "cost_usd": 0.2},
+        {"request_id": "a", "verdict": False, "source": "retry"},
+        {"request_id": "a", "verdict": True, "source": "feedback"},  # the latest wins
+        {"request_id": "b", "verdict": 0.25, "source": "feedback"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    table = read_outcomes([path])
+    assert table.prompts == ["first", "second"]  # "third" has no verdict yet
+    assert table.success[0, 0] == 1.0 and table.success[1, 0] == 0.25
+
+
+def test_a_bad_verdict_line_names_its_line(tmp_path: Path) -> None:
+    from dynamic_orchestrator_router.outcomes import OutcomeError, read_outcomes
+
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text('{"request_id": "a", "verdict": 3}\n')
+    with pytest.raises(OutcomeError, match=r"outcomes.jsonl:1: a verdict line"):
+        read_outcomes([path])
+
+
+def test_the_log_writes_retry_failure_and_feedback_verdicts(tmp_path: Path) -> None:
+    from dynamic_orchestrator.models import Request
+    from dynamic_orchestrator_router.outcome_log import OutcomeLog
+
+    log = OutcomeLog(tmp_path / "o.jsonl")
+    log.start()
+    try:
+        for rid, status, when in (("r1", "completed", 100.0), ("r2", "failed", 130.0)):
+            log.remember(Request(text="same question", request_id=rid))
+            log.add(_record(rid, status=status, timestamp=when))
+        log.verdict("r2", True)
+        assert log.flush()
+    finally:
+        log.close()
+    items = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    verdicts = [(i["request_id"], i["verdict"], i["source"]) for i in items if "verdict" in i]
+    assert verdicts == [("r1", False, "retry"), ("r2", False, "failed"), ("r2", True, "feedback")]

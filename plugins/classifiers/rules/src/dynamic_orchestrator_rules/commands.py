@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from dynamic_orchestrator.models import INTENTS, TIERS
+from dynamic_orchestrator.progress import Progress, track
 
 from .features import extract
 from .model import LinearModel, train
@@ -62,7 +63,7 @@ def cross_validate(
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     right_intent = right_level = 0
-    for k in range(folds):
+    for k in track(range(folds), "cross-validation folds"):
         held = set(order[k::folds])
         intent, complexity = fit([r for i, r in enumerate(rows) if i not in held], c)
         for i in held:
@@ -96,7 +97,8 @@ def train_command(files: tuple[Path, ...], out: Path, folds: int, c: float) -> N
             f"{folds}-fold cross-validation on {len(rows)} requests: "
             f"intent accuracy {intent_acc:.3f}, complexity agreement {level_acc:.3f}"
         )
-    intent, complexity = fit(rows, c)
+    with Progress(f"training on {len(rows)} requests"):
+        intent, complexity = fit(rows, c)
     out.mkdir(parents=True, exist_ok=True)
     intent.save(out / "intent.json")
     complexity.save(out / "complexity.json")

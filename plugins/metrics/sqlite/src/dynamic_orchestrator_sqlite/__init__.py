@@ -9,29 +9,47 @@ processes (:mod:`dynamic_orchestrator_sqlite.store`).
 At ``startup`` the plugin attaches one :class:`SQLiteSinkPlugin` to the orchestrator's
 plugin manager, configured from the first orchestrator's ``metrics`` section; it answers
 ``metrics_summary`` with ``persistent=True``.
+
+The store's dashboard (:mod:`dynamic_orchestrator_sqlite.dashboard`) is served at
+``/dashboard`` on the HTTP transport (``register_http_routes``), with the live breaker
+states of the server's orchestrator, and alone by ``dynamic-orchestrator dashboard``
+(:mod:`dynamic_orchestrator_sqlite.command`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import platformdirs
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.config import APP_NAME, MetricsConfig
+from dynamic_orchestrator.config import APP_NAME, Config, MetricsConfig
 from dynamic_orchestrator.models import MetricsSummary, RequestRecord
 
 from .writer import SQLiteSink
 
 if TYPE_CHECKING:
+    import click
     from dynamic_orchestrator import Orchestrator
 
-__all__ = ["SQLiteSink", "SQLiteSinkPlugin", "default_path", "shutdown", "startup"]
+__all__ = [
+    "SQLiteSink",
+    "SQLiteSinkPlugin",
+    "default_path",
+    "register_commands",
+    "register_http_routes",
+    "shutdown",
+    "startup",
+]
 
 ATTACHED_NAME = "dynamic_orchestrator_sqlite.sink"
 FILE_NAME = "metrics.sqlite3"
+DASHBOARD_ROUTE = "/dashboard"
+
+# The running orchestrators by their configuration, for the dashboard's breaker states.
+_LIVE: dict[int, Orchestrator] = {}
 
 
 def default_path() -> Path:
@@ -77,9 +95,44 @@ class SQLiteSinkPlugin:
         return self.sink.summary(period)
 
 
+def live_breakers(config: Config) -> Callable[[], dict[str, str] | None]:
+    """The breaker states of the orchestrator running with ``config``, when one is."""
+
+    def states() -> dict[str, str] | None:
+        orchestrator = _LIVE.get(id(config))
+        return None if orchestrator is None else orchestrator.hooks.circuit_states()
+
+    return states
+
+
+@hookimpl(trylast=True)
+def register_http_routes(register: Callable[[str, Any], None], config: Config) -> None:
+    """Serve the store's dashboard at ``/dashboard`` on the HTTP transport."""
+    from .dashboard import dashboard_app
+
+    if config.metrics.persist:
+        register(
+            DASHBOARD_ROUTE,
+            dashboard_app(
+                store_path(config.metrics),
+                breakers=live_breakers(config),
+                retention_days=config.metrics.retention_days,
+            ),
+        )
+
+
+@hookimpl(trylast=True)
+def register_commands(register: Callable[[click.Command], None]) -> None:
+    """``dynamic-orchestrator dashboard``: the store's dashboard, without the MCP server."""
+    from .command import dashboard
+
+    register(dashboard)
+
+
 @hookimpl(trylast=True)
 def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
     """Attach this manager's sink and open its file in a worker thread."""
+    _LIVE[id(orchestrator.config)] = orchestrator
     plugin: SQLiteSinkPlugin = orchestrator.pm.attach(
         ATTACHED_NAME, lambda: SQLiteSinkPlugin(orchestrator.config.metrics), owner=orchestrator
     )
@@ -91,6 +144,8 @@ def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
 @hookimpl(trylast=True)
 def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
     """Write what is queued and stop the writer when the manager's last orchestrator closes."""
+    if _LIVE.get(id(orchestrator.config)) is orchestrator:
+        del _LIVE[id(orchestrator.config)]
     plugin = orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
     if not isinstance(plugin, SQLiteSinkPlugin) or plugin.sink is None:
         return None

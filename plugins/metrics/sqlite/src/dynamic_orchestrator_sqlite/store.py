@@ -23,6 +23,7 @@ from typing import Any
 
 from dynamic_orchestrator.models import PERIOD_SECONDS, MetricsSummary, RequestRecord
 from dynamic_orchestrator.summary import QUANTILES, Totals, summarize
+from pydantic import BaseModel
 
 TABLE = "requests"
 BUSY_TIMEOUT_MS = 10_000
@@ -42,12 +43,19 @@ COLUMNS: dict[str, str] = {name: _SQL_TYPES.get(t, "TEXT") for name, t in _FIELD
 _JSON_INDEXES = tuple(i for i, t in enumerate(_FIELD_TYPES.values()) if t in (list, dict))
 
 
+def _json_default(value: Any) -> Any:
+    """Models inside a list field (the attempts) as their JSON data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
 def to_row(record: RequestRecord) -> list[Any]:
     """A record as a row of :data:`COLUMNS` (booleans bind as 0/1 by themselves)."""
     fields = record.__dict__
     row = [fields[name] for name in COLUMNS]
     for index in _JSON_INDEXES:
-        row[index] = json.dumps(row[index])
+        row[index] = json.dumps(row[index], default=_json_default)
     return row
 
 

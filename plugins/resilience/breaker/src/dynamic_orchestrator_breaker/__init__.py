@@ -1,27 +1,28 @@
 """Resilience for Dynamic Orchestrator: circuit breakers, fallback, budget and a cache.
 
-Installed, this plugin replaces the core's built-in executor (which is ``trylast``): each
-request walks its chain of models as the error taxonomy says, through a circuit breaker
-per model (:mod:`.breaker`, :mod:`.registry`), within its ``max_cost`` and the period
-budget (:mod:`.budget`), and answers from the response cache when it can
-(:mod:`.cache`). With ``REDIS_URL`` (or ``redis.url``) breakers, budget and cache are
-shared by every process through Redis (:mod:`.shared`), and each process falls back to
-local state while Redis is down.
+Installed, this plugin wraps the host's chain walker: each model call goes through a
+circuit breaker per model (:mod:`.breaker`, :mod:`.registry`) within the request's
+``max_cost`` and the period budget (:mod:`.budget`), and a request is answered from the
+response cache when it can (:mod:`.cache`); :mod:`.executor` holds the two wrappers.
+With ``REDIS_URL`` (or ``redis.url``) breakers, budget and cache are shared by every
+process through Redis (:mod:`.shared`), and each process falls back to local state while
+Redis is down.
 
 At ``startup`` the plugin attaches one :class:`Resilience` object to the orchestrator's
-plugin manager; it implements ``execute`` and ``circuit_states``. Orchestrators sharing a
-plugin manager share it (and the settings of the first). ``dynamic-orchestrator health``
-shows every model's breaker and whether Redis is reachable.
+plugin manager; it wraps ``execute`` and ``call_model`` and implements
+``circuit_states``. Orchestrators sharing a plugin manager share it (and the settings of
+the first). ``dynamic-orchestrator health`` shows every model's breaker and whether Redis
+is reachable.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.models import Execution
+from dynamic_orchestrator.contract import Completion, Execution, ModelCall
 
 from .breaker import Breaker, BreakerSettings, Permit, Snapshot
 from .budget import PeriodBudget, RequestSpend, fit_call
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     import click
     from dynamic_orchestrator import Orchestrator
     from dynamic_orchestrator.config import Config
-    from dynamic_orchestrator.execution import ExecutionContext
+    from dynamic_orchestrator.contract import ExecutionContext
 
 __all__ = [
     "DOWN",
@@ -77,10 +78,21 @@ class Resilience:
         self.budget = PeriodBudget(config.budget, self.shared, clock=clock)
         self.cache = ResponseCache(config.cache, self.shared)
 
-    @hookimpl
-    def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
-        """Run the chain through breakers, within the budget, answering from the cache."""
-        return run_resilient(context, self)
+    @hookimpl(wrapper=True)
+    def execute(
+        self, context: ExecutionContext
+    ) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
+        """Around the chain walk: the period budget, and answers from the cache."""
+        inner = yield
+        return None if inner is None else run_resilient(self, context, inner)
+
+    @hookimpl(wrapper=True)
+    def call_model(
+        self, model_call: ModelCall
+    ) -> Generator[None, Awaitable[Completion] | None, Awaitable[Completion] | None]:
+        """Around each model call: its circuit breaker, and the money left."""
+        inner = yield
+        return None if inner is None else guarded_call(self, model_call, inner)
 
     @hookimpl
     def circuit_states(self) -> dict[str, str]:

@@ -8,13 +8,18 @@ synchronous (a transition never awaits, so concurrent tasks cannot interleave in
 a lock covers threads) and driven by the clock it is given, so tests can walk it through
 time.
 
-States (resilience4j's count-based sliding window):
+States (resilience4j's count-based sliding window, with its default sizes: 100 calls,
+rates judged from 50; plus a consecutive-failure trip so a dead model is left quickly):
 
 - **closed**: every call is permitted; each finished call's outcome (failed? slow?) enters
   a window of the last ``window_size`` calls. Once the window holds at least
   ``minimum_calls`` calls, the breaker opens when the failure rate reaches
   ``failure_rate_threshold`` or the slow-call rate reaches ``slow_call_rate_threshold``.
   A call is slow when it took at least ``slow_call_duration`` seconds, failed or not.
+  Independently, ``consecutive_failures`` hard failures in a row (each call counted, see
+  :meth:`Breaker.on_call_failed`) open it whatever the window holds: a dead model is
+  left after a bounded number of calls, while random noise (30% faults make ten in a
+  row a one-in-170,000 event) does not trip it. 0 turns this off.
 - **open**: nothing is permitted until ``open_duration`` has passed (or the longer time a
   forced open set: a rate-limit cool-down, quota exhaustion, a refused key); then the next
   permission check moves to half-open.
@@ -45,14 +50,15 @@ Clock = Callable[[], float]
 class BreakerSettings:
     """The thresholds of one breaker (``circuit_breaker`` in the config, per model)."""
 
-    window_size: int = 20
-    minimum_calls: int = 5
+    window_size: int = 100
+    minimum_calls: int = 50
     failure_rate_threshold: float = 0.5
     slow_call_duration: float = 30.0
     slow_call_rate_threshold: float = 1.0
     open_duration: float = 30.0
     half_open_probes: int = 1
     long_open_duration: float = 900.0
+    consecutive_failures: int = 10
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class Breaker:
         self._probes_taken = 0
         self._probes_ok = 0
         self._probes_slow = 0
+        self._consecutive = 0
 
     # --- reading --------------------------------------------------------------------------
 
@@ -172,10 +179,37 @@ class Breaker:
         """Record a call that failed in a way that counts against the model."""
         return self._record(permit, failed=True, duration=duration)
 
+    def on_call_failed(self, permit: Permit) -> Transition | None:
+        """Count one call that failed hard (every try, retries included).
+
+        ``consecutive_failures`` of them in a row while closed open the breaker; a failed
+        half-open probe call opens it again at once.
+        """
+        settings = self.settings
+        with self._lock:
+            if permit.generation != self._generation:
+                return None
+            if self._state == "half_open" and permit.probe:
+                return self._open(settings.open_duration, "a half-open probe failed")
+            if self._state != "closed":
+                return None
+            self._consecutive += 1
+            limit = settings.consecutive_failures
+            if limit and self._consecutive >= limit:
+                return self._open(settings.open_duration, f"{self._consecutive} failures in a row")
+            return None
+
+    def on_call_ok(self) -> None:
+        """A call answered: the run of consecutive failures is broken."""
+        with self._lock:
+            self._consecutive = 0
+
     def _record(self, permit: Permit, *, failed: bool, duration: float) -> Transition | None:
         settings = self.settings
         slow = duration >= settings.slow_call_duration
         with self._lock:
+            if not failed:
+                self._consecutive = 0
             if permit.generation != self._generation:
                 return None
             if self._state == "closed":
@@ -254,6 +288,7 @@ class Breaker:
     def _new_generation(self) -> None:
         self._generation += 1
         self._probes_taken = self._probes_ok = self._probes_slow = 0
+        self._consecutive = 0
 
     def _open(self, seconds: float, reason: str) -> Transition:
         self._new_generation()

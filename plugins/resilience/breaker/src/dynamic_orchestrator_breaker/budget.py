@@ -27,8 +27,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dynamic_orchestrator.catalog import CLIENT_PROVIDER, measured_cost
+from dynamic_orchestrator.catalog import CLIENT_PROVIDER
 from dynamic_orchestrator.errors import BudgetExceededError
+from dynamic_orchestrator.pricing import completion_cost
 from dynamic_orchestrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, estimate_tool_tokens
 
 from .shared import DOWN, SharedState
@@ -54,12 +55,36 @@ def estimate_call_input_tokens(call: ProviderCall) -> int:
 
 def call_cost(model: ModelInfo, completion: Completion) -> float:
     """What a completed call cost: as reported, else priced from its usage, else 0."""
-    if completion.provider == CLIENT_PROVIDER:
-        return 0.0
-    if completion.cost_usd is not None:
-        return completion.cost_usd
-    cost = measured_cost(model, completion.input_tokens, completion.output_tokens)
-    return cost or 0.0
+    return completion_cost(model, completion) or 0.0
+
+
+DEFAULT_OUTPUT_LIMIT = 8_192
+"""Output tokens asked at most of a model whose limit is not known (genai-prices has
+context windows, not output limits): what every current model can produce."""
+
+OUTPUT_LIMITS: tuple[tuple[str, int], ...] = (
+    ("gpt-5", 128_000),
+    ("gpt-4.1", 32_768),
+    ("gpt-4o", 16_384),
+    ("o3", 100_000),
+    ("o4", 100_000),
+    ("claude-opus-4-1", 32_000),
+    ("claude-opus-4", 32_000),
+    ("claude-sonnet-4", 64_000),
+    ("claude-haiku-4", 64_000),
+    ("claude-3-7-sonnet", 64_000),
+    ("gemini-2.5", 65_536),
+)
+"""Published output limits by model-name prefix, longest prefix first where they nest."""
+
+
+def output_limit(model: ModelInfo) -> int:
+    """The most output tokens a call on ``model`` may ask for when ``max_cost`` caps it."""
+    name = model.name.lower()
+    for prefix, limit in OUTPUT_LIMITS:
+        if name.startswith(prefix):
+            return limit
+    return DEFAULT_OUTPUT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -89,7 +114,7 @@ def fit_call(call: ProviderCall, left: float | None) -> Fit:
         )
     if out_rate <= 0:
         return Fit(call)
-    affordable = int((left - in_cost) / out_rate)
+    affordable = min(int((left - in_cost) / out_rate), output_limit(model))
     capped = affordable if call.max_tokens is None else min(call.max_tokens, affordable)
     return Fit(call if capped == call.max_tokens else replace(call, max_tokens=capped))
 
@@ -175,13 +200,16 @@ class PeriodBudget:
             await self._flush(bucket)
 
     async def _flush(self, bucket: int) -> None:
-        amount = self._pending.get(bucket, 0.0)
+        # Take the amount out before the await: a flush that overlaps this one then sends
+        # only what was added since, so no charge reaches Redis twice.
+        amount = self._pending.pop(bucket, 0.0)
         if amount <= 0:
             return
         ttl_ms = (self.seconds + 3600) * 1000
         total = await self.shared.script("spend", [self._key(bucket)], [repr(amount), ttl_ms])
-        if total is not DOWN:
-            self._pending[bucket] -= amount
+        if total is DOWN:  # kept for when Redis is back
+            self._pending[bucket] = self._pending.get(bucket, 0.0) + amount
+        else:
             self._remote[bucket] = float(total)  # type: ignore[arg-type]
 
     async def status(self) -> dict[str, Any]:

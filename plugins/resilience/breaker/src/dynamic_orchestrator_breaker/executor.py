@@ -1,47 +1,65 @@
-"""The resilient executor: the core's chain walk with breakers, budget and cache around it.
+"""The resilience wrappers: breakers and budget around each model call, cache and budget
+around the whole execution.
 
-It reuses the core's pieces (:func:`~dynamic_orchestrator.execution.build_call`,
-:func:`~dynamic_orchestrator.execution.call_model`,
-:func:`~dynamic_orchestrator.execution.call_with_retries`,
-:func:`~dynamic_orchestrator.execution.remaining_after` and the tool loop
-:func:`~dynamic_orchestrator.toolloop.complete_with_tools`). What it adds sits in the
-one function that makes each provider call, :func:`guarded_call`: it asks the model's
-breaker for leave (an open breaker skips the model, noted in ``attempts``), fits the call
-to the money left, makes it, and reports the outcome to the breaker and the budget.
+The host walks the chain (:mod:`dynamic_orchestrator.execution`); this plugin only wraps
+its two hooks. Around ``call_model`` (:func:`guarded_call`): ask the model's breaker for
+leave (an open breaker skips the model, noted in ``attempts``), fit the call to the money
+left, let the call run, and report the outcome to the breaker and the budget. Around
+``execute`` (:func:`run_resilient`): refuse when the period budget is spent, answer from
+the response cache when it can, store what is worth serving again, and turn a budget
+spent part-way into a failed execution that says so.
 
-A request that was accepted ends completed or failed with every attempt listed; a period
-budget that is spent fails it with a message that says so.
+A request's outcome on a model enters that model's breaker window once, however many
+tries its retries make: ``run_resilient`` puts a :class:`RequestOutcomes` tally in the
+context, ``guarded_call`` reports each try to it, settles the models the chain has left
+when it reaches a new one, and ``run_resilient`` settles the rest when the walk ends.
+
+A request that was accepted ends completed or failed with every attempt listed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from dynamic_orchestrator.catalog import CLIENT_PROVIDER, ModelInfo
-from dynamic_orchestrator.errors import BudgetExceededError, ErrorKind, ProviderError
-from dynamic_orchestrator.execution import (
+from dynamic_orchestrator.contract import (
+    CLIENT_PROVIDER,
+    Attempt,
+    BudgetExceededError,
+    Completion,
+    ErrorKind,
+    Execution,
     ExecutionContext,
-    build_call,
-    call_model,
-    call_with_retries,
-    remaining_after,
+    ModelCall,
+    ProviderError,
 )
-from dynamic_orchestrator.models import Attempt, Completion, Execution
-from dynamic_orchestrator.toolloop import TOOL_LIMIT_REASON, complete_with_tools
+from dynamic_orchestrator.toolloop import TOOL_LIMIT_REASON
 
 from .breaker import Permit
 from .budget import RequestSpend, call_cost, fit_call
 from .cache import cache_key
-from .registry import Refusal
+from .registry import BreakerRegistry, Refusal, RequestOutcomes
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator.models import Candidate
-    from dynamic_orchestrator.providers import ProviderCall
+    from dynamic_orchestrator.contract import Candidate
 
     from . import Resilience
+
+SPEND = "dynamic_orchestrator_breaker.spend"
+"""Where the request's :class:`RequestSpend` lives in ``context.plugin_state``."""
+
+OUTCOMES = "dynamic_orchestrator_breaker.outcomes"
+"""Where the request's :class:`RequestOutcomes` tally lives in ``context.plugin_state``."""
+
+
+def _discard(inner: Awaitable[Any]) -> None:
+    """Close an inner awaitable that will not be awaited (no "never awaited" warning)."""
+    close = getattr(inner, "close", None)
+    if callable(close):
+        close()
 
 
 def _skip(ctx: ExecutionContext, candidate: Candidate, reason: str) -> ProviderError:
@@ -62,37 +80,59 @@ def _skip(ctx: ExecutionContext, candidate: Candidate, reason: str) -> ProviderE
     return error
 
 
+def _breakers(state: Resilience, ctx: ExecutionContext) -> BreakerRegistry | RequestOutcomes | None:
+    """The request's tally when the execution is wrapped, else the registry itself."""
+    tally = ctx.plugin_state.get(OUTCOMES)
+    return tally if isinstance(tally, RequestOutcomes) else state.breakers
+
+
+def _spend(ctx: ExecutionContext) -> RequestSpend:
+    spend = ctx.plugin_state.get(SPEND)
+    if not isinstance(spend, RequestSpend):
+        spend = ctx.plugin_state[SPEND] = RequestSpend(ctx.request.options.max_cost)
+    return spend
+
+
 async def guarded_call(
-    state: Resilience,
-    spend: RequestSpend,
-    ctx: ExecutionContext,
-    candidate: Candidate,
-    call: ProviderCall,
+    state: Resilience, model_call: ModelCall, inner: Awaitable[Completion]
 ) -> Completion:
     """One provider call through the model's breaker and within the money left.
 
+    :param inner: the call itself (the host's, or further wrappers'); awaited at most once.
     :raises ProviderError: the call failed, or was not made (``unavailable``: breaker
         open, or it cannot fit the budget), so the chain moves on.
     :raises BudgetExceededError: the period budget is spent.
     """
-    period_left = await state.budget.check()
-    lefts = [x for x in (spend.left(), period_left) if x is not None]
-    fit = fit_call(call, min(lefts) if lefts else None)
-    if fit.call is None:
-        raise _skip(ctx, candidate, fit.refusal or "budget")
-    call = fit.call
+    ctx, candidate = model_call.context, model_call.candidate
+    spend = _spend(ctx)
+    breakers = _breakers(state, ctx)
     permit: Permit | None = None
-    if state.breakers is not None:
-        granted = await state.breakers.acquire(candidate.model, probe_ttl=call.timeout + 5.0)
-        if isinstance(granted, Refusal):
-            raise _skip(ctx, candidate, granted.reason)
-        permit = granted
+    try:
+        period_left = await state.budget.check()
+        lefts = [x for x in (spend.left(), period_left) if x is not None]
+        fit = fit_call(model_call.call, min(lefts) if lefts else None)
+        if fit.call is None:
+            raise _skip(ctx, candidate, fit.refusal or "budget")
+        model_call.call = fit.call
+        if breakers is not None:
+            if isinstance(breakers, RequestOutcomes):
+                await breakers.settle_others(candidate.model)
+            granted = await breakers.acquire(candidate.model, probe_ttl=fit.call.timeout + 5.0)
+            if isinstance(granted, Refusal):
+                raise _skip(ctx, candidate, granted.reason)
+            permit = granted
+    except BaseException:
+        _discard(inner)
+        raise
+    call = model_call.call
+    if isinstance(breakers, RequestOutcomes):
+        breakers.started(candidate.model)
     start = time.perf_counter()
     try:
-        completion = await call_model(ctx, candidate, call)
+        completion = await inner
     except ProviderError as exc:
-        if permit is not None and state.breakers is not None:
-            await state.breakers.failure(
+        if permit is not None and breakers is not None:
+            await breakers.failure(
                 candidate.model,
                 permit,
                 time.perf_counter() - start,
@@ -101,12 +141,15 @@ async def guarded_call(
             )
         raise
     except BaseException:
-        if permit is not None and state.breakers is not None:
+        if permit is not None and breakers is not None:
             with anyio.CancelScope(shield=True):
-                await state.breakers.release(candidate.model, permit)
+                await breakers.release(candidate.model, permit)
         raise
-    if permit is not None and state.breakers is not None:
-        await state.breakers.success(candidate.model, permit, time.perf_counter() - start)
+    finally:
+        if isinstance(breakers, RequestOutcomes):
+            breakers.ended(candidate.model)
+    if permit is not None and breakers is not None:
+        await breakers.success(candidate.model, permit, time.perf_counter() - start)
     if spend.max_cost is not None or state.budget.enabled:  # pricing takes ~0.1 ms
         cost = call_cost(call.model, completion)
         spend.spent += cost
@@ -137,58 +180,56 @@ def _as_cache_hit(completion: Completion) -> Completion:
     )
 
 
-async def run_resilient(ctx: ExecutionContext, state: Resilience) -> Execution:
-    """Walk the chain with breakers, budget and cache; every attempt is listed."""
-    spend = RequestSpend(ctx.request.options.max_cost)
+def _sent_tools(ctx: ExecutionContext) -> bool:
+    """Whether the model tried last was sent tools."""
+    last = ctx.attempts[-1].model if ctx.attempts else None
+    prompt = ctx.prompts.get(last) if last else None
+    return bool(prompt and prompt.tools)
+
+
+async def run_resilient(
+    state: Resilience, ctx: ExecutionContext, inner: Awaitable[Execution]
+) -> Execution:
+    """The execution within the budget, answered from the cache when it can.
+
+    :param inner: the host's chain walk (or further wrappers'); awaited at most once.
+    """
+    spend = _spend(ctx)
     try:
         await state.budget.check()
     except BudgetExceededError as exc:
+        _discard(inner)
         return Execution(completion=None, error=str(exc))
     key: str | None = None
     if state.cache.enabled:
         key = cache_key(ctx.request, ctx.config)
         hit = await state.cache.get(key)
         if hit is not None:
+            _discard(inner)
             await ctx.report("cache hit", 0.9)
             return Execution(completion=_as_cache_hit(hit), cached=True)
-    chain = list(ctx.selection.chain)
-    last_error: ProviderError | None = None
-    attempt = partial(guarded_call, state, spend)
-    while chain:
-        candidate = chain.pop(0)
-        model = ctx.catalog.get(candidate.model) or ModelInfo(
-            name=candidate.model, provider=candidate.provider
-        )
-        await ctx.report(f"calling {candidate.model}", 0.6)
-        prompt = ctx.prompt_for(model)
-        call = build_call(ctx, candidate, model, prompt)
-        try:
-            completion = await complete_with_tools(
-                ctx, call, partial(call_with_retries, ctx, candidate, attempt=attempt)
-            )
-        except ProviderError as exc:
-            last_error = exc
-            next_chain = remaining_after(exc, candidate, chain)
-            if next_chain is None:
-                break
-            chain = next_chain
-            continue
-        except BudgetExceededError as exc:
-            return Execution(
-                completion=None,
-                attempts=list(ctx.attempts),
-                error=str(exc),
-                extra_cost_usd=max(ctx.extra_cost_usd, spend.spent),
-            )
-        if key is not None and _cacheable(completion, bool(prompt.tools)):
-            await state.cache.put(key, completion)
+    tally = state.breakers.request() if state.breakers is not None else None
+    if tally is not None:
+        ctx.plugin_state[OUTCOMES] = tally
+    try:
+        execution = await inner
+    except BudgetExceededError as exc:
         return Execution(
-            completion=completion, attempts=list(ctx.attempts), extra_cost_usd=ctx.extra_cost_usd
+            completion=None,
+            attempts=list(ctx.attempts),
+            error=str(exc),
+            extra_cost_usd=max(ctx.extra_cost_usd, spend.spent),
         )
-    message = last_error.describe() if last_error else "no model in the chain could be called"
-    return Execution(
-        completion=None,
-        attempts=list(ctx.attempts),
-        error=message,
-        extra_cost_usd=max(ctx.extra_cost_usd, spend.spent),
-    )
+    finally:
+        if tally is not None:
+            ctx.plugin_state.pop(OUTCOMES, None)
+            with anyio.CancelScope(shield=True):
+                await tally.settle()
+    completion = execution.completion
+    if completion is None:
+        return execution.model_copy(
+            update={"extra_cost_usd": max(execution.extra_cost_usd, spend.spent)}
+        )
+    if key is not None and _cacheable(completion, _sent_tools(ctx)):
+        await state.cache.put(key, completion)
+    return execution

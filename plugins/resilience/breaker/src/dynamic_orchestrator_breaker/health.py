@@ -33,6 +33,12 @@ def render(report: dict[str, Any]) -> str:
     lines = []
     redis = report["redis"]
     lines.append(f"redis:    {redis['state']}" + (f" ({redis['url']})" if "url" in redis else ""))
+    if redis.get("configured"):
+        lines.append(
+            f"          went local {redis['went_local']} time(s), "
+            f"{redis['local_calls']} call(s) answered by local state, "
+            f"pool of {redis['max_connections']} connections"
+        )
     cache = report["cache"]
     lines.append(
         f"cache:    {'on' if cache['enabled'] else 'off'}, {cache['backend']}, "

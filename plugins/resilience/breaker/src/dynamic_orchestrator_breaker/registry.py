@@ -4,23 +4,34 @@ Before each call, :meth:`BreakerRegistry.acquire` reads the model's shared state
 ``HMGET``), adopts an open decided elsewhere, asks the local breaker, and for a half-open
 probe also takes the shared probe token, so exactly ``half_open_probes`` calls probe a
 model across every process. After the call, the outcome goes to the local breaker and any
-change of state is published. What each error kind does follows the core's policy table
-(:data:`dynamic_orchestrator.errors.POLICIES`):
+change of state is published.
 
-- counted kinds (transient, rate limited, quota, model not found) are failures;
-- a 429 with ``Retry-After`` also opens the model for that long (a cool-down);
-- quota exhausted opens it for ``long_open_duration``;
-- 401/403 marks the provider misconfigured: every model it serves opens for
-  ``long_open_duration``, with the reason shown by ``health``;
-- the other kinds (bad request, context overflow, unavailable, cancelled) give the permit
-  back without counting.
+Outage or noise: a request's outcome on a model enters the failure-rate window once,
+whatever its retries (:class:`RequestOutcomes`), while every hard-failed call counts
+toward the consecutive-failure trip. What each error kind does is this plugin's own
+table, :data:`BREAKER_POLICIES`:
+
+==================  ============  ===========  =====================================
+kind                window        in a row     also
+==================  ============  ===========  =====================================
+transient           failure       yes
+rate_limited        not counted   without RA   Retry-After: cool the model down for it
+quota_exhausted     failure       yes          open for ``long_open_duration``
+auth                not counted   no           every model of the provider opens long
+model_not_found     failure       yes
+others              not counted   no           (bad request, context, unavailable...)
+==================  ============  ===========  =====================================
+
+A 429 is back-pressure, not an outage: with ``Retry-After`` the model rests exactly that
+long; without it the request falls back and nothing is counted against the rate, though a
+model answering nothing but 429s still trips the consecutive count.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
@@ -34,13 +45,51 @@ if TYPE_CHECKING:
 
 log = get_logger("breaker")
 
+
+@dataclass(frozen=True)
+class KindPolicy:
+    """What one error kind does to a model's breaker."""
+
+    counts: bool
+    """The request's outcome on the model is a failure in the rate window."""
+    in_a_row: bool
+    """The call adds to the consecutive-failure count."""
+    cool_down: str | None = None
+    """``retry_after`` (rest for the Retry-After given) or ``long`` (long_open_duration)."""
+    provider_wide: bool = False
+    """Every model of the failing provider opens (a refused key)."""
+
+
+_NOT_COUNTED = KindPolicy(counts=False, in_a_row=False)
+BREAKER_POLICIES: dict[ErrorKind, KindPolicy] = {
+    ErrorKind.TRANSIENT: KindPolicy(counts=True, in_a_row=True),
+    ErrorKind.RATE_LIMITED: KindPolicy(counts=False, in_a_row=True, cool_down="retry_after"),
+    ErrorKind.QUOTA_EXHAUSTED: KindPolicy(counts=True, in_a_row=True, cool_down="long"),
+    ErrorKind.AUTH: KindPolicy(counts=False, in_a_row=False, cool_down="long", provider_wide=True),
+    ErrorKind.MODEL_NOT_FOUND: KindPolicy(counts=True, in_a_row=True),
+}
+"""Per error kind, what the breaker does (kinds not listed do nothing: their permit is
+given back)."""
+
+
+def breaker_policy(error: ProviderError) -> KindPolicy:
+    """The breaker's policy for ``error``; a 429 with Retry-After is back-off only."""
+    policy = BREAKER_POLICIES.get(error.kind, _NOT_COUNTED)
+    if error.kind is ErrorKind.RATE_LIMITED and error.retry_after:
+        return replace(policy, in_a_row=False)
+    return policy
+
+
 _SETTING_NAMES = tuple(f.name for f in fields(BreakerSettings))
 
 
 def settings_for(config: CircuitBreakerConfig, model: str) -> BreakerSettings:
     """The breaker settings of ``model``: ``circuit_breaker`` with its per-model override."""
     merged = config.for_model(model)
-    return BreakerSettings(**{name: getattr(merged, name) for name in _SETTING_NAMES})
+    defaults = BreakerSettings()
+    return BreakerSettings(
+        **{name: getattr(merged, name, getattr(defaults, name)) for name in _SETTING_NAMES}
+    )
 
 
 def _ms(seconds: float) -> int:
@@ -180,32 +229,38 @@ class BreakerRegistry:
         error: ProviderError,
         provider_models: Callable[[], Iterable[str]],
     ) -> None:
-        """Record a failed call and act on its kind (see the module docstring).
+        """Record a failed call as a whole request's outcome (no retries to fold in)."""
+        if await self.call_failed(model, permit, error, provider_models):
+            await self.settle_failure(model, permit, duration)
+        else:
+            await self.release(model, permit)
+
+    async def call_failed(
+        self,
+        model: str,
+        permit: Permit,
+        error: ProviderError,
+        provider_models: Callable[[], Iterable[str]],
+    ) -> bool:
+        """Act on one failed call at once (see :data:`BREAKER_POLICIES`).
 
         :param provider_models: the models of the failing model's provider, for an auth
             failure that marks the whole provider misconfigured.
+        :returns: whether the request's outcome on ``model`` counts as a failure.
         """
         breaker = self.breaker(model)
-        policy = error.policy
-        if not policy.counts_against_breaker and error.kind is not ErrorKind.AUTH:
-            await self.release(model, permit)
-            return
-        if policy.counts_against_breaker:
-            await self._publish(model, breaker.on_failure(permit, duration))
-        else:
-            await self.release(model, permit)
+        policy = breaker_policy(error)
+        if policy.in_a_row:
+            await self._publish(model, breaker.on_call_failed(permit))
         long = breaker.settings.long_open_duration
-        if error.kind is ErrorKind.RATE_LIMITED and error.retry_after:
+        if policy.cool_down == "retry_after" and error.retry_after:
             reason = f"rate limited: cooling down for Retry-After {error.retry_after:g}s"
             await self._publish(model, breaker.force_open(error.retry_after, reason))
-        elif error.kind is ErrorKind.QUOTA_EXHAUSTED:
-            reason = f"quota exhausted ({error.describe()[:160]}); open for {long:g}s"
-            await self._publish(model, breaker.force_open(long, reason))
-        elif error.kind is ErrorKind.AUTH:
+        elif policy.provider_wide:
             provider = error.provider or "its provider"
             reason = (
                 f"provider {provider} misconfigured: the key was refused "
-                f"({error.describe()[:160]}); open for {long:g}s"
+                f"({error.kind.value}); open for {long:g}s"
             )
             log.warning("provider_misconfigured", provider=provider, model=model, error=str(error))
             for name in {model, *provider_models()}:
@@ -213,6 +268,18 @@ class BreakerRegistry:
                 await self._publish(
                     name, other.force_open(other.settings.long_open_duration, reason)
                 )
+        elif policy.cool_down == "long":
+            reason = f"{error.kind.value.replace('_', ' ')}; open for {long:g}s"
+            await self._publish(model, breaker.force_open(long, reason))
+        return policy.counts
+
+    async def settle_failure(self, model: str, permit: Permit, duration: float) -> None:
+        """Enter a request's failed outcome on ``model`` in its window."""
+        await self._publish(model, self.breaker(model).on_failure(permit, duration))
+
+    def request(self) -> RequestOutcomes:
+        """A tally of one request's calls, so its outcome per model is counted once."""
+        return RequestOutcomes(self)
 
     async def _publish(self, model: str, change: Transition | None) -> None:
         if change is None:
@@ -265,3 +332,98 @@ def _refusal(snap: Snapshot, now: float) -> str:
         left = max(0.0, (snap.open_until or 0.0) - now)
         return f"circuit open ({snap.reason}); half-open in {left:.1f}s"
     return "circuit half-open: its probe calls are already in flight"
+
+
+@dataclass
+class _Held:
+    permit: Permit
+    answered: bool = False
+    failed: bool = False
+    duration: float = 0.0
+    in_flight: int = 0
+
+
+@dataclass
+class RequestOutcomes:
+    """One request's calls on each model, folded into one outcome per model.
+
+    The permit taken by the request's first call on a model serves its retries while the
+    breaker stays in the state that issued it (otherwise the retry asks again). Each failed
+    call still acts at once (cool-downs, the consecutive-failure count), but the window
+    gets one entry per model: a success as soon as one call answers, a failure when the
+    request moves on (:meth:`settle`).
+    Same methods as :class:`BreakerRegistry` for a call; :meth:`settle` must run at the end.
+    """
+
+    registry: BreakerRegistry
+    _held: dict[str, _Held] = field(default_factory=dict)
+
+    async def acquire(self, model: str, probe_ttl: float) -> Permit | Refusal:
+        """The request's permit for ``model``: the one it holds, or a new one."""
+        held = self._held.get(model)
+        if held is None:
+            granted = await self.registry.acquire(model, probe_ttl)
+            if isinstance(granted, Permit):
+                self._held[model] = _Held(granted)
+            return granted
+        if self.registry.breaker(model).is_current(held.permit):
+            return held.permit
+        # The state changed since (opened, cooled down, half-open): ask again, as a new call.
+        granted = await self.registry.acquire(model, probe_ttl)
+        if isinstance(granted, Permit):
+            held.permit = granted
+        return granted
+
+    async def success(self, model: str, permit: Permit, duration: float) -> None:
+        held = self._held.get(model)
+        if held is None or held.answered:
+            self.registry.breaker(model).on_call_ok()
+            return
+        held.answered, held.failed = True, False
+        await self.registry.success(model, permit, max(duration, held.duration))
+
+    async def failure(
+        self,
+        model: str,
+        permit: Permit,
+        duration: float,
+        error: ProviderError,
+        provider_models: Callable[[], Iterable[str]],
+    ) -> None:
+        held = self._held.get(model)
+        counts = await self.registry.call_failed(model, permit, error, provider_models)
+        if held is not None and not held.answered and counts:
+            held.failed = True
+            held.duration = max(held.duration, duration)
+
+    async def release(self, model: str, permit: Permit) -> None:
+        """A call whose outcome says nothing (cancelled): settled with the request."""
+
+    def started(self, model: str) -> None:
+        """A call on ``model`` is under way (it is not settled while one is)."""
+        held = self._held.get(model)
+        if held is not None:
+            held.in_flight += 1
+
+    def ended(self, model: str) -> None:
+        """A call on ``model`` came back (answered, failed or cancelled)."""
+        held = self._held.get(model)
+        if held is not None and held.in_flight > 0:
+            held.in_flight -= 1
+
+    async def settle_others(self, model: str) -> None:
+        """The request moved on to ``model``: settle the models it left (none in flight)."""
+        for name in [n for n, h in self._held.items() if n != model and h.in_flight == 0]:
+            await self.settle(name)
+
+    async def settle(self, model: str | None = None) -> None:
+        """Enter the outcome of ``model`` (default: every model) in its window."""
+        names = [model] if model is not None else list(self._held)
+        for name in names:
+            held = self._held.pop(name, None)
+            if held is None or held.answered:
+                continue
+            if held.failed:
+                await self.registry.settle_failure(name, held.permit, held.duration)
+            else:
+                await self.registry.release(name, held.permit)

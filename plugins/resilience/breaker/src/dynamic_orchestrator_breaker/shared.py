@@ -40,6 +40,9 @@ class _Down:
         return "DOWN"
 
 
+DEFAULT_MAX_CONNECTIONS: Final = 50
+"""Connections per process; a burst waits for one (``redis.timeout``) rather than fail."""
+
 DOWN: Final = _Down()
 """What a call returns when Redis is not configured or not reachable."""
 
@@ -114,6 +117,12 @@ class SharedState:
         self._down_until = 0.0
         self._down_since: float | None = None
         self._last_error = ""
+        self.max_connections: int = getattr(settings, "max_connections", DEFAULT_MAX_CONNECTIONS)
+        self._slots = anyio.Semaphore(self.max_connections)
+        self.degradations = 0
+        """How many times Redis was lost and local state took over (``health``, metrics)."""
+        self.local_calls = 0
+        """Redis operations answered by local state instead (down, or not reachable)."""
         self.import_error: str | None = None
         if self.url:
             try:
@@ -133,7 +142,13 @@ class SharedState:
         """For ``health``: whether Redis is used, reachable, or replaced by local state."""
         if not self.url:
             return {"configured": False, "state": "not configured: state is local"}
-        info: dict[str, Any] = {"configured": True, "url": _safe_url(self.url)}
+        info: dict[str, Any] = {
+            "configured": True,
+            "url": _safe_url(self.url),
+            "max_connections": self.max_connections,
+            "went_local": self.degradations,
+            "local_calls": self.local_calls,
+        }
         if self.import_error:
             info["state"] = f"local fallback: {self.import_error}"
         elif self._down_since is not None:
@@ -155,13 +170,18 @@ class SharedState:
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            self._client = aioredis.Redis.from_url(
+            # A bounded pool that waits for a free connection (up to the call's own
+            # timeout) instead of raising MaxConnectionsError at a burst.
+            pool = aioredis.BlockingConnectionPool.from_url(
                 self.url or "",
+                max_connections=self.max_connections,
+                timeout=self.settings.timeout * 4,  # a backstop: _slots does the queueing
                 socket_timeout=self.settings.timeout,
                 socket_connect_timeout=self.settings.timeout,
                 retry=Retry(NoBackoff(), 0),
                 decode_responses=True,
             )
+            self._client = aioredis.Redis(connection_pool=pool)
             self._scripts = {
                 name: self._client.register_script(source)
                 for name, source in (
@@ -181,14 +201,19 @@ class SharedState:
             return DOWN
         now = self._clock()
         if now < self._down_until:
+            self.local_calls += 1
             return DOWN
         try:
-            with anyio.fail_after(self.settings.timeout * 2):
-                result = await op(self._connect())
+            # Waiting for a free connection is queueing, not Redis being down: only the
+            # operation itself is timed. Each holder is timed, so the wait is bounded.
+            async with self._slots:
+                with anyio.fail_after(self.settings.timeout * 2):
+                    result = await op(self._connect())
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:
             self._mark_down(exc)
+            self.local_calls += 1
             return DOWN
         if self._down_since is not None:
             log.warning(
@@ -204,12 +229,14 @@ class SharedState:
         self._last_error = redact(f"{type(exc).__name__}: {exc}")[:200]
         if self._down_since is None:
             self._down_since = self._clock()
+            self.degradations += 1
             log.warning(
                 "redis_unavailable",
                 url=_safe_url(self.url or ""),
                 error=self._last_error,
                 fallback="local state until it is back",
                 retry_in_s=self.settings.retry_interval,
+                went_local=self.degradations,
             )
 
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:

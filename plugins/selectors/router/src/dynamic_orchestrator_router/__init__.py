@@ -31,7 +31,15 @@ from .settings import resolve_outcomes, settings_of
 if TYPE_CHECKING:
     from .model import Router
 
-__all__ = ["Router", "record", "register_commands", "select_model", "shutdown", "startup"]
+__all__ = [
+    "Router",
+    "feedback",
+    "record",
+    "register_commands",
+    "select_model",
+    "shutdown",
+    "startup",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -96,6 +104,15 @@ def shutdown(orchestrator: Any) -> None:
     if _outcome_log is not None:
         _outcome_log.close()
         _outcome_log = None
+
+
+def feedback(request_id: str, verdict: bool | float) -> bool:
+    """Record the client's verdict on an earlier request (thumbs up/down, or a score in
+    [0, 1]) in this process's outcome log; False when no outcome log is configured."""
+    if _outcome_log is None:
+        return False
+    _outcome_log.verdict(request_id, verdict, source="feedback")
+    return True
 
 
 @hookimpl

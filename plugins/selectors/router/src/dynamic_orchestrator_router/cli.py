@@ -10,13 +10,14 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 from dynamic_orchestrator.commands import UsageFailure
+from dynamic_orchestrator.progress import Progress
 
 from .model import MODES, Router, RouterFileError
 from .outcomes import OutcomeError, OutcomeTable, PriceTable, file_digest, read_outcomes
@@ -77,6 +78,18 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _fold_progress(bar: Progress) -> Callable[[str], None]:
+    """Each fold's note on the progress line (a terminal), or as a line (piped)."""
+
+    def note(message: str) -> None:
+        if bar.enabled:
+            bar.advance(1 if bar.note else 0, message)  # a fold ended as the next begins
+        else:
+            _note(message)
+
+    return note
+
+
 def _usd(value: float) -> str:
     return f"${value:.6g}"
 
@@ -132,7 +145,8 @@ def train_command(
     table = _read(files, price_table)
     started = time.perf_counter()
     try:
-        router = train(table, TrainOptions(c=c, min_df=min_df))
+        with Progress(f"training on {len(table)} prompts"):
+            router = train(table, TrainOptions(c=c, min_df=min_df))
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     router.meta["file_digests"] = {Path(f).name: file_digest(Path(f)) for f in files}
@@ -211,6 +225,11 @@ def predict_command(router_path: str) -> None:
     help="PNG of the cost-quality curves.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--cascade",
+    is_flag=True,
+    help="Also replay verifying cascades (files must carry <model>|model_response columns).",
+)
 @price_option
 @output_tokens_option
 @files_argument
@@ -220,6 +239,7 @@ def eval_command(
     seed: int,
     plot_path: str,
     as_json: bool,
+    cascade: bool,
     prices: tuple[str, ...],
     output_tokens: int | None,
     files: tuple[str, ...],
@@ -227,6 +247,7 @@ def eval_command(
     """Cost-quality curve of the router on FILES beside the baselines, and a PNG plot."""
     from .evaluation import (
         as_is,
+        at_budgets,
         cross_validate,
         discrimination,
         figures,
@@ -250,7 +271,9 @@ def eval_command(
     options = TrainOptions.from_meta(router.meta.get("options", {}))
     if folds:
         try:
-            pred = cross_validate(table, options, folds, seed, progress=_note)
+            with Progress("cross-validation", folds) as bar:
+                pred = cross_validate(table, options, folds, seed, progress=_fold_progress(bar))
+                bar.advance(1, "done")
         except ValueError as exc:
             raise UsageFailure(str(exc)) from None
         protocol = (
@@ -302,14 +325,74 @@ def eval_command(
             {"willingness_to_pay": s, "cost_usd": c, "quality": q, "strong_share": sh}
             for s, c, q, sh in _curve_rows(all_sweeps["router_utility"])
         ],
+        "against_per_task": [
+            {"budget_share": b, "router": q, "per_task": r}
+            for b, q, r in at_budgets(all_sweeps, "router_utility")
+        ],
         "auc": discrimination(table, pred.probability),
         "latency_us": latency.__dict__,
         "plot": str(plot),
     }
+    if cascade:
+        report["cascade"] = _cascade_report(full, table, max(folds, 2), seed)
     if as_json:
         click.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
         return
     _print_eval(report, figs, all_sweeps, latency)
+    if cascade:
+        _print_cascade(report["cascade"])
+
+
+def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: int) -> Any:
+    from .cascade_eval import KINDS, cross_validate_cascades, per_task_curve
+    from .evaluation import value_at, x_to_reach
+
+    if table.responses is None:
+        raise UsageFailure("--cascade: the files carry no <model>|model_response columns")
+    fixed = cross_validate_cascades(table, folds, seed)
+    best_q = float(table.success[:, int(np.argmax(table.success.mean(axis=0)))].mean())
+    curves = {}
+    for kind in KINDS:
+        path = per_task_curve(table, kind, folds, seed)
+        curves[kind] = {
+            "points": [{"cost_share": c, "quality": q} for c, q in path],
+            "quality_at_10": value_at(path, 0.10),
+            "quality_at_35": value_at(path, 0.35),
+            "cost_to_match": x_to_reach(path, best_q - 1e-12),
+        }
+    return {
+        "protocol": f"{folds}-fold cross-validation (seed {seed}); cascades chosen on the "
+        "training folds, replayed on the held-out fold from the recorded answers",
+        "self_check": "not evaluated: a self-check needs a model call the files do not record",
+        "fixed_chain": [p.__dict__ for p in fixed],
+        "per_task": curves,
+    }
+
+
+def _print_cascade(report: dict[str, Any]) -> None:
+    click.echo("")
+    click.echo(f"verifying cascades ({report['protocol']}):")
+    click.echo("  one chain for every prompt, chosen for a budget on the training folds:")
+    click.echo(
+        f"  {'verifier':8} {'budget':>6} {'cost':>6} {'quality':>7} {'accepted':>8}  chain (fold 1)"
+    )
+    for p in report["fixed_chain"]:
+        click.echo(
+            f"  {p['verifier']:8} {_pct(p['budget']):>6} {_pct(p['cost_share']):>6} "
+            f"{p['quality']:>7.3f} {_pct(p['accepted']):>8}  {p['chains'][0]}"
+        )
+    click.echo("  per task (eval_name): a single model or a cascade each, swept over price:")
+    click.echo(f"  {'verifier':8} {'q@10%':>6} {'q@35%':>6} {'cost to match':>13}")
+    for kind, c in report["per_task"].items():
+        click.echo(
+            f"  {kind:8} {_num(c['quality_at_10']):>6} {_num(c['quality_at_35']):>6} "
+            f"{_pct(c['cost_to_match']):>13}"
+        )
+    click.echo(
+        "  cost: share of the best single model's cost on the same prompts; agree2: two "
+        "cheap answers with equal keys are accepted; agree3: three"
+    )
+    click.echo(f"  self-check: {report['self_check']}")
 
 
 def _finite(value: Any) -> Any:
@@ -400,12 +483,16 @@ def _print_eval(
         "APGR: the gap recovered, averaged over all shares"
     )
     click.echo("")
-    router_fig, task_fig = figs["router_utility"], figs["per_task"]
-    if router_fig.quality_at_10 is not None and task_fig.quality_at_10 is not None:
-        click.echo(
-            f"router (utility) vs best model per task at 10% of the cost: "
-            f"{router_fig.quality_at_10 - task_fig.quality_at_10:+.3f}"
-        )
+    click.echo("router (utility) against the best model per task, by budget:")
+    click.echo(f"  {'budget':>8} {'router':>7} {'per task':>8} {'difference':>10}")
+    for row in report["against_per_task"]:
+        q, r = row["router"], row["per_task"]
+        diff = "—" if q is None or r is None else f"{q - r:+.4f}"
+        click.echo(f"  {100 * row['budget_share']:>7.0f}% {_num(q):>7} {_num(r):>8} {diff:>10}")
+    click.echo(
+        "  budget: share of the best single model's cost; one prompt is "
+        f"{1 / report['prompts']:.4f} of quality"
+    )
     click.echo("")
     click.echo("how well the router tells success from failure (ROC AUC; 0.5 = chance):")
     click.echo(f"  {'model':44} {'pooled':>7} {'within task':>11}")
@@ -535,3 +622,32 @@ def calibrate_command(
         router.set_defaults(mode=mode, **{knob: float(f"{result.knob:.6g}")})
         router.save(router_path)
         click.echo(f"stored as the default of {router_path}")
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+@router_group.command("feedback")
+@click.option(
+    "--outcomes",
+    "outcomes_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The outcome log (plugins.settings.router.outcomes).",
+)
+@click.argument("request_id")
+@click.argument("verdict", type=click.Choice(["up", "down"]))
+def feedback_command(outcomes_path: str, request_id: str, verdict: str) -> None:
+    """Append a thumbs up or down on REQUEST_ID to the outcome log; 'router train' joins it."""
+    line = {
+        "request_id": request_id,
+        "verdict": verdict == "up",
+        "source": "feedback",
+        "timestamp": time.time(),
+    }
+    try:
+        with Path(outcomes_path).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+    except OSError as exc:
+        raise UsageFailure(f"--outcomes {outcomes_path}: cannot write: {exc.strerror}") from None
+    click.echo(f"recorded {verdict} for {request_id}")

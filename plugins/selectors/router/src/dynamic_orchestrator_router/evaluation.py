@@ -198,7 +198,7 @@ class Sweep:
         return [start, *zip(xs, self.quality, strict=True), end]
 
 
-def wtp_grid(cost: np.ndarray, size: int = 400) -> list[float]:
+def wtp_grid(cost: np.ndarray, size: int = 2000) -> list[float]:
     """Willingness-to-pay values from "the cheapest always" to "the likeliest always".
 
     Geometric from a hundredth of the smallest cost (price differences dominate) to 10^5
@@ -376,6 +376,23 @@ def figures(
             fig.apgr = _apgr(shares, weak_quality, gap)
         out[key] = fig
     return out
+
+
+BUDGETS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.50, 0.75, 1.00)
+"""Budgets, as shares of the best single model's cost, at which curves are compared."""
+
+
+def at_budgets(
+    cost_sweeps: dict[str, Sweep], key: str, budgets: Sequence[float] = BUDGETS
+) -> list[tuple[float, float | None, float | None]]:
+    """(budget share, the method's quality, the per-task baseline's quality) at each budget."""
+    best_cost = cost_sweeps["best_single"].cost[0]
+    ends = anchors(cost_sweeps, "cost")
+    method = cost_sweeps[key].path("cost", *ends)
+    baseline = cost_sweeps["per_task"].path("cost", *ends)
+    return [
+        (b, value_at(method, b * best_cost), value_at(baseline, b * best_cost)) for b in budgets
+    ]
 
 
 def _apgr(path: Sequence[Point], weak: float, gap: float) -> float:

@@ -5,6 +5,15 @@ runs code): the vocabulary, the IDF weights, per model a logistic-regression wei
 (success) and a ridge-regression weight vector (cost), and a JSON header with the model
 names, how it was trained and its default knobs.
 
+Since version 2 a router also carries **per-task priors**: a task classifier on the same
+terms (which outcome file or ``eval_name`` a prompt looks like), each model's smoothed
+success rate and mean cost per task, and per model a blend weight ``w`` chosen by
+cross-validation inside the training data. A prompt's success logit is
+``(1 - w) · logit(Σ_t P(t|x) · rate[t]) + w · text_logit``, and its cost
+``Σ_t P(t|x) · mean_cost[t]``, in USD as in the files. Where the text says nothing beyond
+its task (``w`` = 0) the router is the best-model-per-task table, so its standard policy
+cannot fall below that table by more than the task classifier's mistakes.
+
 Scoring is done here with numpy, not scikit-learn: a prompt's terms are looked up in the
 vocabulary, weighted (1 + log tf) × idf, L2-normalised, and multiplied by the weights of
 only the terms present. That is the same arithmetic as scikit-learn's ``TfidfVectorizer``
@@ -30,7 +39,9 @@ from .features import Terms
 from .settings import RouterFileError
 
 FORMAT = "dynamic-orchestrator-router"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+SURE_TASK = 0.8
 MODES = ("utility", "threshold")
 
 
@@ -50,6 +61,17 @@ class Router:
     cost_floor: np.ndarray  # (k,), USD
     cost_ceiling: np.ndarray  # (k,), USD
     meta: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] = field(default_factory=list)
+    task_coef: np.ndarray | None = None  # (V, T) task classifier
+    task_intercept: np.ndarray | None = None  # (T,)
+    task_success: np.ndarray | None = None  # (T, k) smoothed success rate per task
+    task_cost: np.ndarray | None = None  # (T, k) mean USD per task
+    blend: np.ndarray | None = None  # (k,) weight of the text model against the task prior
+
+    @property
+    def has_priors(self) -> bool:
+        """Whether the file carries per-task priors (version 2)."""
+        return bool(self.tasks) and self.task_coef is not None
 
     # --- scoring -------------------------------------------------------------------
 
@@ -71,10 +93,32 @@ class Router:
             weights /= norm
         return index, weights
 
+    def task_probability(self, index: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """P(task | prompt) from the task classifier, shape (T,); a task it is sure of
+        (at least :data:`SURE_TASK`) counts whole, so the prompt gets exactly that
+        task's rates and costs."""
+        assert self.task_coef is not None and self.task_intercept is not None
+        z = weights @ self.task_coef[index] + self.task_intercept
+        z = np.exp(z - z.max())
+        share = z / z.sum()
+        top = int(np.argmax(share))
+        if share[top] >= SURE_TASK:
+            share = np.zeros_like(share)
+            share[top] = 1.0
+        return np.asarray(share)
+
     def predict(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(probability of success, expected USD) for each of :attr:`models`."""
         index, weights = self.vector(text)
         logits = weights @ self.quality_coef[index] + self.quality_intercept
+        if self.has_priors:
+            assert self.task_success is not None and self.task_cost is not None
+            assert self.blend is not None
+            share = self.task_probability(index, weights)
+            prior = np.clip(share @ self.task_success, 1e-4, 1 - 1e-4)
+            logits = (1.0 - self.blend) * np.log(prior / (1 - prior)) + self.blend * logits
+            probability = 1.0 / (1.0 + np.exp(-logits))
+            return probability, np.asarray(share @ self.task_cost)
         probability = 1.0 / (1.0 + np.exp(-logits))
         micro_usd = (
             weights @ self.cost_coef[index]
@@ -141,6 +185,14 @@ class Router:
             "cost_floor": self.cost_floor.astype(np.float64),
             "cost_ceiling": self.cost_ceiling.astype(np.float64),
         }
+        if self.has_priors:
+            meta["tasks"] = list(self.tasks)
+            arrays["task_coef"] = np.asarray(self.task_coef, dtype=np.float32)
+            arrays["task_intercept"] = np.asarray(self.task_intercept, dtype=np.float64)
+            arrays["task_success"] = np.asarray(self.task_success, dtype=np.float64)
+            arrays["task_cost"] = np.asarray(self.task_cost, dtype=np.float64)
+            arrays["blend"] = np.asarray(self.blend, dtype=np.float64)
+            arrays["meta"] = _bytes(json.dumps(meta, sort_keys=True))
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +222,7 @@ class Router:
             meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
             if meta.get("format") != FORMAT:
                 raise RouterFileError(f"{source}: not a router file (format {meta.get('format')})")
-            if meta.get("version") != VERSION:
+            if meta.get("version") not in READABLE_VERSIONS:
                 raise RouterFileError(
                     f"{source}: router file version {meta.get('version')}, this plugin reads "
                     f"version {VERSION}: train it again"
@@ -193,6 +245,13 @@ class Router:
                 cost_ceiling=arrays["cost_ceiling"],
                 meta=meta,
             )
+            if meta.get("tasks"):
+                router.tasks = list(meta["tasks"])
+                router.task_coef = arrays["task_coef"]
+                router.task_intercept = arrays["task_intercept"]
+                router.task_success = arrays["task_success"]
+                router.task_cost = arrays["task_cost"]
+                router.blend = arrays["blend"]
         except RouterFileError:
             raise
         except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
@@ -200,6 +259,17 @@ class Router:
         k, size = len(router.models), len(router.vocabulary)
         if router.quality_coef.shape != (size, k) or router.cost_coef.shape != (size, k):
             raise RouterFileError(f"{source}: damaged router file (weights do not match)")
+        if router.has_priors:
+            t = len(router.tasks)
+            shapes = [
+                (router.task_coef, (size, t)),
+                (router.task_intercept, (t,)),
+                (router.task_success, (t, k)),
+                (router.task_cost, (t, k)),
+                (router.blend, (k,)),
+            ]
+            if any(a is None or a.shape != shape for a, shape in shapes):
+                raise RouterFileError(f"{source}: damaged router file (task priors do not match)")
         return router
 
 

@@ -13,6 +13,17 @@ whether the answer was good. Fill it from your own grader (a test run, a review,
 thumbs-up) with ``true``/``false`` or a score in [0, 1]; ``router train`` skips lines
 still ``null`` and says how many. ``task`` is the classified intent.
 
+Verdicts are lines of their own, appended beside the outcomes and joined to them by
+``request_id`` when ``router train`` reads the file (the latest verdict wins)::
+
+    {"request_id": "...", "verdict": false, "source": "retry", "timestamp": ...}
+
+Two sources are automatic: a **retry** (the same request text again within
+:data:`RETRY_WINDOW` seconds marks the earlier answer ``false``) and a **failed** request
+(status ``failed``: no usable answer, ``false``). The client's own thumbs up or down comes
+through :meth:`OutcomeLog.verdict`, from the ``dynamic-orchestrator router feedback``
+command or from code holding the log (:func:`dynamic_orchestrator_router.feedback`).
+
 The metrics record carries no request text by design, so the text is taken when the
 router's ``select_model`` sees the request and kept (bounded) until its record arrives.
 Writing is off the request path: ``add`` appends to a bounded deque and a daemon thread
@@ -25,6 +36,7 @@ from __future__ import annotations
 import atexit
 import json
 import threading
+import time
 from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
@@ -33,6 +45,9 @@ from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import Request, RequestRecord
 
 log = get_logger("router.outcomes")
+
+RETRY_WINDOW = 600.0
+"""Seconds within which the same request text again counts as a retry of the first."""
 
 REMEMBERED = 4_096
 """Request texts kept while their requests run (the oldest go first)."""
@@ -54,6 +69,8 @@ class OutcomeLog:
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
+        self._recent: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        """Request text → (request id, timestamp) of its latest finished request."""
 
     def start(self) -> None:
         """Create the folder and start the writer; a path that cannot be written raises a
@@ -92,6 +109,12 @@ class OutcomeLog:
             if self.dropped in (1, 100) or self.dropped % 10_000 == 0:
                 log.warning("router_outcomes_dropped", dropped=self.dropped, path=str(self.path))
             return
+        previous = self._recent.pop(text, None)
+        self._recent[text] = (record.request_id, record.timestamp)
+        while len(self._recent) > REMEMBERED:
+            self._recent.popitem(last=False)
+        if previous is not None and record.timestamp - previous[1] <= RETRY_WINDOW:
+            self.verdict(previous[0], False, source="retry", timestamp=record.timestamp)
         self._pending.append(
             {
                 "prompt": text,
@@ -102,6 +125,30 @@ class OutcomeLog:
                 "task": record.intent,
                 "request_id": record.request_id,
                 "timestamp": record.timestamp,
+            }
+        )
+        if record.status == "failed":
+            self.verdict(record.request_id, False, source="failed", timestamp=record.timestamp)
+        self._idle.clear()
+        self._wake.set()
+
+    def verdict(
+        self,
+        request_id: str,
+        verdict: bool | float,
+        *,
+        source: str = "feedback",
+        timestamp: float | None = None,
+    ) -> None:
+        """Queue a verdict on an earlier request: true/false or a score in [0, 1]."""
+        if isinstance(verdict, float) and not 0.0 <= verdict <= 1.0:
+            raise ValueError(f"verdict must be true/false or a score in [0, 1], not {verdict}")
+        self._pending.append(
+            {
+                "request_id": request_id,
+                "verdict": verdict,
+                "source": source,
+                "timestamp": time.time() if timestamp is None else timestamp,
             }
         )
         self._idle.clear()

@@ -57,6 +57,8 @@ class OutcomeTable:
     cost_estimated: bool = False
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    responses: np.ndarray | None = None
+    """(n, k) object array of each model's answer text (None where the file has none)."""
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -73,6 +75,7 @@ class OutcomeTable:
             cost_estimated=self.cost_estimated,
             sources=list(self.sources),
             notes=list(self.notes),
+            responses=None if self.responses is None else self.responses[index],
         )
 
     def with_models(self, models: Sequence[str]) -> OutcomeTable:
@@ -90,6 +93,7 @@ class OutcomeTable:
             cost_estimated=self.cost_estimated,
             sources=list(self.sources),
             notes=list(self.notes),
+            responses=None if self.responses is None else self.responses[:, columns],
         )
 
     def complete(self) -> OutcomeTable:
@@ -241,6 +245,7 @@ def _read_csv(path: Path, prices: PriceTable) -> OutcomeTable:
     n, k = len(rows), len(models)
     success = np.full((n, k), np.nan)
     cost = np.full((n, k), np.nan)
+    responses = np.full((n, k), None, dtype=object)
     prompts: list[str] = []
     tasks: list[str] = []
     for i, row in enumerate(rows):
@@ -258,6 +263,8 @@ def _read_csv(path: Path, prices: PriceTable) -> OutcomeTable:
             if value is None:
                 continue
             success[i, j] = value
+            if m in response_columns:
+                responses[i, j] = row.get(response_columns[m])
             if m in cost_columns:
                 raw = (row[cost_columns[m]] or "").strip()
                 try:
@@ -270,6 +277,8 @@ def _read_csv(path: Path, prices: PriceTable) -> OutcomeTable:
                 response = row.get(response_columns[m]) if m in response_columns else None
                 cost[i, j] = prices.estimate(m, prompt, response)
     table = OutcomeTable(prompts, tasks, models, success, cost, estimated, [str(path)])
+    if response_columns:
+        table.responses = responses
     if estimated:
         table.notes.append("costs estimated from list prices and token estimates")
     return table
@@ -284,16 +293,9 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise OutcomeError(f"{path}: cannot read: {exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    items = _verdicts_applied(path, lines)
+    for number, item in items:
         where = f"{path}:{number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OutcomeError(f"{where}: not valid JSON: {exc.msg}") from None
-        if not isinstance(item, dict):
-            raise OutcomeError(f"{where}: expected an object")
         prompt, model = item.get("prompt"), item.get("model")
         if not isinstance(prompt, str) or not prompt.strip():
             raise OutcomeError(f"{where}: 'prompt' must be a non-empty string")
@@ -365,6 +367,40 @@ def _read_jsonl(path: Path, prices: PriceTable) -> OutcomeTable:
     return table
 
 
+def _verdicts_applied(path: Path, lines: list[str]) -> list[tuple[int, dict[str, object]]]:
+    """The outcome lines (with their line numbers), each unlabelled one given the latest
+    verdict line with its ``request_id`` (see :mod:`.outcome_log`)."""
+    items: list[tuple[int, dict[str, object]]] = []
+    verdicts: dict[str, float] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise OutcomeError(f"{where}: not valid JSON: {exc.msg}") from None
+        if not isinstance(item, dict):
+            raise OutcomeError(f"{where}: expected an object")
+        if "verdict" in item and "prompt" not in item:
+            value, request_id = item["verdict"], item.get("request_id")
+            if not isinstance(request_id, str) or not (
+                isinstance(value, bool) or (isinstance(value, int | float) and 0 <= value <= 1)
+            ):
+                raise OutcomeError(
+                    f"{where}: a verdict line needs a string 'request_id' and a 'verdict' "
+                    "of true/false or a number in [0, 1]"
+                )
+            verdicts[request_id] = float(value)
+            continue
+        items.append((number, item))
+    for _, item in items:
+        request_id = item.get("request_id")
+        if item.get("success") is None and isinstance(request_id, str) and request_id in verdicts:
+            item["success"] = verdicts[request_id]
+    return items
+
+
 def read_outcomes(paths: Sequence[str | Path], prices: PriceTable | None = None) -> OutcomeTable:
     """Read and join outcome files (CSV or JSON lines); models are the union of all files."""
     if not paths:
@@ -389,6 +425,7 @@ def concat(tables: Sequence[OutcomeTable]) -> OutcomeTable:
     n = sum(len(t) for t in tables)
     success = np.full((n, len(models)), np.nan)
     cost = np.full((n, len(models)), np.nan)
+    responses = np.full((n, len(models)), None, dtype=object)
     prompts: list[str] = []
     tasks: list[str] = []
     start = 0
@@ -396,6 +433,8 @@ def concat(tables: Sequence[OutcomeTable]) -> OutcomeTable:
         cols = [column[m] for m in t.models]
         success[start : start + len(t), cols] = t.success
         cost[start : start + len(t), cols] = t.cost
+        if t.responses is not None:
+            responses[start : start + len(t), cols] = t.responses
         prompts.extend(t.prompts)
         tasks.extend(t.tasks)
         start += len(t)
@@ -408,4 +447,5 @@ def concat(tables: Sequence[OutcomeTable]) -> OutcomeTable:
         any(t.cost_estimated for t in tables),
         [s for t in tables for s in t.sources],
         list(dict.fromkeys(note for t in tables for note in t.notes)),
+        responses if any(t.responses is not None for t in tables) else None,
     )

@@ -1,0 +1,91 @@
+"""Verifying cascade for Dynamic Orchestrator.
+
+Opt-in with ``plugins.settings.cascade.enabled: true``. Its ``execute`` runs first
+(``tryfirst``): the two cheapest models of the selected chain answer; when their answers
+agree (:class:`.verifiers.Agreement`) the first is kept, else the selector's first choice
+answers. Every call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the
+cost of the calls whose answer was not kept is ``extra_cost_usd``, so the request's cost
+is the sum of what ran. A call whose estimate does not fit what is left of ``max_cost``
+is not started. Streaming and the gateway send nothing until the accepted answer is
+chosen: the cascade returns one finished answer. The hook declines (the usual execution
+runs) when the setting is off, a model is forced, or the chain has fewer than three
+priced models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from dynamic_orchestrator import hookimpl
+from dynamic_orchestrator.catalog import ModelInfo, measured_cost
+from dynamic_orchestrator.execution import ExecutionContext, build_call, call_model
+from dynamic_orchestrator.models import Attempt, Candidate, Completion, Execution
+
+from .cascade import Outcome, plan, run_cascade
+from .verifiers import Agreement, Verifier
+
+__all__ = ["Agreement", "Outcome", "Verifier", "execute", "plan", "run_cascade"]
+
+
+def _enabled(context: ExecutionContext) -> bool:
+    settings: Any = context.config.plugin_settings("cascade")
+    return bool(isinstance(settings, dict) and settings.get("enabled"))
+
+
+async def _execute(
+    context: ExecutionContext, cheap: list[Candidate], strong: Candidate
+) -> Execution:
+    async def call(candidate: Candidate) -> Completion:
+        model = context.catalog.get(candidate.model) or ModelInfo(
+            name=candidate.model, provider=candidate.provider
+        )
+        await context.report(f"cascade: calling {candidate.model}", 0.6)
+        call_ = build_call(context, candidate, model, context.prompt_for(model))
+        completion = await call_model(context, candidate, call_)
+        if completion.cost_usd is None:  # priced now, so every step's cost is known
+            priced = context.catalog.get(completion.model) or model
+            cost = measured_cost(priced, completion.input_tokens, completion.output_tokens)
+            completion = completion.model_copy(update={"cost_usd": cost})
+        return completion
+
+    start = len(context.attempts)
+    outcome = await run_cascade(cheap, strong, call, max_cost=context.request.options.max_cost)
+    # call_model appended one attempt per started call, in order: add reason and cost.
+    started = [s for s in outcome.steps if s.started]
+    attempts = list(context.attempts[:start])
+    for attempt, step in zip(context.attempts[start:], started, strict=False):
+        attempts.append(
+            attempt.model_copy(update={"reason": step.reason, "cost_usd": step.cost_usd})
+        )
+    attempts += [_skipped(s.candidate, s.reason) for s in outcome.steps if not s.started]
+    kept = outcome.accepted
+    extra = sum(s.cost_usd for s in outcome.steps if s.completion is not kept)
+    return Execution(
+        completion=kept,
+        attempts=attempts,
+        error=None if kept is not None else f"cascade: no answer ({outcome.decision})",
+        extra_cost_usd=extra,
+    )
+
+
+def _skipped(candidate: Candidate, reason: str) -> Attempt:
+    return Attempt(
+        model=candidate.model,
+        provider=candidate.provider,
+        outcome="skipped",
+        reason=reason,
+        cost_usd=0.0,
+    )
+
+
+@hookimpl(tryfirst=True)
+def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
+    """Run the cascade when enabled and the chain allows one; None (decline) otherwise."""
+    if not _enabled(context) or context.request.options.model:
+        return None
+    planned = plan(context.selection.chain)
+    if planned is None:
+        return None
+    cheap, strong = planned
+    return _execute(context, cheap, strong)
