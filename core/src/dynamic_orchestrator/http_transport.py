@@ -146,7 +146,8 @@ class RequestGuard:
     :param hosts: accepted ``Host`` values (``name:*`` for any port), None to skip.
     :param origins: accepted ``Origin`` values; a request without ``Origin`` passes.
     :param api_key_header: also accept the token as ``x-api-key`` (the gateway: Anthropic
-        clients send their key there).
+        clients send their key there); the header that carried the token is then removed
+        before the app sees the request, so it is never mistaken for the client's own key.
     """
 
     def __init__(
@@ -182,14 +183,15 @@ class RequestGuard:
                 f"Origin {origin!r} is not allowed; add it to server.allowed_origins",
             )
             return
-        if (
-            self.expected is not None
-            and not _bearer_matches(headers.get("authorization", b""), self.expected)
-            and not (
-                self.api_key_header
-                and hmac.compare_digest(headers.get("x-api-key", b"").strip(), self.expected)
-            )
-        ):
+        carrier: bytes | None = None  # the header that carried our token
+        if self.expected is not None:
+            if _bearer_matches(headers.get("authorization", b""), self.expected):
+                carrier = b"authorization"
+            elif self.api_key_header and hmac.compare_digest(
+                headers.get("x-api-key", b"").strip(), self.expected
+            ):
+                carrier = b"x-api-key"
+        if self.expected is not None and carrier is None:
             await _reply(
                 send,
                 401,
@@ -198,6 +200,13 @@ class RequestGuard:
                 [(b"www-authenticate", b'Bearer error="invalid_token"')],
             )
             return
+        if carrier is not None and self.api_key_header:
+            # The gateway's own token is ours alone: the app behind never sees it, so it
+            # can never be forwarded upstream as the client's key (client_key: passthrough).
+            scope = {
+                **scope,
+                "headers": [(k, v) for k, v in scope["headers"] if k.lower() != carrier],
+            }
         await self.app(scope, receive, _json_too_large(send))
 
 

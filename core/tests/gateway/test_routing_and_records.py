@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import anthropic
 import anyio
+from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import GatewayConfig
 from dynamic_orchestrator.gateway.routing import read_signals, scenario, strip_wrappers
+from dynamic_orchestrator.models import RequestRecord
 from dynamic_orchestrator.testing import fake_server as fs
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 from dynamic_orchestrator.testing.gateway_server import GatewayServer
@@ -84,6 +86,14 @@ def test_scenarios_background_long_context_think_tool_results_web_search() -> No
 def test_each_call_is_recorded_with_measured_usage_and_the_saving_against_the_requested_model(
     gateway: GatewayServer, fake_provider_server: FakeProviderServer
 ) -> None:
+    records: list[RequestRecord] = []
+
+    class Sink:
+        @hookimpl
+        def record(self, record: RequestRecord) -> None:
+            records.append(record)
+
+    gateway.orchestrator.pm.register(Sink())
     fake_provider_server.script("gemini", fs.reply("4", input_tokens=1000, output_tokens=10))
     sdk = anthropic.Anthropic(base_url=gateway.url, api_key="x", max_retries=0)
     answer = sdk.messages.with_raw_response.create(
@@ -99,3 +109,7 @@ def test_each_call_is_recorded_with_measured_usage_and_the_saving_against_the_re
     assert summary.measured.tokens == 1010
     # claude-sonnet-4-6 at the same counts: 1000 * $3/M + 10 * $15/M; flash-lite: 1000 * $0.1/M + 10 * $0.4/M
     assert abs(summary.total_saved_usd - ((3000 + 150) - (100 + 4)) / 1e6) < 1e-9
+    # the routing reasons reach the record, not only the log
+    (record,) = records
+    assert record.reasons[0].startswith("scenario background: a background call")
+    assert record.model == "gemini-2.5-flash-lite"

@@ -340,6 +340,10 @@ class RequestRecord(_Frozen):
     tool_tokens_available: int = 0
     attempts: int = 0
     error_kind: str | None = None
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the model was chosen (the routing decision's reasons), in order.",
+    )
     # Trace detail, for sinks that draw one request (tracing, the dashboard's failures).
     tier: Tier | None = None
     intent_confidence: float | None = None

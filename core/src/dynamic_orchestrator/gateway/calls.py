@@ -243,6 +243,7 @@ def record_call(
         and savings.baseline_cost_usd is not None,
         attempts=attempts,
         error_kind=error.kind.value if error is not None else None,
+        reasons=decision.reasons,
     )
     orch.hooks.record(record)
     log.info(

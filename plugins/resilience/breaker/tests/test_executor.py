@@ -14,10 +14,11 @@ import dynamic_orchestrator_memory
 import pytest
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.models import IntentResult, ServiceRoute, ToolSpec
+from dynamic_orchestrator.models import Completion, IntentResult, ServiceRoute, ToolSpec
 from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator.tokens import estimate_tool_tokens
 from dynamic_orchestrator_breaker.budget import INPUT_MARGIN, estimate_call_input_tokens
+from dynamic_orchestrator_breaker.executor import _cacheable
 
 from .helpers import Providers, make_config, state_of
 
@@ -371,6 +372,14 @@ async def test_per_model_overrides_apply_to_that_model_only(
     echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
     await orch.orchestrate("Show the contents of config.yaml")
     assert registry.breaker("m-small").state == "open"
+
+
+def test_an_answer_without_text_is_never_cached() -> None:
+    answer = Completion(text="4", model="m", provider="p", input_tokens=1, output_tokens=1)
+    assert _cacheable(answer, sent_tools=False)
+    # the gateway's stand-in for an opened stream (a turn without tools): never read again
+    stand_in = answer.model_copy(update={"text": None, "input_tokens": 0, "output_tokens": 0})
+    assert not _cacheable(stand_in, sent_tools=False)
 
 
 async def test_max_tokens_from_max_cost_never_exceeds_the_models_output_limit(

@@ -162,10 +162,12 @@ def _models_of(ctx: ExecutionContext, provider: str) -> list[str]:
 
 
 def _cacheable(completion: Completion, sent_tools: bool) -> bool:
-    """Answers worth serving again: not built on tool results, not cut by the tool limit,
-    not from the client's own model (run on the client's account, at its choosing)."""
+    """Answers worth serving again: with text (not a stand-in, such as the gateway's for a
+    stream it opened), not built on tool results, not cut by the tool limit, not from the
+    client's own model (run on the client's account, at its choosing)."""
     return (
-        not sent_tools
+        completion.text is not None
+        and not sent_tools
         and completion.finish_reason != TOOL_LIMIT_REASON
         and completion.provider != CLIENT_PROVIDER
     )
