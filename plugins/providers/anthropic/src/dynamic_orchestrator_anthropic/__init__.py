@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.contract import MessageEnd, StreamEvent
+from dynamic_orchestrator.errors import ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
 from dynamic_orchestrator.providers import (
@@ -83,6 +84,21 @@ class AnthropicProvider(APIProvider):
             request["tools"] = [_tool(t) for t in call.tools]
         return request
 
+    def _error(self, exc: anthropic.APIError, model: str) -> ProviderError:
+        """The SDK's HTTP status or transport error as the shared taxonomy's error."""
+        import anthropic
+
+        if isinstance(exc, anthropic.APIStatusError):
+            return http_error(
+                exc.status_code,
+                exc.api_message or exc.message,
+                provider=self.name,
+                model=model,
+                headers=exc.response.headers,
+                code=exc.type,
+            )
+        return transport_error(exc, provider=self.name, model=model)
+
     async def complete(self, call: ProviderCall) -> Completion:
         """One Messages API call; SDK errors become :class:`ProviderError`."""
         import anthropic
@@ -91,17 +107,12 @@ class AnthropicProvider(APIProvider):
         client = await self.get_client()
         try:
             message = await client.messages.create(**self._request(call), timeout=call.timeout)
-        except anthropic.APIStatusError as exc:
-            raise http_error(
-                exc.status_code,
-                exc.api_message or exc.message,
-                provider=self.name,
-                model=model,
-                headers=exc.response.headers,
-                code=exc.type,
-            ) from None
-        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-            raise transport_error(exc, provider=self.name, model=model) from None
+        except (
+            anthropic.APIStatusError,
+            anthropic.APITimeoutError,
+            anthropic.APIConnectionError,
+        ) as exc:
+            raise self._error(exc, model) from None
         texts = [block.text for block in message.content if block.type == "text"]
         tool_calls = [
             ToolCall(id=block.id, name=block.name, arguments=_as_dict(block.input))
@@ -152,17 +163,12 @@ class AnthropicProvider(APIProvider):
             async for event in to_events(raw, self.name, cache):
                 assembly.add(event)
                 yield event
-        except anthropic.APIStatusError as exc:
-            raise http_error(
-                exc.status_code,
-                exc.api_message or exc.message,
-                provider=self.name,
-                model=model,
-                headers=exc.response.headers,
-                code=exc.type,
-            ) from None
-        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-            raise transport_error(exc, provider=self.name, model=model) from None
+        except (
+            anthropic.APIStatusError,
+            anthropic.APITimeoutError,
+            anthropic.APIConnectionError,
+        ) as exc:
+            raise self._error(exc, model) from None
         cost = self.cost(
             call,
             assembly.input_tokens or 0,
