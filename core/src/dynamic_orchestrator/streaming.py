@@ -17,6 +17,7 @@ from typing import Any
 
 from .contract import (
     BlockStop,
+    ChatMessage,
     Completion,
     MessageEnd,
     MessageStart,
@@ -32,29 +33,27 @@ from .contract import (
     can_stream,
 )
 
-__all__ = ["Assembly", "can_stream", "request_body"]
+__all__ = ["Assembly", "anthropic_messages", "can_stream", "request_body"]
 
 
-def request_body(call: ProviderCall) -> dict[str, Any]:
-    """The Anthropic Messages body for ``call`` (without ``model`` and ``stream``)."""
-    if call.request is not None:
-        return dict(call.request)
-    messages: list[dict[str, Any]] = []
-    system = [call.system] if call.system else []
-    for message in call.messages:
+def anthropic_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Chat messages as Anthropic turns (system messages left out); consecutive tool
+    results share one user turn."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
         if message.role == "system":
-            system.append(message.content)
-        elif message.role == "tool":
+            continue
+        if message.role == "tool":
             block = {
                 "type": "tool_result",
                 "tool_use_id": message.tool_call_id or "",
                 "content": message.content,
             }
-            last = messages[-1] if messages else None
+            last = out[-1] if out else None
             if last and last["role"] == "user" and isinstance(last["content"], list):
                 last["content"].append(block)
             else:
-                messages.append({"role": "user", "content": [block]})
+                out.append({"role": "user", "content": [block]})
         elif message.role == "assistant" and message.tool_calls:
             blocks: list[dict[str, Any]] = []
             if message.content:
@@ -63,9 +62,19 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
                 {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
                 for c in message.tool_calls
             ]
-            messages.append({"role": "assistant", "content": blocks})
+            out.append({"role": "assistant", "content": blocks})
         else:
-            messages.append({"role": message.role, "content": message.content})
+            out.append({"role": message.role, "content": message.content})
+    return out
+
+
+def request_body(call: ProviderCall) -> dict[str, Any]:
+    """The Anthropic Messages body for ``call`` (without ``model`` and ``stream``)."""
+    if call.request is not None:
+        return dict(call.request)
+    system = [call.system] if call.system else []
+    system += [m.content for m in call.messages if m.role == "system"]
+    messages = anthropic_messages(call.messages)
     body: dict[str, Any] = {"messages": messages, "max_tokens": call.max_tokens or 4096}
     if system:
         body["system"] = "\n\n".join(system)

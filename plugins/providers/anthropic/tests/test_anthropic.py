@@ -12,6 +12,7 @@ from dynamic_orchestrator.catalog import ModelInfo, lookup_prices
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import ChatMessage, ToolCall, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall
+from dynamic_orchestrator.streaming import anthropic_messages
 from dynamic_orchestrator.testing import fake_server as fs
 from dynamic_orchestrator.testing.fake_server import FakeProviderServer
 from genai_prices import Usage, calc_price
@@ -125,7 +126,7 @@ def test_tool_calls_carry_their_input() -> None:
     message = ChatMessage(
         role="assistant", content="", tool_calls=[ToolCall(id="t1", name="f", arguments={"k": 1})]
     )
-    assert plugin._messages([message]) == [
+    assert anthropic_messages([message]) == [
         {
             "role": "assistant",
             "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"k": 1}}],

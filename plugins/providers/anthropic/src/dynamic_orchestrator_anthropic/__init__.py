@@ -21,7 +21,7 @@ from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.contract import MessageEnd, StreamEvent
 from dynamic_orchestrator.errors import ProviderError
-from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
+from dynamic_orchestrator.models import Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
 from dynamic_orchestrator.providers import (
     APIProvider,
@@ -30,7 +30,7 @@ from dynamic_orchestrator.providers import (
     close_providers,
     provider_entries,
 )
-from dynamic_orchestrator.streaming import Assembly, request_body
+from dynamic_orchestrator.streaming import Assembly, anthropic_messages, request_body
 
 from .streaming import request_options, to_events
 
@@ -74,7 +74,7 @@ class AnthropicProvider(APIProvider):
         request: dict[str, Any] = {
             "model": call.model.name,
             "max_tokens": call.max_tokens or self.option("default_max_tokens", DEFAULT_MAX_TOKENS),
-            "messages": _messages(call.messages),
+            "messages": anthropic_messages(call.messages),
         }
         if system:
             request["system"] = system
@@ -179,38 +179,6 @@ class AnthropicProvider(APIProvider):
         yield MessageEnd(
             assembly.finish(model=assembly.model or model, provider=self.name, cost_usd=cost)
         )
-
-
-def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    """Chat messages as Anthropic turns; consecutive tool results share one user turn."""
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        if message.role == "tool":
-            block = {
-                "type": "tool_result",
-                "tool_use_id": message.tool_call_id or "",
-                "content": message.content,
-            }
-            last = out[-1] if out else None
-            if last and last["role"] == "user" and isinstance(last["content"], list):
-                last["content"].append(block)
-            else:
-                out.append({"role": "user", "content": [block]})
-            continue
-        if message.role == "assistant" and message.tool_calls:
-            blocks: list[dict[str, Any]] = []
-            if message.content:
-                blocks.append({"type": "text", "text": message.content})
-            blocks += [
-                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
-                for c in message.tool_calls
-            ]
-            out.append({"role": "assistant", "content": blocks})
-            continue
-        out.append({"role": message.role, "content": message.content})
-    return out
 
 
 def _tool(tool: ToolSpec) -> dict[str, Any]:
