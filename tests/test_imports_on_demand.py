@@ -88,6 +88,6 @@ def test_a_recorded_request_builds_the_installed_metrics_sinks_only() -> None:
 
 
 def test_the_mcp_server_imports_the_mcp_sdk_but_no_provider_sdk() -> None:
-    imported = _imported("import dynamic_orchestrator.server")
+    imported = _imported("import dynamic_orchestrator_mcp_server.server")
     assert "mcp" in imported
     assert imported.isdisjoint({"openai", "anthropic", "google.genai", "numpy"})
