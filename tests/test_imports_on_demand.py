@@ -60,6 +60,8 @@ def _cli(*args: str) -> str:
         pytest.param(_cli("analyze", "Refactor the authentication module"), id="analyze"),
         pytest.param(_cli("models"), id="models"),
         pytest.param(_cli("plugins"), id="plugins"),
+        # found through its entry point: no other plugin's commands (the router's numpy)
+        pytest.param(_cli("serve", "--help"), id="serve --help"),
         pytest.param(
             "import anyio\n"
             "from dynamic_orchestrator import Orchestrator\n"

@@ -118,7 +118,7 @@ class PluginCommands(click.Group):
         return sorted({*super().list_commands(ctx), *self._load_plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name) or _declared_command(cmd_name)
         if command is None:
             command = self._load_plugin_commands().get(cmd_name)
         if command is None and cmd_name in COMMANDS_ELSEWHERE:
@@ -129,6 +129,21 @@ class PluginCommands(click.Group):
                 "for everything"
             )
         return command
+
+
+def _declared_command(name: str) -> click.Command | None:
+    """A command a plugin names in its entry points: its module alone is imported."""
+    from .plugins import command_entry_point
+
+    entry_point = command_entry_point(name)
+    if entry_point is None:
+        return None
+    try:
+        command = entry_point.load()
+    except Exception as exc:  # a broken plugin: its register_commands is the fallback
+        click.echo(f"warning: command {name!r} failed to load: {exc}", err=True)
+        return None
+    return command if isinstance(command, click.Command) and command.name == name else None
 
 
 @click.group(cls=PluginCommands)
