@@ -111,8 +111,11 @@ def test_each_plugin_installs_alone_and_is_found(
     absent = ["dynamic_orchestrator_testing", "pytest"] if folder.name != "testing" else []
     if folder.name == "core":
         absent += ["dynamic_orchestrator_mcp_server", "mcp", "starlette", "uvicorn"]
-    probe = "import importlib.util as u, sys; print([m for m in sys.argv[1:] if u.find_spec(m)])"
+    probe = (
+        "import importlib.util as u, json, sys; "
+        "print(json.dumps([m for m in sys.argv[1:] if u.find_spec(m)]))"
+    )
     found = subprocess.run(
         [str(python), "-c", probe, *absent], capture_output=True, text=True, check=True
     )
-    assert json.loads(found.stdout.replace("'", '"')) == []
+    assert json.loads(found.stdout) == []
