@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any, ClassVar
 
+from pydantic import ConfigDict, Field, create_model
+
 from .contract import (
     ENTRY_POINT_GROUP,
     Config,
     ModelInfo,
+    PluginSettings,
     Provider,
     ProviderCall,
     ProviderConfig,
@@ -217,6 +220,22 @@ class APIProvider:
         client, self._client = self._client, None
         if client is not None:
             await self.close_client(client)
+
+    @classmethod
+    def declared_settings(cls) -> PluginSettings:
+        """What a provider plugin's ``plugin_settings`` hook returns: :attr:`options` as a
+        model, so ``config check`` reports a misspelt or mistyped option by its path."""
+        fields: dict[str, Any] = {
+            key: (kind | None, Field(default=None, description="See the provider's docs."))
+            for key, kind in cls.options.items()
+        }
+        model = create_model(
+            f"{cls.__name__}Options",
+            __config__=ConfigDict(extra="forbid", strict=True),
+            __doc__=f"Options of every provider of type '{cls.plugin}'; others are errors.",
+            **fields,
+        )
+        return PluginSettings(cls.plugin, None, provider_options={cls.plugin: model})
 
     def option(self, key: str, default: Any) -> Any:
         """``providers.<name>.options.<key>``, or ``default``."""
