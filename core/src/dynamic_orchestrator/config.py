@@ -204,18 +204,20 @@ def resolve_plugin_settings(config: Config, settings: Iterable[PluginSettings]) 
             errors.append(f"{source}: plugins.{name}: expected a mapping")
             continue
         data = _merge(data, section or {})
+        # An error is named where the file wrote it: the older place when only it is used.
+        written = f"plugins.{name}"
+        if section is None and name in config.plugins.settings:
+            written = f"plugins.settings.{name}"
 
         def where(
             loc: tuple[int | str, ...],
             _origins: list[tuple[tuple[str, ...], str]] = origins,
-            _name: str = name,
+            _written: str = written,
         ) -> str:
             for target, old in _origins:
                 if tuple(str(p) for p in loc[: len(target)]) == target:
-                    rest = _format_loc(loc[len(target) :])
-                    return old if rest == "(top level)" else _join(old, rest)
-            rest = _format_loc(loc)
-            return f"plugins.{_name}" if rest == "(top level)" else _join(f"plugins.{_name}", rest)
+                    return _join(old, _format_loc(loc[len(target) :]))
+            return _join(_written, _format_loc(loc))
 
         try:
             resolved[name] = declared.model.model_validate(data)
