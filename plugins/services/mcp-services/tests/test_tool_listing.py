@@ -117,15 +117,22 @@ def test_definition_hash_ignores_key_order_but_not_content() -> None:
     assert a == b != c
 
 
-@pytest.mark.parametrize("where", ["plugins", "older"])
-def test_bad_settings_name_the_key(where: str) -> None:
-    bad = {"top_k": -1, "colour": 1}
-    section = {"mcp_services": bad} if where == "plugins" else {"settings": {"mcp_services": bad}}
+@pytest.mark.parametrize(
+    ("section", "written"),
+    [
+        ({"mcp_services": {"top_k": -1, "colour": 1}}, "plugins.mcp_services"),
+        (
+            {"settings": {"mcp_services": {"top_k": -1, "colour": 1}}},
+            "plugins.settings.mcp_services",
+        ),
+    ],
+)
+def test_bad_settings_name_the_key_where_it_was_written(section: dict, written: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({"plugins": section})
     message = str(info.value)
-    assert "plugins.mcp_services.top_k: Input should be greater than or equal to 0" in message
-    assert "plugins.mcp_services.colour: unknown key" in message
+    assert f"{written}.top_k: Input should be greater than or equal to 0" in message
+    assert f"{written}.colour: unknown key" in message
 
 
 def test_settings_the_host_did_not_resolve_are_checked_on_reading() -> None:
