@@ -5,7 +5,8 @@ import these names from here (or from :mod:`dynamic_orchestrator`); the private 
 behind them may move. What lives here:
 
 - the data that flows through a request (:class:`Request` … :class:`RequestRecord`,
-  :class:`MetricsSummary`) and the configuration's schema (:class:`Config`);
+  :class:`MetricsSummary`), the host's configuration schema (:class:`Config`) and
+  :class:`PluginSettings`, how a plugin declares its own;
 - :class:`ModelInfo` and the read-only :class:`CatalogView`;
 - the :class:`Provider` protocol with :class:`ProviderCall`, its optional streamed call
   (:class:`StreamingProvider`, :data:`StreamEvent`) and the :class:`ProviderError` /
