@@ -37,10 +37,10 @@ from pathlib import Path
 import anyio
 import dynamic_orchestrator_memory
 from dynamic_orchestrator import Orchestrator
-from dynamic_orchestrator.config import Config, MetricsConfig
+from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import INTENTS, PERIOD_SECONDS, TIERS, RequestRecord
 from dynamic_orchestrator.plugins import make_plugin_manager
-from dynamic_orchestrator_sqlite import SQLiteSink
+from dynamic_orchestrator_sqlite import SQLiteSettings, SQLiteSink
 from pympler.asizeof import asizeof
 
 MODELS = ["gemini-2.5-flash-lite", "gpt-5-nano", "gpt-5-mini", "claude-haiku-4-5", "gpt-5.1"]
@@ -102,21 +102,21 @@ async def _orchestrator() -> Orchestrator:
 
 async def memory_sink(count: int) -> None:
     orch = await _orchestrator()
-    plugin = orch.pm.get_plugin(dynamic_orchestrator_memory.ATTACHED_NAME)
+    sink = dynamic_orchestrator_memory.sink_of(orch)
     records = synthetic_records(count, time.time())
     first = next(records)  # builds the generator's templates before the baseline
     gc.collect()
-    held_before = asizeof(plugin.sink)
+    held_before = asizeof(sink)
     spent = 0.0
     for record in itertools.chain([first], records):
         started = time.perf_counter()
         orch.hooks.record(record)
         spent += time.perf_counter() - started
     last = record.timestamp
-    plugin.sink.clock = lambda: last + 0.001  # query as of the last request, not minutes on
+    sink.clock = lambda: last + 0.001  # query as of the last request, not minutes on
     del first, record
     gc.collect()
-    held = asizeof(plugin.sink) - held_before
+    held = asizeof(sink) - held_before
     print(f"in-memory sink: {count:,} requests over the last 24 h, recorded through the host")
     print(
         f"  memory growth              {held / MB:8.2f} MB   (target: under 20 MB; every "
@@ -125,7 +125,7 @@ async def memory_sink(count: int) -> None:
     print(f"  record() through the host  {spent / count * 1e6:8.1f} µs per request (mean)")
     worst = 0.0
     for period in PERIOD_SECONDS:
-        window = plugin.sink.windows[period]
+        window = sink.windows[period]
         warm, cold = [], []
         summary = await orch.metrics(period)
         for _ in range(200):
@@ -150,7 +150,7 @@ async def memory_sink(count: int) -> None:
 def sqlite_sink(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "metrics.sqlite3"
-        queue_size = MetricsConfig().queue_size
+        queue_size = SQLiteSettings().queue_size
         sink = SQLiteSink(path, queue_size=queue_size)
         sink.start()
         records = list(synthetic_records(count, time.time(), seed=2))

@@ -145,9 +145,9 @@ async def run_pattern(
     escaped: list[str] = []
     try:
         async with Orchestrator(config) as orch:
-            from dynamic_orchestrator_breaker import attached
+            from dynamic_orchestrator_breaker import state as resilience
 
-            state = attached(orch)
+            state = resilience(orch)
             # As `serve` does at start-up: SDK clients built, the analysis stages loaded,
             # so the timed requests do not queue behind first-call imports.
             await warm_providers(orch.providers)

@@ -187,7 +187,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a routing setting (plugins.settings.mcp_services), e.g. --set top_k=8",
+        help="a routing setting (plugins.mcp_services), e.g. --set top_k=8",
     )
     parser.add_argument(
         "--split", action="append", help="only these halves (dev, test, fresh); default: all"

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.config import Config, PluginSettings
+from dynamic_orchestrator.hooks import installed_settings
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -34,6 +35,8 @@ fails when this page and the models disagree. How a file is found, and examples:
 
 Unknown keys are errors that name the key (`dynamic-orchestrator config check PATH`).
 Keys written `<name>` are names you choose; `<tier>` is `simple`, `moderate` or `complex`.
+Each plugin's settings (`plugins.<name>`) are listed after the host's, from the model
+the plugin declares; the older keys that still set them are named there.
 """
 
 
@@ -110,11 +113,7 @@ def _table(model: type[BaseModel], path: str, sections: list[tuple[str, type[Bas
     return "\n".join(rows)
 
 
-def render() -> str:
-    """The whole page."""
-    out = [HEADER, "## Top level", "", _doc(Config), ""]
-    sections: list[tuple[str, type[BaseModel]]] = []
-    out += [_table(Config, "", sections), ""]
+def _sections(out: list[str], sections: list[tuple[str, type[BaseModel]]]) -> None:
     done: set[str] = set()
     while sections:
         path, model = sections.pop(0)
@@ -125,11 +124,48 @@ def render() -> str:
         if _doc(model):
             out += [_doc(model), ""]
         out += [_table(model, path, sections), ""]
+
+
+def _plugin(out: list[str], declared: PluginSettings) -> None:
+    """A plugin's section, its older keys and the provider options it checks."""
+    path = f"plugins.{declared.name}"
+    sections: list[tuple[str, type[BaseModel]]] = [
+        (f"providers.<{provider_type}>.options", model)
+        for provider_type, model in declared.provider_options.items()
+    ]
+    if declared.model is None:
+        _sections(out, sections)
+        return
+    out += [f"## `{path}` {{#{_anchor(path)}}}", ""]
+    if _doc(declared.model):
+        out += [_doc(declared.model), ""]
+    if declared.aliases:
+        older = ", ".join(
+            f"`{old}` (`{path}.{target}`)" for old, target in declared.aliases.items()
+        )
+        out += [f"Older keys that still set these: {older}.", ""]
+    out += [_table(declared.model, path, sections), ""]
+    _sections(out, sections)
+
+
+def render() -> str:
+    """The whole page."""
+    out = [HEADER, "## Top level", "", _doc(Config), ""]
+    sections: list[tuple[str, type[BaseModel]]] = []
+    out += [_table(Config, "", sections), ""]
+    _sections(out, sections)
+    declared = sorted(installed_settings(), key=lambda d: d.name)
+    for item in declared:
+        _plugin(out, item)
     defaults = Config().model_dump(mode="json", exclude={"source"})
+    defaults["plugins"].update(
+        {item.name: item.model().model_dump(mode="json") for item in declared if item.model}
+    )
     out += [
         "## The embedded defaults",
         "",
-        "What applies with no configuration file (`Config()`), as YAML:",
+        "What applies with no configuration file (`Config()` and each installed plugin's "
+        "defaults), as YAML:",
         "",
         "```yaml",
         yaml.safe_dump(defaults, sort_keys=False).rstrip(),

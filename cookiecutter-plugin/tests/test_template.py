@@ -225,7 +225,7 @@ def test_the_host_lists_every_installed_plugin(venv: Path, home: Path) -> None:
     assert plugins["keywords"]["hooks"] == ["classify"]
     assert plugins["acme_llm"]["hooks"] == ["register_providers"]
     assert plugins["clock"]["hooks"] == ["register_services"]
-    assert plugins["jsonl"]["hooks"] == ["shutdown", "startup"]
+    assert plugins["jsonl"]["hooks"] == ["metrics_summary", "plugin_settings", "record"]
 
 
 def test_the_classifier_decides_a_request(venv: Path, home: Path) -> None:
@@ -246,7 +246,7 @@ def test_a_request_runs_on_the_provider_calls_the_service_and_is_recorded(
             },
             "models": {"house-model": {"input_price_per_mtok": 1.0, "output_price_per_mtok": 2.0}},
             "execution": {"simple": tier, "moderate": tier, "complex": tier},
-            "plugins": {"settings": {"jsonl": {"path": str(store)}}},
+            "plugins": {"jsonl": {"path": str(store)}},
         }
         path = home / "config.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -93,6 +93,31 @@ def test_config_check(runner: CliRunner, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such file" in missing.output
 
 
+def test_config_check_covers_the_plugins_settings(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "plugins.yaml"
+    path.write_text(
+        "circuit_breaker: {minimum_calls: 5}\n"  # the seed's key: still the breaker's
+        "plugins:\n  mcp_services: {top_k: 4}\n  settings: {router: {mode: utility}}\n"
+    )
+    good = runner.invoke(cli, ["config", "check", str(path)])
+    assert good.exit_code == 0, good.output
+    assert "plugin settings:" in good.output and "breaker" in good.output
+    path.write_text(
+        "circuit_breaker: {minimum_cals: 5}\n"
+        "plugins:\n  mcp_services: {top_kk: 4}\n  settings: {router: {mode: cheapest}}\n"
+        "providers:\n  openai: {options: {max_token_field: x}}\n"
+    )
+    bad = runner.invoke(cli, ["config", "check", str(path)])
+    assert bad.exit_code == 2
+    for where in (
+        "circuit_breaker.minimum_cals: unknown key",
+        "plugins.mcp_services.top_kk: unknown key",
+        "plugins.settings.router.mode: Input should be 'utility' or 'threshold'",
+        "providers.openai.options.max_token_field: unknown key",
+    ):
+        assert where in bad.output, where
+
+
 def test_models_say_why_not_usable(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["models", "--json"])
     assert result.exit_code == 0

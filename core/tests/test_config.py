@@ -43,11 +43,12 @@ def test_seed_execution_example_loads_and_orders_the_chain() -> None:
 
 def test_seed_mcp_services_example_loads() -> None:
     config = load_config(SEED / "mcp-services.yaml")
-    files = config.mcp_services["file_manager"]
-    assert files.type == "stdio"
-    assert files.command == ["node", "/path/to/file-manager.js"]
-    assert files.capabilities == ["read", "write", "search"]
-    assert config.mcp_services["code_analyzer"].capabilities == ["analyze", "metrics"]
+    services = config.plugin_settings("mcp_services")["services"]  # the plugin's, now
+    files = services["file_manager"]
+    assert files["type"] == "stdio"
+    assert files["command"] == ["node", "/path/to/file-manager.js"]
+    assert files["capabilities"] == ["read", "write", "search"]
+    assert services["code_analyzer"]["capabilities"] == ["analyze", "metrics"]
 
 
 def test_the_three_examples_combine_in_one_file(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ def test_the_three_examples_combine_in_one_file(tmp_path: Path) -> None:
     )
     config = load_config(combined)
     assert config.execution["moderate"].preferred == "gpt-4o-mini"
-    assert "file_manager" in config.mcp_services
+    assert "file_manager" in config.plugin_settings("mcp_services")["services"]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,7 @@ def test_user_config_directory_is_last(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_cache_ttl_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CACHE_TTL", "120")
-    assert load_config(SEED / "execution.yaml").cache.ttl == 120
+    assert load_config(SEED / "execution.yaml").plugin_settings("breaker")["cache"]["ttl"] == 120
     monkeypatch.setenv("CACHE_TTL", "soon")
     with pytest.raises(ConfigError, match="CACHE_TTL: expected seconds"):
         load_config(SEED / "execution.yaml")
@@ -146,7 +147,8 @@ def test_stdio_command_may_be_a_shell_string() -> None:
     config = parse_config(
         {"mcp_services": {"git": {"command": "uvx mcp-server-git --repository ."}}}
     )
-    assert config.mcp_services["git"].command == ["uvx", "mcp-server-git", "--repository", "."]
+    git = config.plugin_settings("mcp_services")["services"]["git"]
+    assert git["command"] == ["uvx", "mcp-server-git", "--repository", "."]
 
 
 # --- file edges: what is read, and what is refused before it is read -------------------
@@ -204,3 +206,70 @@ def test_yaml_inf_in_a_file_is_refused_with_its_path(tmp_path: Path) -> None:
     path.write_text("providers:\n  openai:\n    timeout: .inf\n")
     with pytest.raises(ConfigError, match=rf"^{path}: providers.openai.timeout: "):
         load_config(path)
+
+
+# --- plugins' settings: each plugin's own model, the seed's keys as aliases ---------------
+
+
+def test_the_seed_keys_and_the_plugin_sections_mean_the_same() -> None:
+    seed = parse_config(
+        {
+            "circuit_breaker": {"minimum_calls": 3, "models": {"m": {"open_duration": 5}}},
+            "cache": {"ttl": 60},
+            "budget": {"period": "1d", "limit_usd": 2},
+            "redis": {"key_prefix": "x:"},
+            "metrics": {"persist": False, "prometheus_port": 9100},
+            "mcp_services": {"git": {"command": "uvx mcp-server-git"}},
+        }
+    )
+    plugins = parse_config(
+        {
+            "plugins": {
+                "breaker": {
+                    "circuit_breaker": {"minimum_calls": 3, "models": {"m": {"open_duration": 5}}},
+                    "cache": {"ttl": 60},
+                    "budget": {"period": "1d", "limit_usd": 2},
+                    "redis": {"key_prefix": "x:"},
+                },
+                "sqlite": {"persist": False},
+                "prometheus": {"port": 9100},
+                "mcp_services": {"services": {"git": {"command": "uvx mcp-server-git"}}},
+            }
+        }
+    )
+    for name in ("breaker", "sqlite", "prometheus", "mcp_services"):
+        assert seed.plugin_settings(name) == plugins.plugin_settings(name), name
+    assert seed.plugin_settings("sqlite")["persist"] is False
+    assert seed.plugin_settings("breaker")["circuit_breaker"]["minimum_calls"] == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"plugins": {"breaker": {"cahce": {}}}}, "plugins.breaker.cahce: unknown key"),
+        (
+            {"plugins": {"breaker": {"cache": {"ttl": -1}}}},
+            "plugins.breaker.cache.ttl: Input should be greater than or equal to 0",
+        ),
+        ({"metrics": {"persits": True}}, "metrics.persits: unknown key"),
+        ({"cahce": {"ttl": 1}}, "cahce: unknown key"),
+        ({"plugins": {"nosuch": {"a": 1}}}, "plugins.nosuch: unknown key"),
+        (
+            {"providers": {"openai": {"options": {"max_tokens_feild": "max_tokens"}}}},
+            "providers.openai.options.max_tokens_feild: unknown key",
+        ),
+        (
+            {"providers": {"local": {"type": "openai", "options": {"max_tokens_field": 3}}}},
+            "providers.local.options.max_tokens_field",
+        ),
+    ],
+)
+def test_plugin_settings_errors_name_the_path(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert message in str(info.value)
+
+
+def test_free_form_settings_stay_free_form() -> None:
+    config = parse_config({"plugins": {"settings": {"third-party": {"anything": [1, 2]}}}})
+    assert config.plugin_settings("third-party") == {"anything": [1, 2]}

@@ -171,6 +171,35 @@ def test_hook_register_http_routes(plugin_manager: Any, register_plugin: Any) ->
     assert routes == {"/metrics": app, "/health": app}
 
 
+async def test_hook_plugin_settings(make_orchestrator: Any) -> None:
+    from dynamic_orchestrator.contract import PluginSettings
+    from dynamic_orchestrator.errors import ConfigError
+    from pydantic import BaseModel, ConfigDict
+
+    class Greeting(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        word: str = "hello"
+        times: int = 1
+
+    seen: list[Greeting] = []
+
+    class Plugin:
+        @hookimpl
+        def plugin_settings(self) -> PluginSettings:
+            return PluginSettings("greeter", Greeting, aliases={"greeting.word": "word"})
+
+        @hookimpl
+        def startup(self, orchestrator: Any) -> None:
+            seen.append(orchestrator.config.plugin_settings("greeter", Greeting))
+
+    config = Config(greeting={"word": "hi"}, plugins={"greeter": {"times": 2}})  # type: ignore[call-arg, arg-type]
+    await make_orchestrator(config, plugins=(Plugin(),))
+    assert seen == [Greeting(word="hi", times=2)]  # the older key and plugins.greeter, merged
+    bad = Config(plugins={"greeter": {"tiems": 2}})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"plugins\.greeter\.tiems: unknown key"):
+        await make_orchestrator(bad, plugins=(Plugin(),))
+
+
 # --- lifecycle ----------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ class Recorder:
 
 def calls_of(pm: Any) -> list[str]:
     CALLS.clear()
-    pm.hook.record(record=None)
+    pm.hook.record(record=None, host=None)
     return list(CALLS)
 
 
@@ -79,7 +79,7 @@ def test_entry_points_run_by_name_whatever_order_they_are_listed_in(
         ):
             pm = make_plugin_manager(order=order)
             core_tests_order_calls.CALLS.clear()
-            pm.hook.record(record=None)
+            pm.hook.record(record=None, host=None)
             assert expected == core_tests_order_calls.CALLS, (listing, order)
             assert [i.name for i in pm.report.loaded] == expected
             seen.add(tuple(e.name for e in listing))
@@ -94,7 +94,7 @@ def test_disable_and_order_apply_to_entry_points_by_name(
     monkeypatch.setattr(plugins_module.metadata, "entry_points", lambda group: entry_point_site)
     pm = make_plugin_manager(disable=["alpha"], order=["charlie"])
     core_tests_order_calls.CALLS.clear()
-    pm.hook.record(record=None)
+    pm.hook.record(record=None, host=None)
     assert core_tests_order_calls.CALLS == ["charlie", "bravo"]
     assert "alpha" in pm.report.skipped
 

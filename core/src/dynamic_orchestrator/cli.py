@@ -422,8 +422,8 @@ def config_check(path: str | None, config_path: str | None) -> None:
     for tier, tier_config in config.execution.items():
         click.echo(f"  {tier}: {' -> '.join(tier_config.models)}")
     click.echo(f"  baseline: {config.effective_baseline_model}")
-    if config.mcp_services:
-        click.echo(f"  services: {', '.join(config.mcp_services)}")
+    if config.resolved_plugins:
+        click.echo(f"  plugin settings: {', '.join(config.resolved_plugins)}")
 
 
 # --- demo ------------------------------------------------------------------------------------

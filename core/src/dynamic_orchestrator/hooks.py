@@ -7,18 +7,24 @@ install.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
+from . import hookspecs
 from .contract import (
+    ENTRY_POINT_GROUP,
+    PROJECT,
     ComplexityResult,
     IntentResult,
     MetricsSummary,
     NoImplementationError,
     PluginError,
+    PluginSettings,
     Prompt,
     Selection,
     ServiceRoute,
@@ -70,10 +76,12 @@ def _expect(value: Any, kind: type[T], hook: str) -> T:
 class Hooks:
     """Typed calls into the plugins of one plugin manager."""
 
-    def __init__(self, pm: pluggy.PluginManager, *, strict: bool = False):
+    def __init__(self, pm: pluggy.PluginManager, *, strict: bool = False, host: Host | None = None):
         self.pm = pm
         self._hook = pm.hook
         self.strict = strict
+        self.host = host
+        """The orchestrator these calls run for: passed to the hooks that take ``host``."""
 
     # --- registration ------------------------------------------------------------------
 
@@ -128,12 +136,21 @@ class Hooks:
     def register_services(self, config: Config) -> list[Service]:
         return self._collect("register_services", lambda s: s.name, config=config)
 
+    def plugin_settings(self) -> list[PluginSettings]:
+        """Every plugin's declared settings, in call order (the first of a name wins)."""
+        declared = []
+        for item in self._hook.plugin_settings():
+            declared.append(_expect(item, PluginSettings, "plugin_settings"))
+        return declared
+
     def register_commands(self) -> list[click.Command]:
         return self._collect("register_commands", lambda c: c.name or "")
 
     def register_http_routes(self, config: Config) -> list[tuple[str, Any]]:
         """(path, ASGI app) pairs; the first plugin to claim a path keeps it."""
-        return self._collect("register_http_routes", lambda route: route[0], config=config)
+        return self._collect(
+            "register_http_routes", lambda route: route[0], config=config, host=self.host
+        )
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -192,6 +209,8 @@ class Hooks:
         return _expect(result, Prompt, "generate_prompt")
 
     def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
+        if context.host is None:
+            context.host = self.host
         result = self._hook.execute(context=context)
         if result is None:
             raise NoImplementationError(f"no plugin implements 'execute'; {_INSTALL_HINT}")
@@ -200,6 +219,8 @@ class Hooks:
         return result
 
     def call_model(self, model_call: ModelCall) -> Awaitable[Completion]:
+        if model_call.context.host is None:
+            model_call.context.host = self.host
         result = self._hook.call_model(model_call=model_call)
         if result is None:
             raise NoImplementationError(f"no plugin implements 'call_model'; {_INSTALL_HINT}")
@@ -208,12 +229,29 @@ class Hooks:
         return result
 
     def record(self, record: RequestRecord) -> None:
-        self._hook.record(record=record)
+        self._hook.record(record=record, host=self.host)
 
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
-        result = self._hook.metrics_summary(period=period, persistent=persistent)
+        result = self._hook.metrics_summary(period=period, persistent=persistent, host=self.host)
         return None if result is None else _expect(result, MetricsSummary, "metrics_summary")
 
     def circuit_states(self) -> dict[str, str]:
-        result = self._hook.circuit_states()
+        result = self._hook.circuit_states(host=self.host)
         return dict(result) if result else {}
+
+
+@functools.cache
+def installed_settings() -> tuple[PluginSettings, ...]:
+    """The settings every installed plugin declares, whatever the allow- and block-lists say
+    (a disabled plugin's settings are still checked, never an unknown key)."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            pm.register(entry_point.load(), name=entry_point.name)
+        except Exception:
+            continue
+    try:
+        return tuple(Hooks(pm).plugin_settings())
+    except PluginError:
+        return ()

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         MetricsSummary,
         ModelCall,
         ModelInfo,
+        PluginSettings,
         Prompt,
         Provider,
         Request,
@@ -86,6 +87,20 @@ def register_services(register: Callable[[Service], None], config: Config) -> No
 
 
 @hookspec
+def plugin_settings() -> PluginSettings | None:
+    """Declare this plugin's settings: ``plugins.<name>``, checked by a pydantic model.
+
+    The host validates the section (and the older keys listed in ``aliases``) with the
+    model when the configuration loads, so ``config check`` reports a bad key by its path
+    and the configuration reference lists every key. Read them back with
+    ``config.plugin_settings(name, Model)``; the host resolved them, so no plugin re-reads
+    the file or keeps them in a global.
+
+    :return: a :class:`~dynamic_orchestrator.contract.PluginSettings`, or None.
+    """
+
+
+@hookspec
 def register_commands(register: Callable[[click.Command], None]) -> None:
     """Add sub-commands to the ``dynamic-orchestrator`` command line.
 
@@ -100,12 +115,16 @@ def register_commands(register: Callable[[click.Command], None]) -> None:
 
 
 @hookspec
-def register_http_routes(register: Callable[[str, Any], None], config: Config) -> None:
+def register_http_routes(
+    register: Callable[[str, Any], None], config: Config, host: Host | None
+) -> None:
     """Add HTTP endpoints beside ``/mcp`` on the streamable HTTP transport.
 
     :param register: call ``register(path, asgi_app)`` once per path (``/metrics``, say);
         a path already taken is an error that names both plugins.
     :param config: the loaded configuration.
+    :param host: the orchestrator the server runs (None when routes are built without
+        one): where a route finds its plugin's state.
     """
 
 
@@ -259,18 +278,20 @@ def call_model(model_call: ModelCall) -> Awaitable[Completion] | None:
 
 
 @hookspec
-def record(record: RequestRecord) -> None:
+def record(record: RequestRecord, host: Host) -> None:
     """Receive each finished request, for metrics.
 
     Every implementation is called. Implementations must return quickly (queue slow work);
     an exception is logged and counted, and never fails the request.
 
     :param record: what happened: intent, tier, model, tokens, cost, savings, latency.
+    :param host: the orchestrator that ran it (its
+        :meth:`~dynamic_orchestrator.contract.Host.plugin_state` holds a sink's figures).
     """
 
 
 @hookspec(firstresult=True)
-def metrics_summary(period: str, persistent: bool) -> MetricsSummary | None:
+def metrics_summary(period: str, persistent: bool, host: Host) -> MetricsSummary | None:
     """Summarise recorded requests over a period, for ``get_metrics``.
 
     Stops at the first non-None result.
@@ -278,17 +299,19 @@ def metrics_summary(period: str, persistent: bool) -> MetricsSummary | None:
     :param period: one of ``1m``, ``5m``, ``1h``, ``1d``.
     :param persistent: True to read the persistent store (across restarts and
         processes), False for this process's live windows.
+    :param host: the orchestrator asking.
     :return: a :class:`~dynamic_orchestrator.contract.MetricsSummary` (its
         ``circuit_breakers`` field is filled by the host), or None.
     """
 
 
 @hookspec(firstresult=True)
-def circuit_states() -> dict[str, str] | None:
+def circuit_states(host: Host) -> dict[str, str] | None:
     """Report the circuit-breaker state of each model.
 
     Stops at the first non-None result.
 
+    :param host: the orchestrator asking (its breakers are in its plugin state).
     :return: a mapping of model name to ``closed``, ``open`` or ``half_open``, or None
         when no breaker is installed.
     """

@@ -22,7 +22,7 @@ import anyio
 
 from .accounting import finish
 from .catalog import Catalog, build_catalog
-from .config import Config, load_config
+from .config import Config, load_config, resolve_plugin_settings
 from .contract import (
     CLIENT_PROVIDER,
     AnalysisResult,
@@ -46,7 +46,7 @@ from .contract import (
 )
 from .decide import Decision, decide
 from .execution import build_call
-from .hooks import Hooks
+from .hooks import Hooks, installed_settings
 from .intake import client_can_sample, constraints_for, make_request
 from .log import get_logger
 from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens
@@ -120,7 +120,11 @@ class Orchestrator:
                 entry_points=False,
             )
         self.pm = plugin_manager
-        self.hooks = Hooks(self.pm, strict=self.config.plugins.strict)
+        self.hooks = Hooks(self.pm, strict=self.config.plugins.strict, host=self)
+        # Each plugin's settings, validated by its own model (in-process plugins' first).
+        self.config = resolve_plugin_settings(
+            self.config, [*self.hooks.plugin_settings(), *installed_settings()]
+        )
         self.catalog = Catalog()
         self.providers: dict[str, Provider] = {}
         self.services: list[Service] = []

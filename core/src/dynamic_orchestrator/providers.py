@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any, ClassVar
 
+from pydantic import ConfigDict, Field, create_model
+
 from .contract import (
     ENTRY_POINT_GROUP,
     Config,
     ModelInfo,
+    PluginSettings,
     Provider,
     ProviderCall,
     ProviderConfig,
@@ -37,6 +40,7 @@ __all__ = [
     "check_options",
     "close_providers",
     "missing_provider_reason",
+    "options_settings",
     "provider_entries",
     "read_api_key",
     "warm_providers",
@@ -120,6 +124,23 @@ def check_options(settings: ProviderConfig, name: str, known: Mapping[str, type]
                 f"got {type(value).__name__}"
             )
     return None
+
+
+def options_settings(provider_type: str, known: Mapping[str, type]) -> PluginSettings:
+    """A ``plugin_settings`` answer that checks ``providers.<name>.options`` of every provider
+    of ``provider_type``: only ``known`` keys, each of its type, so ``config check`` reports
+    a misspelt or mistyped option by its path."""
+    fields: dict[str, Any] = {
+        key: (kind | None, Field(default=None, description="See the provider's docs."))
+        for key, kind in known.items()
+    }
+    model = create_model(
+        f"{provider_type.title().replace('-', '')}Options",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        __doc__=f"Options of every provider of type '{provider_type}'; others are errors.",
+        **fields,
+    )
+    return PluginSettings(provider_type, None, provider_options={provider_type: model})
 
 
 class APIProvider:
@@ -217,6 +238,12 @@ class APIProvider:
         client, self._client = self._client, None
         if client is not None:
             await self.close_client(client)
+
+    @classmethod
+    def declared_settings(cls) -> PluginSettings:
+        """What a provider plugin's ``plugin_settings`` hook returns: :attr:`options` checked
+        by name and type when the configuration loads (:func:`options_settings`)."""
+        return options_settings(cls.plugin, cls.options)
 
     def option(self, key: str, default: Any) -> Any:
         """``providers.<name>.options.<key>``, or ``default``."""

@@ -2,17 +2,18 @@
 
 A metrics sink: each finished request (hook ``record``) is appended to a JSON-lines file,
 and the persistent summary behind ``dynamic-orchestrator metrics`` (hook
-``metrics_summary`` with ``persistent=True``) is read from it. Settings::
+``metrics_summary`` with ``persistent=True``) is read from it. Settings, checked by
+:class:`Settings` (hook ``plugin_settings``) when the configuration loads::
 
     plugins:
-      settings:
-        {{ cookiecutter.entry_point }}:
-          path: /var/lib/dynamic-orchestrator/requests.jsonl   # default: user data directory
+      {{ cookiecutter.entry_point }}:
+        path: /var/lib/dynamic-orchestrator/requests.jsonl   # default: user data directory
 
-At ``startup`` the module attaches one :class:`JsonLinesSink` to the orchestrator's plugin
-manager (the object holds the per-run state: the file and a lock); ``shutdown`` detaches
-it. Installed, this sink answers the persistent summary in place of the default SQLite
-store, because an installed plugin runs before the defaults (they are ``trylast``).
+Each orchestrator has its own :class:`JsonLinesSink` (the file and a lock), its plugin
+state from the host (``host.plugin_state``), made from its settings on first use; the
+hooks receive the host. Installed, this sink answers the persistent summary in place of
+the default SQLite store, because an installed plugin runs before the defaults (they are
+``trylast``).
 Every figure of the summary is computed by the host's ``summarize``, as for every sink.
 """
 
@@ -28,30 +29,42 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.models import PERIOD_SECONDS, MetricsSummary, RequestRecord
 from dynamic_orchestrator.summary import QUANTILES, Totals, summarize
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.contract import Host
 
-__all__ = ["NAME", "JsonLinesSink", "settings_path", "shutdown", "startup"]
+__all__ = [
+    "NAME",
+    "JsonLinesSink",
+    "Settings",
+    "metrics_summary",
+    "plugin_settings",
+    "record",
+    "settings_path",
+    "sink_of",
+]
 
 NAME = "{{ cookiecutter.entry_point }}"
-ATTACHED = "{{ cookiecutter.package_name }}.sink"
-SETTINGS = frozenset({"path"})
+
+
+class Settings(BaseModel):
+    """The JSON-lines sink."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | None = Field(default=None, description="The file; default: user data dir.")
 
 
 def settings_path(config: Config) -> Path:
     """The file the ``path`` setting names, else one in the user data directory."""
-    settings = config.plugin_settings(NAME)
-    for key in settings:
-        if key not in SETTINGS:
-            raise ValueError(f"plugins.settings.{NAME}.{key}: unknown key (known: path)")
-    path = settings.get("path")
+    path = config.plugin_settings(NAME, Settings).path
     if path is None:
         return platformdirs.user_data_path("dynamic-orchestrator") / f"{NAME}.jsonl"
-    return Path(str(path)).expanduser()
+    return Path(path).expanduser()
 
 
 class JsonLinesSink:
@@ -63,14 +76,12 @@ class JsonLinesSink:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    @hookimpl
     def record(self, record: RequestRecord) -> None:
         """Append one line: a buffered local write, no network, so it returns quickly."""
         line = record.model_dump_json() + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as file:
             file.write(line)
 
-    @hookimpl
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
         """The period's records from the file; None for the live windows (another sink's)."""
         if not persistent:
@@ -117,13 +128,24 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 @hookimpl
-def startup(orchestrator: Orchestrator) -> None:
-    """Attach this manager's sink (orchestrators on one manager share it)."""
-    path = settings_path(orchestrator.config)
-    orchestrator.pm.attach(ATTACHED, lambda: JsonLinesSink(path), owner=orchestrator)
+def plugin_settings() -> PluginSettings:
+    """``plugins.{{ cookiecutter.entry_point }}``, checked by :class:`Settings`."""
+    return PluginSettings(NAME, Settings)
+
+
+def sink_of(host: Host) -> JsonLinesSink:
+    """This orchestrator's sink, made from its settings on first use."""
+    return host.plugin_state(NAME, lambda: JsonLinesSink(settings_path(host.config)))
 
 
 @hookimpl
-def shutdown(orchestrator: Orchestrator) -> None:
-    """Detach the sink when the last orchestrator on the manager closes."""
-    orchestrator.pm.detach(ATTACHED, owner=orchestrator)
+def record(record: RequestRecord, host: Host | None) -> None:
+    """Append a finished request to the orchestrator's file."""
+    if host is not None:
+        sink_of(host).record(record)
+
+
+@hookimpl
+def metrics_summary(period: str, persistent: bool, host: Host | None) -> MetricsSummary | None:
+    """The period's records from the orchestrator's file; None for the live windows."""
+    return None if host is None else sink_of(host).metrics_summary(period, persistent)

@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator_testing import sink_cases
 from dynamic_orchestrator_testing.fakes import EchoProvider
 
@@ -38,15 +39,14 @@ def test_an_unreadable_line_is_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_an_unknown_setting_is_named() -> None:
-    config = Config.model_validate({"plugins": {"settings": {plugin.NAME: {"paht": "x"}}}})
-    with pytest.raises(ValueError, match=rf"plugins.settings.{plugin.NAME}.paht: unknown key"):
-        plugin.settings_path(config)
+    with pytest.raises(ConfigError, match=rf"plugins.{plugin.NAME}.paht: unknown key"):
+        parse_config({"plugins": {plugin.NAME: {"paht": "x"}}})
 
 
 @pytest.mark.anyio
 async def test_an_orchestrator_records_to_the_file(tmp_path: Path, make_orchestrator: Any) -> None:
     path = tmp_path / "requests.jsonl"
-    config = Config.model_validate({"plugins": {"settings": {plugin.NAME: {"path": str(path)}}}})
+    config = parse_config({"plugins": {plugin.NAME: {"path": str(path)}}})
     orch = await make_orchestrator(config, plugins=(plugin,), providers=(EchoProvider("gemini"),))
     first = await orch.orchestrate("Summarise the secret roadmap")
     await orch.orchestrate("List the files")

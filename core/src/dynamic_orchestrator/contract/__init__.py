@@ -5,7 +5,8 @@ import these names from here (or from :mod:`dynamic_orchestrator`); the private 
 behind them may move. What lives here:
 
 - the data that flows through a request (:class:`Request` … :class:`RequestRecord`,
-  :class:`MetricsSummary`) and the configuration's schema (:class:`Config`);
+  :class:`MetricsSummary`), the host's configuration schema (:class:`Config`) and
+  :class:`PluginSettings`, how a plugin declares its own;
 - :class:`ModelInfo` and the read-only :class:`CatalogView`;
 - the :class:`Provider` protocol with :class:`ProviderCall`, its optional streamed call
   (:class:`StreamingProvider`, :data:`StreamEvent`) and the :class:`ProviderError` /
@@ -23,21 +24,15 @@ from ._catalog import (
 )
 from ._config import (
     APP_NAME,
-    BreakerOverride,
-    BudgetConfig,
-    CacheConfig,
-    CircuitBreakerConfig,
     Config,
     GatewayConfig,
-    MetricsConfig,
     ModelOverride,
     PluginsConfig,
+    PluginSettings,
     PromptConfig,
     ProviderConfig,
-    RedisConfig,
     RetryConfig,
     ServerConfig,
-    ServiceConfig,
     TierExecution,
     ToolsConfig,
 )
@@ -137,14 +132,10 @@ __all__ = [
     "AttemptOutcome",
     "BasisTotals",
     "BlockStop",
-    "BreakerOverride",
-    "BudgetConfig",
     "BudgetExceededError",
-    "CacheConfig",
     "Candidate",
     "CatalogView",
     "ChatMessage",
-    "CircuitBreakerConfig",
     "Completion",
     "Complexity",
     "ComplexityResult",
@@ -160,7 +151,6 @@ __all__ = [
     "IntentResult",
     "MessageEnd",
     "MessageStart",
-    "MetricsConfig",
     "MetricsSummary",
     "ModelCall",
     "ModelInfo",
@@ -173,6 +163,7 @@ __all__ = [
     "Period",
     "Plan",
     "PluginError",
+    "PluginSettings",
     "PluginsConfig",
     "Policy",
     "PriceTiers",
@@ -183,7 +174,6 @@ __all__ = [
     "ProviderCall",
     "ProviderConfig",
     "ProviderError",
-    "RedisConfig",
     "Request",
     "RequestAnalysis",
     "RequestError",
@@ -192,7 +182,6 @@ __all__ = [
     "Selection",
     "ServerConfig",
     "Service",
-    "ServiceConfig",
     "ServiceRoute",
     "Status",
     "StreamEvent",

@@ -8,13 +8,16 @@ variable that holds its key, ``api_key_env``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ._models import Tier
 
 APP_NAME = "dynamic-orchestrator"
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Section(BaseModel):
@@ -34,41 +37,6 @@ class TierExecution(_Section):
     @property
     def models(self) -> list[str]:
         return [self.preferred, *[m for m in self.fallback if m != self.preferred]]
-
-
-class ServiceConfig(_Section):
-    """One downstream MCP service (``mcp_services.<name>``)."""
-
-    type: Literal["stdio", "http"] = Field(default="stdio", description="How to reach it.")
-    command: list[str] | None = Field(
-        default=None, description="stdio: the command and its arguments (a string is split)."
-    )
-    url: str | None = Field(default=None, description="http: the streamable HTTP endpoint.")
-    capabilities: list[str] = Field(
-        default_factory=list, description="Intents it serves; empty: every intent."
-    )
-    env: dict[str, str] = Field(
-        default_factory=dict, description="Extra environment for a stdio child (no keys)."
-    )
-    cwd: str | None = Field(default=None, description="Working directory of a stdio child.")
-    enabled: bool = Field(default=True, description="False: not started, never routed to.")
-
-    @field_validator("command", mode="before")
-    @classmethod
-    def _split_command(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            import shlex
-
-            return shlex.split(value)
-        return value
-
-    @model_validator(mode="after")
-    def _transport_needs_target(self) -> ServiceConfig:
-        if self.type == "stdio" and not self.command:
-            raise ValueError("a stdio service needs 'command'")
-        if self.type == "http" and not self.url:
-            raise ValueError("an http service needs 'url'")
-        return self
 
 
 class ProviderConfig(_Section):
@@ -109,92 +77,6 @@ class ModelOverride(_Section):
     supports_tools: bool | None = Field(default=None, description="Whether it takes tools.")
 
 
-class CacheConfig(_Section):
-    """The response cache (used by the resilience plugin)."""
-
-    enabled: bool = Field(default=True, description="Cache completed responses.")
-    ttl: float = Field(default=3600.0, ge=0, description="Seconds; CACHE_TTL overrides.")
-    max_entries: int = Field(default=1024, ge=0, description="Entries kept in memory.")
-    backend: Literal["memory", "redis"] = Field(
-        default="memory", description="Where entries live; redis uses REDIS_URL."
-    )
-
-
-class BreakerOverride(_Section):
-    """Per-model thresholds (``circuit_breaker.models.<name>``); unset keys keep the defaults."""
-
-    window_size: int | None = Field(default=None, ge=1, description="Calls in the window.")
-    minimum_calls: int | None = Field(
-        default=None, ge=1, description="Calls in the window before the rates count."
-    )
-    failure_rate_threshold: float | None = Field(
-        default=None, gt=0, le=1, description="Failure share that opens it."
-    )
-    slow_call_duration: float | None = Field(
-        default=None, gt=0, description="Seconds after which a call counts as slow."
-    )
-    slow_call_rate_threshold: float | None = Field(
-        default=None, gt=0, le=1, description="Slow-call share that opens it."
-    )
-    open_duration: float | None = Field(
-        default=None, gt=0, description="Seconds open before half-open."
-    )
-    consecutive_failures: int | None = Field(
-        default=None, ge=0, description="Hard failures in a row that open it (0: off)."
-    )
-    half_open_probes: int | None = Field(
-        default=None, ge=1, description="Calls let through while half-open."
-    )
-    long_open_duration: float | None = Field(
-        default=None, gt=0, description="Seconds open after quota or key failures."
-    )
-
-
-class CircuitBreakerConfig(_Section):
-    """One circuit breaker per model (used by the resilience plugin)."""
-
-    enabled: bool = Field(default=True, description="Use circuit breakers.")
-    # Sizes from resilience4j's defaults: one request's outcome per model enters the
-    # window (not each retry), so 30% random faults stay far below the threshold.
-    window_size: int = Field(default=100, ge=1, description="Requests in the sliding window.")
-    minimum_calls: int = Field(
-        default=50, ge=1, description="Requests in the window before the rates count."
-    )
-    consecutive_failures: int = Field(
-        default=10,
-        ge=0,
-        description="Hard-failed calls in a row that open it whatever the window holds "
-        "(a dead model is left after this many calls); 0: off.",
-    )
-    failure_rate_threshold: float = Field(
-        default=0.5, gt=0, le=1, description="Failure share of the window that opens it."
-    )
-    slow_call_duration: float = Field(
-        default=30.0, gt=0, description="Seconds after which a call counts as slow."
-    )
-    slow_call_rate_threshold: float = Field(
-        default=1.0, gt=0, le=1, description="Slow-call share of the window that opens it."
-    )
-    open_duration: float = Field(default=30.0, gt=0, description="Seconds before half-open.")
-    half_open_probes: int = Field(default=1, ge=1, description="Calls let through while half-open.")
-    long_open_duration: float = Field(
-        default=900.0,
-        gt=0,
-        description="Seconds a model stays open after its quota ran out or its provider "
-        "refused the key (401/403).",
-    )
-    models: dict[str, BreakerOverride] = Field(
-        default_factory=dict, description="Per-model overrides of the settings above."
-    )
-
-    def for_model(self, name: str) -> CircuitBreakerConfig:
-        """The settings of one model: the defaults with its override applied."""
-        override = self.models.get(name)
-        if override is None:
-            return self
-        return self.model_copy(update=override.model_dump(exclude_none=True))
-
-
 class RetryConfig(_Section):
     """Retries of the same model on transient errors, before falling back."""
 
@@ -204,59 +86,6 @@ class RetryConfig(_Section):
     max_retry_after: float = Field(
         default=10.0, ge=0, description="Honour Retry-After up to this; longer falls back now."
     )
-
-
-class BudgetConfig(_Section):
-    """A spending limit (used by the resilience plugin); unset: no limit."""
-
-    period: Literal["1h", "1d", "30d"] | None = Field(
-        default=None, description="The period the limit applies to."
-    )
-    limit_usd: float | None = Field(default=None, ge=0, description="USD per period.")
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> BudgetConfig:
-        if (self.period is None) != (self.limit_usd is None):
-            raise ValueError("set both 'period' and 'limit_usd', or neither")
-        return self
-
-
-class RedisConfig(_Section):
-    """Shared state across orchestrator processes (breakers, cache, budget)."""
-
-    url: str | None = Field(
-        default=None, description="redis://host:port/db; REDIS_URL overrides. None: local only."
-    )
-    key_prefix: str = Field(default="do:", description="Namespace of every key written.")
-    timeout: float = Field(
-        default=0.5, gt=0, description="Seconds per Redis call before local state is used."
-    )
-    retry_interval: float = Field(
-        default=5.0, gt=0, description="Seconds between reconnection tries while it is down."
-    )
-    max_connections: int = Field(
-        default=50,
-        ge=1,
-        le=10_000,
-        description="Connections per process; a burst waits up to 'timeout' for a free one.",
-    )
-
-
-class MetricsConfig(_Section):
-    """The metrics sinks: the persistent store and Prometheus."""
-
-    persist: bool = Field(default=True, description="Keep records in the SQLite store.")
-    path: str | None = Field(default=None, description="SQLite file; default in user data dir.")
-    retention_days: float = Field(
-        default=7.0, gt=0, description="Persisted records older than this are deleted."
-    )
-    queue_size: int = Field(
-        default=10_000, ge=1, description="Records waiting for the SQLite writer; more are dropped."
-    )
-    prometheus_port: int | None = Field(
-        default=None, ge=0, le=65535, description="Serve Prometheus metrics on this port too."
-    )
-    prometheus_host: str = Field(default="127.0.0.1", description="Address for prometheus_port.")
 
 
 class PromptConfig(_Section):
@@ -349,7 +178,11 @@ class GatewayConfig(_Section):
 
 
 class PluginsConfig(_Section):
-    """Which installed plugins load, and their settings."""
+    """Which installed plugins load; ``plugins.<name>`` holds the settings of plugin ``name``,
+    checked by the model that plugin declares (the ``plugin_settings`` hook)."""
+
+    # Any other key is a plugin's section; the host validates it against the plugin's model.
+    model_config = ConfigDict(extra="allow")
 
     load: list[str] | None = Field(default=None, description="Allow-list; None loads all.")
     disable: list[str] = Field(default_factory=list, description="Plugins never to load.")
@@ -359,8 +192,35 @@ class PluginsConfig(_Section):
     )
     strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
     settings: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Free-form settings for third-party plugins, by name."
+        default_factory=dict,
+        description="The older place of a plugin's settings, by name; 'plugins.<name>' wins.",
     )
+
+
+RESERVED_PLUGIN_NAMES = frozenset(PluginsConfig.model_fields)
+"""Names no plugin's settings may take: they are keys of ``plugins`` itself."""
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """A plugin's settings, declared by its ``plugin_settings`` hook.
+
+    The host validates ``plugins.<name>`` with ``model`` (a pydantic model whose fields
+    all have defaults; ``extra="forbid"`` so a typo names its key) and hands the result to
+    the plugin through :meth:`Config.plugin_settings`.
+    """
+
+    name: str
+    """The section: ``plugins.<name>``."""
+    model: type[BaseModel] | None
+    """The settings' model; None for a plugin with no section (a provider plugin that only
+    checks its ``provider_options``)."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Older keys that still set these settings, as ``{old path: field path}``: the
+    top-level section ``cache`` read into the field ``cache`` is ``{"cache": "cache"}``;
+    dotted paths reach inside (``{"metrics.prometheus_port": "port"}``)."""
+    provider_options: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    """Per provider type, the model that checks ``providers.<name>.options``."""
 
 
 def _default_execution() -> dict[Tier, TierExecution]:
@@ -386,7 +246,15 @@ def _default_client_models() -> dict[Tier, list[str]]:
 
 
 class Config(_Section):
-    """The whole configuration. Every field has a default, so ``Config()`` just works."""
+    """The whole configuration. Every field has a default, so ``Config()`` just works.
+
+    Keys not listed here belong to plugins: a plugin's older top-level keys (``cache``,
+    ``circuit_breaker``, ``metrics``, ``mcp_services`` ...) are kept as written until the
+    host reads them into ``plugins.<name>`` and validates them with the plugin's model.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    _resolved: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     use_claude_code: bool = Field(
         default=True,
@@ -403,9 +271,6 @@ class Config(_Section):
         default_factory=_default_execution,
         description="Per tier, the models this server calls; a tier not given keeps its default.",
     )
-    mcp_services: dict[str, ServiceConfig] = Field(
-        default_factory=dict, description="Downstream MCP servers, by name."
-    )
     baseline_model: str | None = Field(
         default=None, description="What savings are measured against; default: complex preferred."
     )
@@ -415,12 +280,7 @@ class Config(_Section):
     models: dict[str, ModelOverride] = Field(
         default_factory=dict, description="Catalog overrides and custom models, by name."
     )
-    cache: CacheConfig = Field(default_factory=CacheConfig)
-    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
-    budget: BudgetConfig = Field(default_factory=BudgetConfig)
-    redis: RedisConfig = Field(default_factory=RedisConfig)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -447,5 +307,44 @@ class Config(_Section):
     def effective_baseline_model(self) -> str:
         return self.baseline_model or self.execution["complex"].preferred
 
-    def plugin_settings(self, name: str) -> dict[str, Any]:
-        return self.plugins.settings.get(name, {})
+    @overload
+    def plugin_settings(self, name: str) -> dict[str, Any]: ...
+
+    @overload
+    def plugin_settings(self, name: str, model: type[M]) -> M: ...
+
+    def plugin_settings(self, name: str, model: type[M] | None = None) -> M | dict[str, Any]:
+        """The settings of plugin ``name``.
+
+        With ``model``: the validated settings the host resolved (``plugins.<name>`` and
+        its older keys), or, on a configuration no host resolved, ``plugins.<name>``
+        validated now. Without: the same as plain data, or the section as written for a
+        plugin that declares no model.
+        """
+        found = self._resolved.get(name)
+        if model is None:
+            if found is not None:
+                return found.model_dump(mode="json")
+            return self.raw_plugin_settings(name)
+        if isinstance(found, model):
+            return found
+        return model.model_validate(self.raw_plugin_settings(name))
+
+    def raw_plugin_settings(self, name: str) -> dict[str, Any]:
+        """``plugins.settings.<name>`` overlaid with ``plugins.<name>``, as written."""
+        older = self.plugins.settings.get(name, {})
+        section = (self.plugins.model_extra or {}).get(name, {})
+        if not isinstance(section, Mapping):
+            return dict(older)
+        return {**older, **section}
+
+    @property
+    def resolved_plugins(self) -> list[str]:
+        """The plugins whose settings the host validated, by name."""
+        return sorted(self._resolved)
+
+    def with_plugin_settings(self, resolved: Mapping[str, BaseModel]) -> Config:
+        """A copy holding each plugin's validated settings (the host calls this)."""
+        copy = self.model_copy()
+        copy._resolved = dict(resolved)
+        return copy

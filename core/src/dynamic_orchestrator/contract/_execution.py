@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._catalog import ModelInfo
     from ._config import Config
-    from ._host import CatalogView
+    from ._host import CatalogView, Host
     from ._models import Attempt, Candidate, Prompt, Request, RequestAnalysis, Selection
     from ._providers import ProviderCall
     from ._services import Service
@@ -39,6 +39,9 @@ class ExecutionContext:
     attempts: list[Attempt] = field(default_factory=list)
     extra_cost_usd: float = 0.0
     """Spent on calls whose completion was not kept (a tool loop that failed part-way)."""
+    host: Host | None = None
+    """The orchestrator running the request (the host fills it): where a wrapper finds
+    its plugin's state (:meth:`Host.plugin_state`)."""
     plugin_state: dict[str, Any] = field(default_factory=dict)
     """Per-request state of the plugins that wrap ``execute`` and ``call_model``, by
     plugin name (what an ``execute`` wrapper sets up, its ``call_model`` wrapper reads)."""

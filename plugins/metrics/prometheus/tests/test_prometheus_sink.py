@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
-from dynamic_orchestrator.config import Config, MetricsConfig
+from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.hooks import Hooks
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
@@ -189,7 +189,7 @@ def _provider_plugin(provider: EchoProvider) -> object:
 def _config(**metrics: Any) -> Config:
     return Config(
         execution={t: {"preferred": "echo-model"} for t in ("simple", "moderate", "complex")},  # type: ignore[misc]
-        metrics=MetricsConfig(**metrics),
+        metrics=metrics,  # the seed's section, read into plugins.prometheus
     )
 
 
@@ -231,7 +231,7 @@ async def test_own_port_for_stdio_deployments(make_orchestrator: Any) -> None:
         plugins=(dynamic_orchestrator_prometheus, _provider_plugin(EchoProvider("echo"))),
     )
     await orch.orchestrate("show me the readme")
-    plugin = orch.pm.get_plugin(dynamic_orchestrator_prometheus.ATTACHED_NAME)
+    plugin = dynamic_orchestrator_prometheus.state(orch)
     assert plugin.server is not None and plugin.server.port == port
     async with httpx2.AsyncClient() as client:
         response = await client.get(f"http://127.0.0.1:{port}/metrics")
@@ -258,7 +258,7 @@ async def test_a_taken_port_is_reported_and_requests_go_on(make_orchestrator: An
         )
         result = await orch.orchestrate("show me the readme")
     assert result.status == "completed"
-    plugin = orch.pm.get_plugin(dynamic_orchestrator_prometheus.ATTACHED_NAME)
+    plugin = dynamic_orchestrator_prometheus.state(orch)
     assert plugin.server is None
     assert f"cannot serve Prometheus metrics on 127.0.0.1:{port}" in plugin.error
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import dynamic_orchestrator_sqlite
 import pytest
-from dynamic_orchestrator.config import Config, MetricsConfig
+from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import PERIOD_SECONDS, RequestRecord
 from dynamic_orchestrator.summary import Totals
-from dynamic_orchestrator_sqlite import SQLiteSink, store
+from dynamic_orchestrator_sqlite import SQLiteSettings, SQLiteSink, store
 from dynamic_orchestrator_testing.sink_cases import KNOWN_RECORDS, NOW, T0, check_summary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -188,7 +188,7 @@ def test_an_older_file_gains_the_new_columns(db: Path) -> None:
 
 
 def _config(path: Path, **metrics: Any) -> Config:
-    return Config(metrics=MetricsConfig(path=str(path), **metrics))
+    return Config(metrics={"path": str(path), **metrics})  # the seed's section
 
 
 async def test_the_orchestrator_persists_and_reads_back(make_orchestrator: Any, db: Path) -> None:
@@ -207,13 +207,13 @@ async def test_persist_false_turns_the_store_off(make_orchestrator: Any, db: Pat
     )
     await orch.orchestrate("show me the readme", options={"execute": False})
     summary = await orch.metrics("1h", persistent=True)
-    assert summary.notes == ["persistent metrics are off (metrics.persist: false)"]
+    assert summary.notes == ["persistent metrics are off (plugins.sqlite.persist: false)"]
     assert not db.exists()
 
 
 def test_the_default_file_is_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", "/somewhere")
-    path = dynamic_orchestrator_sqlite.store_path(MetricsConfig())
+    path = dynamic_orchestrator_sqlite.store_path(SQLiteSettings())
     assert path == Path("/somewhere/dynamic-orchestrator/metrics.sqlite3")
 
 

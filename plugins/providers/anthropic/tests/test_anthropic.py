@@ -9,7 +9,8 @@ from typing import Any
 import dynamic_orchestrator_anthropic as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo, lookup_prices
-from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.config import Config, parse_config
+from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.models import ChatMessage, ToolCall, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator.streaming import anthropic_messages
@@ -109,7 +110,10 @@ def test_default_max_tokens_option() -> None:
     config = parse_config({"providers": {"anthropic": {"options": {"default_max_tokens": 512}}}})
     provider = plugin.AnthropicProvider("anthropic", config)
     assert provider._request(call(user("x")))["max_tokens"] == 512
-    bad = parse_config({"providers": {"anthropic": {"options": {"default_max_tokens": "lots"}}}})
+    options = {"default_max_tokens": "lots"}
+    with pytest.raises(ConfigError, match=r"providers\.anthropic\.options\.default_max_tokens"):
+        parse_config({"providers": {"anthropic": {"options": options}}})  # config check says
+    bad = Config(providers={"anthropic": {"options": options}})  # type: ignore[dict-item]
     reason = plugin.AnthropicProvider("anthropic", bad).unavailable_reason(
         ModelInfo(name="m", provider="anthropic")
     )

@@ -23,7 +23,7 @@ import dynamic_orchestrator_claude_code as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import Config, parse_config
-from dynamic_orchestrator.errors import ErrorKind, ProviderError
+from dynamic_orchestrator.errors import ConfigError, ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.providers import ProviderCall
 
@@ -365,7 +365,10 @@ def test_unavailable_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     )
     reason = provider.unavailable_reason(ModelInfo("gpt-4o", "claude-code"))
     assert reason and reason.startswith("claude-code serves ") and "'gpt-4o'" in reason
-    bad = parse_config({"providers": {"claude-code": {"options": {"comand": "claude"}}}})
+    typo = {"providers": {"claude-code": {"options": {"comand": "claude"}}}}
+    with pytest.raises(ConfigError, match=r"providers\.claude-code\.options\.comand: unknown"):
+        parse_config(typo)  # config check names it
+    bad = Config.model_validate(typo)  # a configuration no host checked
     assert plugin.ClaudeCodeProvider(bad).unavailable_reason(ModelInfo("haiku", "x")) == (
         "providers.claude-code.options.comand: unknown option (known: args, command, cwd, env)"
     )

@@ -9,7 +9,8 @@ from typing import Any
 import dynamic_orchestrator_openai as plugin
 import pytest
 from dynamic_orchestrator.catalog import ModelInfo, lookup_prices
-from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.config import Config, parse_config
+from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.models import ChatMessage, ToolCall, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator_testing import fake_server as fs
@@ -164,8 +165,10 @@ async def test_unavailable_reasons_say_what_is_missing(
         "providers.lmstudio.base_url is not set (needed for type 'openai')"
     )
     assert orch.providers["router"].unavailable_reason(model) == "NO_SUCH_KEY_VAR is not set"
-    bad = parse_config({"providers": {"openai": {"options": {"max_token_field": "x"}}}})
-    provider = plugin.OpenAIProvider("openai", bad)
+    typo = {"providers": {"openai": {"options": {"max_token_field": "x"}}}}
+    with pytest.raises(ConfigError, match=r"providers\.openai\.options\.max_token_field: unknown"):
+        parse_config(typo)  # config check names it
+    provider = plugin.OpenAIProvider("openai", Config.model_validate(typo))
     assert provider.unavailable_reason(model) == (
         "providers.openai.options.max_token_field: unknown option (known: max_tokens_field)"
     )

@@ -71,10 +71,8 @@ class Providers:
 
 
 def state_of(orch: Any) -> dynamic_orchestrator_breaker.Resilience:
-    """The resilience state attached to an orchestrator."""
-    state = dynamic_orchestrator_breaker.attached(orch)
-    assert state is not None
-    return state
+    """The resilience state of an orchestrator (its plugin state)."""
+    return dynamic_orchestrator_breaker.state(orch)
 
 
 def reachable(host: str, port: int) -> bool:

@@ -404,3 +404,18 @@ async def test_a_non_finite_or_absurd_max_cost_is_refused_at_the_door(
     with pytest.raises(RequestError, match=r"max_cost"):
         await orch.orchestrate("Show the contents of config.yaml", options={"max_cost": max_cost})
     assert echo.calls == []
+
+
+async def test_two_orchestrators_in_one_process_keep_their_own_breakers_and_settings(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    tripping = await resilient(make_config(CHAIN, circuit_breaker={"minimum_calls": 1}))
+    patient = await resilient(make_config(CHAIN, circuit_breaker={"minimum_calls": 50}))
+    assert tripping.pm is patient.pm  # one plugin manager, one plugin module
+    assert state_of(tripping) is not state_of(patient)
+    assert state_of(tripping).settings.circuit_breaker.minimum_calls == 1
+    assert state_of(patient).settings.circuit_breaker.minimum_calls == 50
+    echo.fail(ErrorKind.TRANSIENT, ErrorKind.TRANSIENT)
+    await tripping.orchestrate("Show the contents of config.yaml")
+    assert (await tripping.metrics("5m")).circuit_breakers["m-small"] == "open"
+    assert (await patient.metrics("5m")).circuit_breakers["m-small"] == "closed"

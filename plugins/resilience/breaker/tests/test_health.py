@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 from dynamic_orchestrator.cli import cli
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator_breaker import Permit, Resilience
+from dynamic_orchestrator_breaker import Permit, Resilience, ResilienceSettings
 
 from .helpers import MODELS, make_config
 
@@ -61,7 +61,7 @@ def test_health_shows_a_breaker_another_process_opened(
     config = make_config(["m-small", "m-big"], redis=redis)
 
     async def open_elsewhere() -> None:
-        other = Resilience(config)
+        other = Resilience(config.plugin_settings("breaker", ResilienceSettings), config)
         assert other.breakers is not None
         permit = await other.breakers.acquire("m-small", probe_ttl=5)
         assert isinstance(permit, Permit)

@@ -53,6 +53,6 @@ async def test_a_fault_sequence_opens_skips_and_cools_down(
         ("gpt-4o", "error", "rate_limited"),
     ]
     assert [r.model for r in srv.requests].count("gpt-4o-mini") == 2  # none while open
-    registry = dynamic_orchestrator_breaker.attached(orch).breakers
+    registry = dynamic_orchestrator_breaker.state(orch).breakers
     snap = registry.breaker("gpt-4o").snapshot()
     assert snap.state == "open" and "Retry-After 60s" in snap.reason

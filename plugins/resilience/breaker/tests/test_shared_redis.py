@@ -59,7 +59,7 @@ async def two_orchestrators(redis_url: str, redis_prefix: str) -> AsyncIterator[
 
 
 def state(orch: Orchestrator) -> Resilience:
-    found = dynamic_orchestrator_breaker.attached(orch)
+    found = dynamic_orchestrator_breaker.state(orch)
     assert found is not None
     return found
 

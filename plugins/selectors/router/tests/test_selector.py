@@ -12,6 +12,7 @@ import pytest
 import yaml
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config, load_config, parse_config
+from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.models import ComplexityResult, Constraints, IntentResult
 from dynamic_orchestrator_router.outcomes import PriceTable, read_outcomes
 from dynamic_orchestrator_router.training import train
@@ -241,7 +242,12 @@ async def test_bad_file_or_settings_fall_back_with_a_reason(
     _, selection, result = _select(orch, chat_prompt)
     assert selection.chain  # the tier selector's chain
     assert any("router not used:" in r and "no such router file" in r for r in result.reasons)
-    orch.config = orch.catalog.config = _config(tmp_path / "nope.npz", mode="cheapest")
+    with pytest.raises(ConfigError, match=r"plugins\.settings\.router\.mode: Input should"):
+        _config(tmp_path / "nope.npz", mode="cheapest")  # config check names it
+    unchecked = Config.model_validate(  # a configuration no host checked
+        {"plugins": {"settings": {"router": {"file": "nope.npz", "mode": "cheapest"}}}}
+    )
+    orch.config = orch.catalog.config = unchecked
     _, selection, result = _select(orch, chat_prompt)
     assert any("plugins.settings.router.mode" in r for r in result.reasons)
 

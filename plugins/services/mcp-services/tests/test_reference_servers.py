@@ -12,6 +12,7 @@ from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import RequestRecord
 from dynamic_orchestrator_mcp_services import McpService
+from dynamic_orchestrator_mcp_services.settings import load_settings
 from dynamic_orchestrator_testing.fakes import EchoProvider
 
 from .conftest import start_orchestrator
@@ -71,7 +72,7 @@ async def test_the_four_servers_are_connected_and_listed(setup: Any) -> None:
 async def test_each_server_runs_a_tool(setup: Any, reference_config: Config) -> None:
     orch, _ = setup
     services = services_of(orch)
-    repo = reference_config.mcp_services["git"].command[-1]  # type: ignore[index]
+    repo = load_settings(reference_config).services["git"].command[-1]  # type: ignore[index]
     now = await services["time"].call_tool(
         "get_current_time", {"timezone": "Asia/Tokyo"}, timeout=20
     )

@@ -6,13 +6,13 @@ from typing import Any
 
 import mcp_types as types
 import pytest
-from dynamic_orchestrator.config import Config, ServiceConfig
+from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import IntentResult, Request, ToolSpec
 from dynamic_orchestrator.tokens import estimate_tool_tokens
 from dynamic_orchestrator_mcp_services import McpService, ServiceError, route
 from dynamic_orchestrator_mcp_services.pins import ToolPins
 from dynamic_orchestrator_mcp_services.ranking import ToolDocument, ToolIndex, terms
-from dynamic_orchestrator_mcp_services.settings import Settings
+from dynamic_orchestrator_mcp_services.settings import ServiceConfig, Settings
 
 
 class ListedService:

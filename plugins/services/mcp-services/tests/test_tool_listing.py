@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 import structlog
-from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator_mcp_services import McpService, ServiceError
 from dynamic_orchestrator_mcp_services.pins import ToolPins, definition_hash
@@ -117,15 +117,28 @@ def test_definition_hash_ignores_key_order_but_not_content() -> None:
     assert a == b != c
 
 
-def test_bad_settings_name_the_key() -> None:
-    config = parse_config({"plugins": {"settings": {"mcp_services": {"top_k": -1, "colour": 1}}}})
+@pytest.mark.parametrize(
+    ("section", "written"),
+    [
+        ({"mcp_services": {"top_k": -1, "colour": 1}}, "plugins.mcp_services"),
+        (
+            {"settings": {"mcp_services": {"top_k": -1, "colour": 1}}},
+            "plugins.settings.mcp_services",
+        ),
+    ],
+)
+def test_bad_settings_name_the_key_where_it_was_written(section: dict, written: str) -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings(config)
+        parse_config({"plugins": section})
     message = str(info.value)
-    assert "plugins.settings.mcp_services: top_k: Input should be greater than or equal to 0" in (
-        message
-    )
-    assert "plugins.settings.mcp_services: colour: unknown key" in message
+    assert f"{written}.top_k: Input should be greater than or equal to 0" in message
+    assert f"{written}.colour: unknown key" in message
+
+
+def test_settings_the_host_did_not_resolve_are_checked_on_reading() -> None:
+    config = Config(plugins={"mcp_services": {"top_k": -1}})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"plugins.mcp_services: top_k: Input should be"):
+        load_settings(config)
 
 
 async def test_the_2026_protocol_mode_lists_and_calls(orchestrator_factory: Any) -> None:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dynamic_orchestrator import hookimpl
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from .features import extract, extract_parts
 from .model import JointModel, LinearModel, Prediction
@@ -26,7 +28,15 @@ if TYPE_CHECKING:
     import click
     from dynamic_orchestrator import Orchestrator
 
-__all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
+__all__ = [
+    "RulesSettings",
+    "classify",
+    "load_models",
+    "plugin_settings",
+    "register_commands",
+    "score_complexity",
+    "startup",
+]
 
 WEIGHTS = Path(__file__).parent / "weights"
 _LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
@@ -74,10 +84,26 @@ def _predict(request: Request) -> tuple[Prediction, Prediction]:
     return result
 
 
+class RulesSettings(BaseModel):
+    """The rules classifier."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: str | None = Field(
+        default=None, description="Folder of weights from 'classifier train'; none: shipped."
+    )
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.rules`` (or ``plugins.settings.rules``): the weights folder."""
+    return PluginSettings("rules", RulesSettings)
+
+
 @hookimpl
 def startup(orchestrator: Orchestrator) -> None:
-    """Use the weights folder named by ``plugins.settings.rules.weights`` (process-wide)."""
-    folder = orchestrator.config.plugin_settings("rules").get("weights")
+    """Use the weights folder named by ``plugins.rules.weights`` (process-wide)."""
+    folder = orchestrator.config.plugin_settings("rules", RulesSettings).weights
     if folder is not None and not (Path(folder) / "intent.json").is_file():
         raise ValueError(f"plugins.settings.rules.weights: no intent.json in {folder}")
     _settings["weights"] = folder

@@ -1,8 +1,8 @@
 """The default live metrics sink: this process's 1m/5m/1h/1d windows behind ``get_metrics``.
 
-At ``startup`` the plugin attaches one :class:`MemorySink` to the orchestrator's plugin
-manager (orchestrators sharing a manager share it; each manager has its own), so two
-orchestrators never mix their figures. The sink answers ``metrics_summary`` with
+Each orchestrator has its own :class:`MemorySink`, its plugin state
+(``host.plugin_state``), so two orchestrators never mix their figures, even on one plugin
+manager. The sink answers ``metrics_summary`` with
 ``persistent=False``; the persistent store is another plugin's. How the windows stay
 bounded and how accurate the percentiles are: :mod:`dynamic_orchestrator_memory.windows`.
 """
@@ -17,47 +17,37 @@ from dynamic_orchestrator.models import MetricsSummary, RequestRecord
 from .windows import BUCKETS, RELATIVE_ACCURACY, MemorySink, RollingWindow
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.contract import Host
 
 __all__ = [
     "BUCKETS",
     "RELATIVE_ACCURACY",
     "MemorySink",
-    "MemorySinkPlugin",
     "RollingWindow",
-    "shutdown",
-    "startup",
+    "metrics_summary",
+    "record",
+    "sink_of",
 ]
 
-ATTACHED_NAME = "dynamic_orchestrator_memory.sink"
+NAME = "memory"
+"""This plugin's name: its state (``host.plugin_state``)."""
 
 
-class MemorySinkPlugin:
-    """The hooks of one attached :class:`MemorySink`."""
-
-    def __init__(self, sink: MemorySink | None = None) -> None:
-        self.sink = sink or MemorySink()
-
-    @hookimpl(trylast=True)
-    def record(self, record: RequestRecord) -> None:
-        """Count a finished request in every window (microseconds, under a lock)."""
-        self.sink.add(record)
-
-    @hookimpl(trylast=True)
-    def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
-        """This process's live window of ``period``; None for the persistent store."""
-        if persistent:
-            return None
-        return self.sink.summary(period)
+def sink_of(host: Host) -> MemorySink:
+    """The host's sink, made on first use."""
+    return host.plugin_state(NAME, MemorySink)
 
 
 @hookimpl(trylast=True)
-def startup(orchestrator: Orchestrator) -> None:
-    """Attach this manager's sink (shared by orchestrators on the same manager)."""
-    orchestrator.pm.attach(ATTACHED_NAME, MemorySinkPlugin, owner=orchestrator)
+def record(record: RequestRecord, host: Host | None) -> None:
+    """Count a finished request in every window (microseconds, under a lock)."""
+    if host is not None:
+        sink_of(host).add(record)
 
 
 @hookimpl(trylast=True)
-def shutdown(orchestrator: Orchestrator) -> None:
-    """Detach the sink when the last orchestrator on the manager closes."""
-    orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
+def metrics_summary(period: str, persistent: bool, host: Host | None) -> MetricsSummary | None:
+    """This orchestrator's live window of ``period``; None for the persistent store."""
+    if persistent or host is None:
+        return None
+    return sink_of(host).summary(period)

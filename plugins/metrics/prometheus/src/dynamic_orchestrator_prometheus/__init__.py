@@ -1,12 +1,13 @@
 """Prometheus metrics for Dynamic Orchestrator (extra ``prometheus``).
 
-At ``startup`` the plugin attaches one :class:`PrometheusSinkPlugin` to the orchestrator's
-plugin manager: a :class:`~dynamic_orchestrator_prometheus.sink.PrometheusSink` with its
-own registry, whose label values are limited to the models, providers and services that
-orchestrator registered. It is scraped at ``/metrics`` on the HTTP transport
-(``register_http_routes``) and, when ``metrics.prometheus_port`` is set, on that port of
-``metrics.prometheus_host`` (for stdio deployments). What each metric means:
-:mod:`dynamic_orchestrator_prometheus.sink`.
+At ``startup`` each orchestrator gets its own :class:`PrometheusSinkPlugin` (its plugin
+state, ``host.plugin_state``): a
+:class:`~dynamic_orchestrator_prometheus.sink.PrometheusSink` with its own registry, whose
+label values are limited to the models, providers and services that orchestrator
+registered. It is scraped at ``/metrics`` on the HTTP transport
+(``register_http_routes``) and, when ``plugins.prometheus.port`` (the seed's
+``metrics.prometheus_port``) is set, on that port of ``host`` (for stdio deployments).
+What each metric means: :mod:`dynamic_orchestrator_prometheus.sink`.
 """
 
 from __future__ import annotations
@@ -18,23 +19,29 @@ from typing import TYPE_CHECKING, Any
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import CLIENT_PROVIDER
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import RequestRecord
 
 from .http import LIVE, MetricsEndpoint, PortServer, serve_port
+from .settings import NAME, SETTINGS, PrometheusSettings
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.contract import Host
 
     from .sink import PrometheusSink
 
 __all__ = [
     "MetricsEndpoint",
+    "PrometheusSettings",
     "PrometheusSink",
     "PrometheusSinkPlugin",
+    "plugin_settings",
+    "record",
     "register_http_routes",
     "shutdown",
     "startup",
+    "state",
 ]
 
 
@@ -46,16 +53,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-ATTACHED_NAME = "dynamic_orchestrator_prometheus.sink"
 ROUTE = "/metrics"
 
 log = get_logger("metrics.prometheus")
 
 
 class PrometheusSinkPlugin:
-    """The hooks of one attached sink, and its own port when configured."""
+    """One orchestrator's sink, and its own port when configured."""
 
-    def __init__(self, orchestrator: Orchestrator) -> None:
+    def __init__(self, orchestrator: Host) -> None:
         self.config = orchestrator.config
         self._labels = {
             "models": list(orchestrator.catalog.models),
@@ -66,7 +72,8 @@ class PrometheusSinkPlugin:
         self._lock = threading.Lock()
         self.server: PortServer | None = None
         self.error: str | None = None
-        host, port = self.config.metrics.prometheus_host, self.config.metrics.prometheus_port
+        settings = self.config.plugin_settings(NAME, PrometheusSettings)
+        host, port = settings.host, settings.port
         if port is not None:
             try:
                 self.server = serve_port(self.sink, host, port)
@@ -100,29 +107,40 @@ class PrometheusSinkPlugin:
             self.server.close()
             self.server = None
 
-    @hookimpl(trylast=True)
-    def record(self, record: RequestRecord) -> None:
-        """Count a finished request (a few counter increments, no I/O)."""
-        self.sink.add(record)
+
+def state(host: Host) -> PrometheusSinkPlugin:
+    """The host's sink, made on first use (labels from its catalog, its own settings)."""
+    return host.plugin_state(NAME, lambda: PrometheusSinkPlugin(host))
 
 
 @hookimpl(trylast=True)
-def register_http_routes(register: Callable[[str, Any], None], config: Config) -> None:
-    """Serve ``/metrics`` on the HTTP transport, from the sink started with ``config``."""
-    register(ROUTE, MetricsEndpoint(config))
+def record(record: RequestRecord, host: Host | None) -> None:
+    """Count a finished request (a few counter increments, no I/O)."""
+    if host is not None:
+        state(host).sink.add(record)
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.prometheus``: a port of its own besides ``/metrics``."""
+    return SETTINGS
 
 
 @hookimpl(trylast=True)
-def startup(orchestrator: Orchestrator) -> None:
-    """Attach this manager's sink; open ``metrics.prometheus_port`` when set."""
-    orchestrator.pm.attach(
-        ATTACHED_NAME, lambda: PrometheusSinkPlugin(orchestrator), owner=orchestrator
-    )
+def register_http_routes(
+    register: Callable[[str, Any], None], config: Config, host: Host | None
+) -> None:
+    """Serve ``/metrics`` on the HTTP transport, from the sink of the serving orchestrator."""
+    register(ROUTE, MetricsEndpoint(host.config if host is not None else config))
 
 
 @hookimpl(trylast=True)
-def shutdown(orchestrator: Orchestrator) -> None:
-    """Stop serving when the manager's last orchestrator closes."""
-    plugin = orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
-    if isinstance(plugin, PrometheusSinkPlugin):
-        plugin.close()
+def startup(orchestrator: Host) -> None:
+    """This orchestrator's sink; open ``port`` when set."""
+    state(orchestrator)
+
+
+@hookimpl(trylast=True)
+def shutdown(orchestrator: Host) -> None:
+    """Stop serving."""
+    state(orchestrator).close()

@@ -1,13 +1,14 @@
 """The default persistent metrics sink: every finished request in an SQLite file.
 
 The file is ``metrics.sqlite3`` in ``platformdirs.user_data_dir("dynamic-orchestrator")``
-unless ``metrics.path`` names another; ``metrics.persist: false`` turns the sink off.
+unless ``plugins.sqlite.path`` (or the seed's ``metrics.path``) names another;
+``persist: false`` turns the sink off (:mod:`.settings`).
 Records are written off the event loop (:mod:`dynamic_orchestrator_sqlite.writer`) and
 ``dynamic-orchestrator metrics --period 1h`` reads them back, across restarts and across
 processes (:mod:`dynamic_orchestrator_sqlite.store`).
 
-At ``startup`` the plugin attaches one :class:`SQLiteSinkPlugin` to the orchestrator's
-plugin manager, configured from the first orchestrator's ``metrics`` section; it answers
+Each orchestrator has its own :class:`SQLiteSinkPlugin` (its plugin state,
+``host.plugin_state``), made from that orchestrator's settings at ``startup``; it answers
 ``metrics_summary`` with ``persistent=True``.
 
 The store's dashboard (:mod:`dynamic_orchestrator_sqlite.dashboard`) is served at
@@ -25,47 +26,56 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import platformdirs
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.config import APP_NAME, Config, MetricsConfig
+from dynamic_orchestrator.config import APP_NAME, Config
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.models import MetricsSummary, RequestRecord
 
+from .settings import NAME, SETTINGS, SQLiteSettings
 from .writer import SQLiteSink
 
 if TYPE_CHECKING:
     import click
     from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.contract import Host
 
 __all__ = [
+    "SQLiteSettings",
     "SQLiteSink",
     "SQLiteSinkPlugin",
     "default_path",
+    "metrics_summary",
+    "plugin_settings",
+    "record",
     "register_commands",
     "register_http_routes",
     "shutdown",
     "startup",
+    "state",
 ]
 
-ATTACHED_NAME = "dynamic_orchestrator_sqlite.sink"
 FILE_NAME = "metrics.sqlite3"
 DASHBOARD_ROUTE = "/dashboard"
 
-# The running orchestrators by their configuration, for the dashboard's breaker states.
-_LIVE: dict[int, Orchestrator] = {}
-
 
 def default_path() -> Path:
-    """Where the store lives when ``metrics.path`` is not set."""
+    """Where the store lives when ``path`` is not set."""
     return Path(platformdirs.user_data_dir(APP_NAME)) / FILE_NAME
 
 
-def store_path(config: MetricsConfig) -> Path:
-    """The store's file for a ``metrics`` section."""
+def settings_of(config: Config) -> SQLiteSettings:
+    """This plugin's settings in ``config``."""
+    return config.plugin_settings(NAME, SQLiteSettings)
+
+
+def store_path(config: SQLiteSettings) -> Path:
+    """The store's file under these settings."""
     return Path(config.path).expanduser() if config.path else default_path()
 
 
 class SQLiteSinkPlugin:
-    """The hooks of one attached :class:`SQLiteSink` (None when ``metrics.persist`` is off)."""
+    """One orchestrator's :class:`SQLiteSink` (None when ``persist`` is off)."""
 
-    def __init__(self, config: MetricsConfig) -> None:
+    def __init__(self, config: SQLiteSettings) -> None:
         self.sink = (
             SQLiteSink(
                 store_path(config),
@@ -76,49 +86,70 @@ class SQLiteSinkPlugin:
             else None
         )
 
-    @hookimpl(trylast=True)
-    def record(self, record: RequestRecord) -> None:
-        """Enqueue a finished request for the writer thread; never blocks."""
-        if self.sink is not None:
-            self.sink.add(record)
-
-    @hookimpl(trylast=True)
-    def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
-        """The period read from the file (every process's records); None for live windows."""
-        if not persistent:
-            return None
+    def summary(self, period: str) -> MetricsSummary:
+        """The period read from the file (every process's records)."""
         if self.sink is None:
             return MetricsSummary(
                 period=period,  # type: ignore[arg-type]
-                notes=["persistent metrics are off (metrics.persist: false)"],
+                notes=["persistent metrics are off (plugins.sqlite.persist: false)"],
             )
         return self.sink.summary(period)
 
 
-def live_breakers(config: Config) -> Callable[[], dict[str, str] | None]:
-    """The breaker states of the orchestrator running with ``config``, when one is."""
+def state(host: Host) -> SQLiteSinkPlugin:
+    """The host's sink, made from its settings on first use."""
+    config = host.config
+    return host.plugin_state(NAME, lambda: SQLiteSinkPlugin(settings_of(config)))
+
+
+@hookimpl(trylast=True)
+def record(record: RequestRecord, host: Host | None) -> None:
+    """Enqueue a finished request for the writer thread; never blocks."""
+    sink = None if host is None else state(host).sink
+    if sink is not None:
+        sink.add(record)
+
+
+@hookimpl(trylast=True)
+def metrics_summary(period: str, persistent: bool, host: Host | None) -> MetricsSummary | None:
+    """The period read from the file (every process's records); None for live windows."""
+    if not persistent or host is None:
+        return None
+    return state(host).summary(period)
+
+
+def live_breakers(host: Orchestrator | None) -> Callable[[], dict[str, str] | None]:
+    """The breaker states of the orchestrator serving the routes, when there is one."""
 
     def states() -> dict[str, str] | None:
-        orchestrator = _LIVE.get(id(config))
-        return None if orchestrator is None else orchestrator.hooks.circuit_states()
+        return None if host is None else host.hooks.circuit_states()
 
     return states
 
 
 @hookimpl(trylast=True)
-def register_http_routes(register: Callable[[str, Any], None], config: Config) -> None:
+def register_http_routes(
+    register: Callable[[str, Any], None], config: Config, host: Orchestrator | None
+) -> None:
     """Serve the store's dashboard at ``/dashboard`` on the HTTP transport."""
     from .dashboard import dashboard_app
 
-    if config.metrics.persist:
+    settings = settings_of(config)
+    if settings.persist:
         register(
             DASHBOARD_ROUTE,
             dashboard_app(
-                store_path(config.metrics),
-                breakers=live_breakers(config),
-                retention_days=config.metrics.retention_days,
+                store_path(settings),
+                breakers=live_breakers(host),
+                retention_days=settings.retention_days,
             ),
         )
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.sqlite``: whether and where records persist."""
+    return SETTINGS
 
 
 @hookimpl(trylast=True)
@@ -130,23 +161,14 @@ def register_commands(register: Callable[[click.Command], None]) -> None:
 
 
 @hookimpl(trylast=True)
-def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
-    """Attach this manager's sink and open its file in a worker thread."""
-    _LIVE[id(orchestrator.config)] = orchestrator
-    plugin: SQLiteSinkPlugin = orchestrator.pm.attach(
-        ATTACHED_NAME, lambda: SQLiteSinkPlugin(orchestrator.config.metrics), owner=orchestrator
-    )
-    if plugin.sink is None:
-        return None
-    return anyio.to_thread.run_sync(plugin.sink.start)
+def startup(orchestrator: Host) -> Awaitable[None] | None:
+    """Open this orchestrator's file in a worker thread."""
+    sink = state(orchestrator).sink
+    return None if sink is None else anyio.to_thread.run_sync(sink.start)
 
 
 @hookimpl(trylast=True)
-def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
-    """Write what is queued and stop the writer when the manager's last orchestrator closes."""
-    if _LIVE.get(id(orchestrator.config)) is orchestrator:
-        del _LIVE[id(orchestrator.config)]
-    plugin = orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
-    if not isinstance(plugin, SQLiteSinkPlugin) or plugin.sink is None:
-        return None
-    return anyio.to_thread.run_sync(plugin.sink.close)
+def shutdown(orchestrator: Host) -> Awaitable[None] | None:
+    """Write what is queued and stop the writer."""
+    sink = state(orchestrator).sink
+    return None if sink is None else anyio.to_thread.run_sync(sink.close)

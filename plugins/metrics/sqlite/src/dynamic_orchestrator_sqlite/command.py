@@ -61,18 +61,19 @@ def dashboard(port: int, period: str, open_browser: bool | None, config_path: st
     import uvicorn
     from dynamic_orchestrator.http_guard import RequestGuard, allowed_hosts, allowed_origins
 
-    from . import store_path
+    from . import settings_of, store_path
 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         raise UsageFailure(f"bad config: {exc}") from None
-    if not config.metrics.persist:
-        raise UsageFailure("metrics.persist is false: there is no store to show")
-    path = store_path(config.metrics)
+    settings = settings_of(config)
+    if not settings.persist:
+        raise UsageFailure("plugins.sqlite.persist is false: there is no store to show")
+    path = store_path(settings)
     port = port or free_port()
     app = RequestGuard(
-        dashboard_app(path, period=period, retention_days=config.metrics.retention_days),
+        dashboard_app(path, period=period, retention_days=settings.retention_days),
         token=None,  # loopback only: a browser sends no bearer token
         hosts=allowed_hosts(HOST, port),
         origins=allowed_origins(config, HOST, port),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.contract import MessageEnd, StreamEvent
+from dynamic_orchestrator.contract import MessageEnd, PluginSettings, StreamEvent
 from dynamic_orchestrator.errors import ProviderError
 from dynamic_orchestrator.models import Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
@@ -37,7 +37,7 @@ from .streaming import request_options, to_events
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import anthropic
 
-__all__ = ["AnthropicProvider", "register_providers", "shutdown"]
+__all__ = ["AnthropicProvider", "plugin_settings", "register_providers", "shutdown"]
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -193,6 +193,12 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
 
 def _as_dict(value: object) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {"_raw": value}
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``providers.<name>.options`` of each ``anthropic``-type provider, checked by name."""
+    return AnthropicProvider.declared_settings()
 
 
 @hookimpl(trylast=True)

@@ -47,16 +47,18 @@ from anyio.abc import Process
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, lookup_prices
 from dynamic_orchestrator.config import Config, ProviderConfig
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.errors import ErrorKind, ProviderError, redact, register_secret
 from dynamic_orchestrator.models import ChatMessage, Completion
 from dynamic_orchestrator.provider_errors import classify_status
-from dynamic_orchestrator.providers import ProviderCall, check_options
+from dynamic_orchestrator.providers import ProviderCall, check_options, options_settings
 from dynamic_orchestrator.tokens import estimate_tokens
 
 __all__ = [
     "NAME",
     "ClaudeCodeProvider",
     "parse_result",
+    "plugin_settings",
     "register_models",
     "register_providers",
     "shutdown",
@@ -364,6 +366,12 @@ def _kill(process: Process) -> None:
 def _configured(config: Config) -> bool:
     settings = config.providers.get(NAME)
     return settings is not None and settings.enabled
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``providers.claude-code.options``, checked by name and type when the file loads."""
+    return options_settings(NAME, OPTIONS)
 
 
 @hookimpl(trylast=True)

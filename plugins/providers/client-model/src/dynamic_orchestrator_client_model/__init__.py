@@ -29,16 +29,17 @@ from typing import TYPE_CHECKING, Any
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import CLIENT_PROVIDER, ModelInfo
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import Completion
-from dynamic_orchestrator.providers import ProviderCall
+from dynamic_orchestrator.providers import ProviderCall, options_settings
 from dynamic_orchestrator.sampling import SamplingUnavailableError
 from dynamic_orchestrator.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from mcp_types import CreateMessageRequestParams, ModelPreferences
 
-__all__ = ["ClientModelProvider", "model_preferences", "register_providers"]
+__all__ = ["ClientModelProvider", "model_preferences", "plugin_settings", "register_providers"]
 
 DEFAULT_MAX_TOKENS = 4096
 # Complexity score assumed for a tier when the call carries no score.
@@ -164,6 +165,12 @@ class ClientModelProvider:
             cost_usd=None,
             finish_reason=result.stop_reason,
         )
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``providers.client.options`` (``max_tokens``), checked when the file loads."""
+    return options_settings(CLIENT_PROVIDER, {"max_tokens": int})
 
 
 @hookimpl(trylast=True)

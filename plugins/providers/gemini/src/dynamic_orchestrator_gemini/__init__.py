@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.contract import MessageEnd, StreamEvent
+from dynamic_orchestrator.contract import MessageEnd, PluginSettings, StreamEvent
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the pl
     from google.genai import errors as genai_errors
     from google.genai import types
 
-__all__ = ["GeminiProvider", "register_providers", "shutdown"]
+__all__ = ["GeminiProvider", "plugin_settings", "register_providers", "shutdown"]
 
 _SIGNATURES_KEPT = 1024
 
@@ -280,6 +280,12 @@ def _api_error(exc: genai_errors.APIError, provider: str, model: str) -> Provide
         code=exc.status,
         details=details,
     )
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``providers.<name>.options`` of each ``gemini``-type provider, checked by name."""
+    return GeminiProvider.declared_settings()
 
 
 @hookimpl(trylast=True)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.contract import MessageEnd, StreamEvent
+from dynamic_orchestrator.contract import MessageEnd, PluginSettings, StreamEvent
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, Completion, ToolCall, ToolSpec
 from dynamic_orchestrator.provider_errors import http_error, transport_error
@@ -47,7 +47,7 @@ from .streaming import to_events, to_request
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import openai
 
-__all__ = ["OpenAIProvider", "register_providers", "shutdown"]
+__all__ = ["OpenAIProvider", "plugin_settings", "register_providers", "shutdown"]
 
 
 class OpenAIProvider(APIProvider):
@@ -243,6 +243,12 @@ def _error_message(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])
     return exc.message
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``providers.<name>.options`` of each ``openai``-type provider, checked by name."""
+    return OpenAIProvider.declared_settings()
 
 
 @hookimpl(trylast=True)

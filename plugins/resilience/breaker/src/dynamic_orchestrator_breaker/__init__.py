@@ -8,11 +8,12 @@ With ``REDIS_URL`` (or ``redis.url``) breakers, budget and cache are shared by e
 process through Redis (:mod:`.shared`), and each process falls back to local state while
 Redis is down.
 
-At ``startup`` the plugin attaches one :class:`Resilience` object to the orchestrator's
-plugin manager; it wraps ``execute`` and ``call_model`` and implements
-``circuit_states``. Orchestrators sharing a plugin manager share it (and the settings of
-the first). ``dynamic-orchestrator health`` shows every model's breaker and whether Redis
-is reachable.
+Settings: ``plugins.breaker`` (:mod:`.settings`; the seed's top-level ``cache``,
+``circuit_breaker``, ``budget`` and ``redis`` still work). State: one :class:`Resilience`
+per orchestrator, its plugin state (``host.plugin_state``), made from that orchestrator's
+settings; two orchestrators in one process never share breakers, budget or cache unless
+Redis shares them. ``dynamic-orchestrator health`` shows every model's breaker and whether
+Redis is reachable.
 """
 
 from __future__ import annotations
@@ -22,20 +23,20 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.contract import Completion, Execution, ModelCall
+from dynamic_orchestrator.contract import Completion, Execution, ModelCall, PluginSettings
 
 from .breaker import Breaker, BreakerSettings, Permit, Snapshot
 from .budget import PeriodBudget, RequestSpend, fit_call
-from .cache import ResponseCache, cache_key, normalize_text
+from .cache import ResponseCache, cache_key, config_fingerprint, normalize_text
 from .executor import guarded_call, run_resilient
 from .registry import BreakerRegistry, Refusal, settings_for
+from .settings import NAME, SETTINGS, ResilienceSettings
 from .shared import DOWN, SharedState
 
 if TYPE_CHECKING:
     import click
-    from dynamic_orchestrator import Orchestrator
     from dynamic_orchestrator.config import Config
-    from dynamic_orchestrator.contract import ExecutionContext
+    from dynamic_orchestrator.contract import ExecutionContext, Host
 
 __all__ = [
     "DOWN",
@@ -47,6 +48,7 @@ __all__ = [
     "Refusal",
     "RequestSpend",
     "Resilience",
+    "ResilienceSettings",
     "ResponseCache",
     "SharedState",
     "Snapshot",
@@ -54,50 +56,37 @@ __all__ = [
     "fit_call",
     "guarded_call",
     "normalize_text",
+    "plugin_settings",
     "register_commands",
     "run_resilient",
     "settings_for",
     "shutdown",
     "startup",
+    "state",
 ]
-
-ATTACHED_NAME = "dynamic_orchestrator_breaker.resilience"
 
 
 class Resilience:
-    """Breakers, budget and cache of one plugin manager, and the hooks that use them."""
+    """The breakers, budget and cache of one orchestrator, from its settings."""
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time):
-        self.config = config
-        self.shared = SharedState(config.redis)
+    def __init__(
+        self,
+        settings: ResilienceSettings,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.shared = SharedState(settings.redis)
         self.breakers: BreakerRegistry | None = (
-            BreakerRegistry(config.circuit_breaker, self.shared, clock=clock)
-            if config.circuit_breaker.enabled
+            BreakerRegistry(settings.circuit_breaker, self.shared, clock=clock)
+            if settings.circuit_breaker.enabled
             else None
         )
-        self.budget = PeriodBudget(config.budget, self.shared, clock=clock)
-        self.cache = ResponseCache(config.cache, self.shared)
-
-    @hookimpl(wrapper=True)
-    def execute(
-        self, context: ExecutionContext
-    ) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
-        """Around the chain walk: the period budget, and answers from the cache."""
-        inner = yield
-        return None if inner is None else run_resilient(self, context, inner)
-
-    @hookimpl(wrapper=True)
-    def call_model(
-        self, model_call: ModelCall
-    ) -> Generator[None, Awaitable[Completion] | None, Awaitable[Completion] | None]:
-        """Around each model call: its circuit breaker, and the money left."""
-        inner = yield
-        return None if inner is None else guarded_call(self, model_call, inner)
-
-    @hookimpl
-    def circuit_states(self) -> dict[str, str]:
-        """Each model's breaker: ``closed``, ``open`` or ``half_open``."""
-        return self.breakers.states() if self.breakers is not None else {}
+        self.budget = PeriodBudget(settings.budget, self.shared, clock=clock)
+        self.cache = ResponseCache(settings.cache, self.shared)
+        self.fingerprint = config_fingerprint(config)
+        """The part of the configuration a cached answer depends on (fixed per host)."""
 
     async def health(self) -> dict[str, Any]:
         """Every breaker (after adopting the shared states), Redis, cache and budget."""
@@ -133,29 +122,64 @@ class Resilience:
         await self.shared.close()
 
 
-def attached(orchestrator: Orchestrator) -> Resilience | None:
-    """The :class:`Resilience` attached to an orchestrator's plugin manager, if any."""
-    plugin = orchestrator.pm.get_plugin(ATTACHED_NAME)
-    return plugin if isinstance(plugin, Resilience) else None
-
-
-@hookimpl
-def startup(orchestrator: Orchestrator) -> None:
-    """Attach the breakers, budget and cache; one breaker per catalog model, closed."""
-    state = orchestrator.pm.attach(
-        ATTACHED_NAME, lambda: Resilience(orchestrator.config), owner=orchestrator
+def state(host: Host) -> Resilience:
+    """The host's :class:`Resilience`, made from its settings on first use."""
+    config = host.config
+    return host.plugin_state(
+        NAME, lambda: Resilience(config.plugin_settings(NAME, ResilienceSettings), config)
     )
-    if state.breakers is not None:
-        state.breakers.add(m.name for m in orchestrator.catalog.models.values() if m.provider)
 
 
 @hookimpl
-def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
-    """Detach when the last orchestrator on the manager closes, closing Redis."""
-    state = orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
-    if isinstance(state, Resilience):
-        return state.aclose()
-    return None
+def plugin_settings() -> PluginSettings:
+    """``plugins.breaker``: cache, circuit breakers, budget and Redis."""
+    return SETTINGS
+
+
+@hookimpl
+def startup(orchestrator: Host) -> None:
+    """One breaker per catalog model, closed."""
+    breakers = state(orchestrator).breakers
+    if breakers is not None:
+        breakers.add(m.name for m in orchestrator.catalog.models.values() if m.provider)
+
+
+@hookimpl
+def shutdown(orchestrator: Host) -> Awaitable[None]:
+    """Close the Redis connections."""
+    return state(orchestrator).aclose()
+
+
+@hookimpl(wrapper=True)
+def execute(
+    context: ExecutionContext,
+) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
+    """Around the chain walk: the period budget, and answers from the cache."""
+    inner = yield
+    if inner is None or context.host is None:
+        return inner
+    return run_resilient(state(context.host), context, inner)
+
+
+@hookimpl(wrapper=True)
+def call_model(
+    model_call: ModelCall,
+) -> Generator[None, Awaitable[Completion] | None, Awaitable[Completion] | None]:
+    """Around each model call: its circuit breaker, and the money left."""
+    inner = yield
+    host = model_call.context.host
+    if inner is None or host is None:
+        return inner
+    return guarded_call(state(host), model_call, inner)
+
+
+@hookimpl
+def circuit_states(host: Host | None) -> dict[str, str] | None:
+    """Each model's breaker: ``closed``, ``open`` or ``half_open``."""
+    if host is None:
+        return None
+    breakers = state(host).breakers
+    return breakers.states() if breakers is not None else {}
 
 
 @hookimpl

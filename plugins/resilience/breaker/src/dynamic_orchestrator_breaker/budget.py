@@ -36,9 +36,10 @@ from .shared import DOWN, SharedState
 
 if TYPE_CHECKING:
     from dynamic_orchestrator.catalog import ModelInfo
-    from dynamic_orchestrator.config import BudgetConfig
     from dynamic_orchestrator.models import Completion
     from dynamic_orchestrator.providers import ProviderCall
+
+    from .settings import BudgetConfig
 
 PERIOD_SECONDS = {"1h": 3600, "1d": 86400, "30d": 30 * 86400}
 INPUT_MARGIN = 1.2

@@ -34,8 +34,10 @@ from pydantic import ValidationError
 from .shared import DOWN, SharedState
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator.config import CacheConfig, Config
+    from dynamic_orchestrator.config import Config
     from dynamic_orchestrator.models import Request
+
+    from .settings import CacheConfig
 
 log = get_logger("breaker.cache")
 
@@ -60,16 +62,11 @@ def config_fingerprint(config: Config) -> str:
     )
 
 
-_fingerprints: dict[int, tuple[Config, str]] = {}
+def cache_key(request: Request, fingerprint: str) -> str:
+    """The cache key of a request under a configuration (a hex SHA-256).
 
-
-def cache_key(request: Request, config: Config) -> str:
-    """The cache key of a request under a configuration (a hex SHA-256)."""
-    known = _fingerprints.get(id(config))
-    if known is None or known[0] is not config:
-        known = _fingerprints[id(config)] = (config, config_fingerprint(config))
-        if len(_fingerprints) > 64:
-            _fingerprints.pop(next(iter(_fingerprints)))
+    :param fingerprint: the configuration's :func:`config_fingerprint`.
+    """
     options = request.options
     payload = {
         "v": KEY_VERSION,
@@ -78,7 +75,7 @@ def cache_key(request: Request, config: Config) -> str:
         "model": options.model,
         "preferred_models": options.preferred_models,
         "max_tokens": options.max_tokens,
-        "config": known[1],
+        "config": fingerprint,
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

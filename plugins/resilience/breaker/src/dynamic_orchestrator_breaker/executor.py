@@ -202,7 +202,7 @@ async def run_resilient(
         return Execution(completion=None, error=str(exc))
     key: str | None = None
     if state.cache.enabled:
-        key = cache_key(ctx.request, ctx.config)
+        key = cache_key(ctx.request, state.fingerprint)
         hit = await state.cache.get(key)
         if hit is not None:
             _discard(inner)

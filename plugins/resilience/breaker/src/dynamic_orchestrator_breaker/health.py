@@ -89,7 +89,7 @@ def health(config_path: str | None, as_json: bool) -> None:
     from dynamic_orchestrator import Orchestrator, load_config
     from dynamic_orchestrator.errors import ConfigError
 
-    from . import attached
+    import dynamic_orchestrator_breaker as plugin
 
     try:
         config = load_config(config_path)
@@ -99,10 +99,9 @@ def health(config_path: str | None, as_json: bool) -> None:
 
     async def go() -> dict[str, Any]:
         async with Orchestrator(config) as orch:
-            state = attached(orch)
-            if state is None:
+            if not orch.pm.is_registered(plugin):
                 raise click.ClickException("the breaker plugin is not loaded (see 'plugins')")
-            return await state.health()
+            return await plugin.state(orch).health()
 
     report = anyio.run(go)
     if as_json:

@@ -41,7 +41,7 @@ from .breaker import Breaker, BreakerSettings, Permit, Snapshot, Transition
 from .shared import DOWN, SharedState
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator.config import CircuitBreakerConfig
+    from .settings import CircuitBreakerConfig
 
 log = get_logger("breaker")
 

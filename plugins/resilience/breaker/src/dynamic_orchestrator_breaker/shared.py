@@ -28,7 +28,7 @@ from dynamic_orchestrator.errors import redact
 from dynamic_orchestrator.log import get_logger
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator.config import RedisConfig
+    from .settings import RedisConfig
 
 log = get_logger("breaker.shared")
 

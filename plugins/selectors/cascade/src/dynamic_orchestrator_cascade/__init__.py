@@ -15,22 +15,50 @@ priced models.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, measured_cost
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.execution import ExecutionContext, build_call, call_model
 from dynamic_orchestrator.models import Attempt, Candidate, Completion, Execution
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cascade import Outcome, plan, run_cascade
 from .verifiers import Agreement, Verifier
 
-__all__ = ["Agreement", "Outcome", "Verifier", "execute", "plan", "run_cascade"]
+__all__ = [
+    "Agreement",
+    "CascadeSettings",
+    "Outcome",
+    "Verifier",
+    "execute",
+    "plan",
+    "plugin_settings",
+    "run_cascade",
+]
+
+
+class CascadeSettings(BaseModel):
+    """The verifying cascade."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        default=False, description="Run the cascade (off: a cascade calls more than one model)."
+    )
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.cascade`` (or ``plugins.settings.cascade``): whether it runs."""
+    return PluginSettings("cascade", CascadeSettings)
 
 
 def _enabled(context: ExecutionContext) -> bool:
-    settings: Any = context.config.plugin_settings("cascade")
-    return bool(isinstance(settings, dict) and settings.get("enabled"))
+    try:
+        return context.config.plugin_settings("cascade", CascadeSettings).enabled
+    except ValidationError:  # a configuration no host checked: off, as before
+        return False
 
 
 async def _execute(

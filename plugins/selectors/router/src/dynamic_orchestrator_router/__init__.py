@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import Catalog
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.models import (
     Constraints,
     Request,
@@ -26,7 +27,7 @@ from dynamic_orchestrator.models import (
 
 from .outcome_log import OutcomeLog
 from .selector import Declined, preload, select_with_router
-from .settings import resolve_outcomes, settings_of
+from .settings import SETTINGS, resolve_outcomes, settings_of
 
 if TYPE_CHECKING:
     from .model import Router
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Router",
     "feedback",
+    "plugin_settings",
     "record",
     "register_commands",
     "select_model",
@@ -52,6 +54,12 @@ def __getattr__(name: str) -> Any:
 
 _outcome_log: OutcomeLog | None = None
 """The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.router`` (or ``plugins.settings.router``): the router file and its knobs."""
+    return SETTINGS
 
 
 @hookimpl(wrapper=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import PluginSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PREFIX = "plugins.settings.router"
@@ -48,7 +49,9 @@ class RouterSettings(BaseModel):
     mode: Literal["utility", "threshold"] | None = Field(
         default=None, description="utility: max p - cost / wtp; threshold: cheapest p >= target."
     )
-    target: float | None = Field(default=None, ge=0, le=1)
+    target: float | None = Field(
+        default=None, ge=0, le=1, description="Success probability to reach (threshold mode)."
+    )
     willingness_to_pay: float | None = Field(
         default=None, gt=0, description="USD that one sure success is worth."
     )
@@ -60,6 +63,10 @@ class RouterSettings(BaseModel):
         description="Opt-in: append one outcome line (prompt text included) per request run "
         "here to this JSON lines file, to label and train a router on.",
     )
+
+
+SETTINGS = PluginSettings("router", RouterSettings)
+"""What the ``plugin_settings`` hook declares: the host checks the section at load."""
 
 
 def parse_settings(data: Any) -> RouterSettings:

@@ -10,22 +10,23 @@ tools it needs.
   ranked by relevance to the request (:mod:`.routing`), with the reasons.
 - ``shutdown``: closes every session and ends every child.
 
-Settings live in ``plugins.settings.mcp_services`` (:class:`~.settings.Settings`).
+Settings live in ``plugins.mcp_services`` (:class:`~.settings.Settings`); the services
+may still be listed in the seed's top-level ``mcp_services``. Each orchestrator's pool of
+connections is its plugin state (``host.plugin_state``).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from dynamic_orchestrator import hookimpl
 
 if TYPE_CHECKING:
-    from dynamic_orchestrator import Orchestrator
     from dynamic_orchestrator.config import Config
+    from dynamic_orchestrator.contract import Host, PluginSettings
     from dynamic_orchestrator.models import IntentResult, Request, ServiceRoute
     from dynamic_orchestrator.services import Service
 
@@ -33,12 +34,14 @@ if TYPE_CHECKING:
     from .names import qualified_name
     from .pool import ServicePool
     from .routing import route
-    from .settings import Settings
+    from .settings import ServiceConfig, Settings
 
 __all__ = [
     "McpService",
+    "ServiceConfig",
     "ServiceError",
     "Settings",
+    "plugin_settings",
     "qualified_name",
     "register_services",
     "route",
@@ -54,8 +57,11 @@ _LAZY = {
     "ServiceError": "connection",
     "qualified_name": "names",
     "route": "routing",
+    "ServiceConfig": "settings",
     "Settings": "settings",
 }
+PLUGIN = "mcp_services"
+"""This plugin's name: its settings (``plugins.mcp_services``) and its state."""
 
 
 def __getattr__(name: str) -> Any:
@@ -66,10 +72,21 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-_pools: WeakKeyDictionary[object, ServicePool] = WeakKeyDictionary()
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.mcp_services``: the services, how they connect and how tools are routed."""
+    from .settings import SETTINGS
+
+    return SETTINGS
 
 
-def _mcp_services(services: list[Service]) -> list[McpService]:
+class _Pools:
+    """An orchestrator's plugin state: its pool of service connections, once started."""
+
+    pool: ServicePool | None = None
+
+
+def _mcp_services(services: Sequence[Service]) -> list[McpService]:
     """This plugin's services among ``services`` (none unless one was ever registered)."""
     connection = sys.modules.get(f"{__name__}.connection")
     if connection is None:
@@ -83,7 +100,7 @@ def register_services(register: Callable[[Service], None], config: Config) -> No
     from .settings import load_settings
 
     settings = load_settings(config)  # checked even with no service: a typo is reported
-    enabled = {name: s for name, s in config.mcp_services.items() if s.enabled}
+    enabled = {name: s for name, s in settings.services.items() if s.enabled}
     if not enabled:
         return
     from .connection import McpService
@@ -95,7 +112,7 @@ def register_services(register: Callable[[Service], None], config: Config) -> No
 
 
 @hookimpl(trylast=True)
-def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
+def startup(orchestrator: Host) -> Awaitable[None] | None:
     """Connect this plugin's services in the background (bounded wait for their tools)."""
     services = _mcp_services(orchestrator.services)
     if not services:
@@ -103,14 +120,15 @@ def startup(orchestrator: Orchestrator) -> Awaitable[None] | None:
     from .pool import ServicePool
 
     pool = ServicePool(services)
-    _pools[orchestrator] = pool
+    orchestrator.plugin_state(PLUGIN, _Pools).pool = pool
     return pool.start(wait=services[0].settings.startup_wait)
 
 
 @hookimpl(trylast=True)
-def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
+def shutdown(orchestrator: Host) -> Awaitable[None] | None:
     """Close every session and end every child process."""
-    pool = _pools.pop(orchestrator, None)
+    state = orchestrator.plugin_state(PLUGIN, _Pools)
+    pool, state.pool = state.pool, None
     return None if pool is None else pool.stop()
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
-from dynamic_orchestrator.config import Config, ServiceConfig
+from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.errors import OrchestratorError, redact
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import ToolSpec
@@ -42,7 +42,7 @@ from pydantic import JsonValue
 from .environment import child_environment
 from .names import qualified_name
 from .pins import ToolPins, definition_hash
-from .settings import Settings
+from .settings import ServiceConfig, Settings
 
 __all__ = ["McpService", "ServiceError", "qualified_name", "render_result"]
 

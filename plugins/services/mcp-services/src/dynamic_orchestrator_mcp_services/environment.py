@@ -66,7 +66,7 @@ def child_environment(
                 variable=name,
                 reason="provider keys are never passed to a downstream service"
                 if name in forbidden
-                else "looks like an API key; list it in plugins.settings.mcp_services.pass_env "
+                else "looks like an API key; list it in plugins.mcp_services.pass_env "
                 "to pass it on purpose",
             )
             continue

@@ -1,23 +1,74 @@
-"""The plugin's settings: ``plugins.settings.mcp_services`` in the configuration.
+"""The plugin's settings: ``plugins.mcp_services`` in the configuration (its older place,
+``plugins.settings.mcp_services``, still works), and the services themselves, which the
+seed's top-level ``mcp_services`` section still lists.
 
 Every field has a default; unknown keys and bad values are errors naming the key path.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from dynamic_orchestrator.config import Config, format_validation_error
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.errors import ConfigError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SETTINGS_KEY = "mcp_services"
+
+
+class ServiceConfig(BaseModel):
+    """One downstream MCP service (``services.<name>``; the seed's ``mcp_services.<name>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    type: Literal["stdio", "http"] = Field(default="stdio", description="How to reach it.")
+    command: list[str] | None = Field(
+        default=None, description="stdio: the command and its arguments (a string is split)."
+    )
+    url: str | None = Field(default=None, description="http: the streamable HTTP endpoint.")
+    capabilities: list[str] = Field(
+        default_factory=list, description="Intents it serves; empty: every intent."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment for a stdio child (no keys)."
+    )
+    cwd: str | None = Field(default=None, description="Working directory of a stdio child.")
+    enabled: bool = Field(default=True, description="False: not started, never routed to.")
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import shlex
+
+            return shlex.split(value)
+        return value
+
+    @model_validator(mode="after")
+    def _transport_needs_target(self) -> ServiceConfig:
+        if self.type == "stdio" and not self.command:
+            raise ValueError("a stdio service needs 'command'")
+        if self.type == "http" and not self.url:
+            raise ValueError("an http service needs 'url'")
+        return self
 
 
 class Settings(BaseModel):
     """How downstream services are connected and how requests are routed to their tools."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    services: dict[str, ServiceConfig] = Field(
+        default_factory=dict, description="Downstream MCP servers, by name (seed: mcp_services)."
+    )
 
     # --- connections -----------------------------------------------------------------
     protocol: Literal["legacy", "auto"] = Field(
@@ -85,9 +136,12 @@ class Settings(BaseModel):
 
 def load_settings(config: Config) -> Settings:
     """The settings from ``config``; a :class:`ConfigError` names any bad key."""
-    raw = config.plugin_settings(SETTINGS_KEY)
     try:
-        return Settings.model_validate(raw)
+        return config.plugin_settings(SETTINGS_KEY, Settings)
     except ValidationError as exc:
-        source = f"{config.source or '<config>'}: plugins.settings.{SETTINGS_KEY}"
+        source = f"{config.source or '<config>'}: plugins.{SETTINGS_KEY}"
         raise ConfigError(format_validation_error(exc, source)) from None
+
+
+SETTINGS = PluginSettings(name=SETTINGS_KEY, model=Settings, aliases={"mcp_services": "services"})
+"""What the ``plugin_settings`` hook declares."""
