@@ -1,16 +1,16 @@
 """Verifying cascade for Dynamic Orchestrator.
 
 Opt-in with ``plugins.settings.cascade.enabled: true``. Its ``execute`` runs first
-(``tryfirst``): the two cheapest models of the selected chain answer; when their answers
-agree (:class:`.verifiers.Agreement`) the first is kept, else the selector's first choice
-answers. Every call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the
-cost of the calls whose answer was not kept is ``extra_cost_usd``, so the request's cost
-is the sum of what ran. A call whose estimate does not fit what is left of ``max_cost``
-is not started. Streaming and the gateway send nothing until the accepted answer is
-chosen: the cascade returns one finished answer. The hook declines (the usual execution
-runs) when the setting is off, a model is forced, or the chain has fewer than three
-priced models.
-"""
+(``tryfirst``): the cheapest model of the selected chain answers and a verifier judges it
+(``verifier``: ``agreement`` with the second cheapest model's answer, the default; a
+trained ``scorer``; or a ``self_check`` by the cheap model; see :mod:`.verifiers`); when
+it is accepted the cheap answer is kept, else the selector's first choice answers. Every
+call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the cost of the
+calls whose answer was not kept is ``extra_cost_usd``, so the request's cost is the sum of
+what ran. A call whose estimate does not fit what is left of ``max_cost`` is not started.
+Streaming and the gateway send nothing until the accepted answer is chosen: the cascade
+returns one finished answer. The hook declines (the usual execution runs) when the setting
+is off, a model is forced, or the chain has fewer than three priced models."""
 
 from __future__ import annotations
 
@@ -23,25 +23,63 @@ from dynamic_orchestrator.execution import ExecutionContext, build_call, call_mo
 from dynamic_orchestrator.models import Attempt, Candidate, Completion, Execution
 
 from .cascade import Outcome, plan, run_cascade
-from .verifiers import Agreement, Verifier
+from .verifiers import Agreement, Scorer, SelfCheck, Verifier
 
-__all__ = ["Agreement", "Outcome", "Verifier", "execute", "plan", "run_cascade"]
+__all__ = [
+    "Agreement",
+    "Outcome",
+    "Scorer",
+    "SelfCheck",
+    "Verifier",
+    "execute",
+    "plan",
+    "run_cascade",
+    "verifier_from",
+]
+
+
+def _settings(context: ExecutionContext) -> dict[str, Any]:
+    settings: Any = context.config.plugin_settings("cascade")
+    return settings if isinstance(settings, dict) else {}
 
 
 def _enabled(context: ExecutionContext) -> bool:
-    settings: Any = context.config.plugin_settings("cascade")
-    return bool(isinstance(settings, dict) and settings.get("enabled"))
+    return bool(_settings(context).get("enabled"))
+
+
+def verifier_from(settings: dict[str, Any], request: str) -> Verifier:
+    """The verifier the settings name (``verifier``: agreement, scorer or self_check)."""
+    name = settings.get("verifier", "agreement")
+    code = bool(settings.get("code", False))
+    if name == "agreement":
+        return Agreement(code=code)
+    if name == "self_check":
+        return SelfCheck(request=request)
+    if name == "scorer":
+        scorer = settings.get("scorer") or {}
+        return Scorer(
+            weights=tuple(float(w) for w in scorer.get("weights", ())),
+            intercept=float(scorer.get("intercept", 0.0)),
+            threshold=float(scorer.get("threshold", 0.7)),
+            code=code,
+        )
+    raise ValueError(
+        f"plugins.settings.cascade.verifier: expected agreement, scorer or self_check, got {name!r}"
+    )
 
 
 async def _execute(
     context: ExecutionContext, cheap: list[Candidate], strong: Candidate
 ) -> Execution:
-    async def call(candidate: Candidate) -> Completion:
+    async def call(candidate: Candidate, user: str | None) -> Completion:
         model = context.catalog.get(candidate.model) or ModelInfo(
             name=candidate.model, provider=candidate.provider
         )
         await context.report(f"cascade: calling {candidate.model}", 0.6)
-        call_ = build_call(context, candidate, model, context.prompt_for(model))
+        prompt = context.prompt_for(model)
+        if user is not None:
+            prompt = prompt.model_copy(update={"user": user, "tools": []})
+        call_ = build_call(context, candidate, model, prompt)
         completion = await call_model(context, candidate, call_)
         if completion.cost_usd is None:  # priced now, so every step's cost is known
             priced = context.catalog.get(completion.model) or model
@@ -50,7 +88,13 @@ async def _execute(
         return completion
 
     start = len(context.attempts)
-    outcome = await run_cascade(cheap, strong, call, max_cost=context.request.options.max_cost)
+    outcome = await run_cascade(
+        cheap,
+        strong,
+        call,
+        max_cost=context.request.options.max_cost,
+        verifier=verifier_from(_settings(context), context.request.text),
+    )
     # call_model appended one attempt per started call, in order: add reason and cost.
     started = [s for s in outcome.steps if s.started]
     attempts = list(context.attempts[:start])
