@@ -118,3 +118,15 @@ def test_vote_pays_the_third_call_only_on_disagreement() -> None:
     assert result.cost.tolist() == [3.0, 7.0, 7.0, 107.0]
     assert result.accepted.tolist() == [True, True, True, False]
     assert result.success.tolist() == [1.0, 1.0, 1.0, 1.0]  # a, a, b, then the strong model
+
+
+def test_scorer_fits_have_one_weight_per_feature_the_plugin_reads(routerbench_csv: Path) -> None:
+    from dynamic_orchestrator.answers import FEATURES
+    from dynamic_orchestrator_router.cascade_eval import agreement, fit_scorers
+
+    table = read_outcomes([routerbench_csv]).complete()
+    table.success[::4] = 1.0 - table.success[::4]  # every model right and wrong in each task
+    fits = fit_scorers(table, agreement(table))
+    assert len(fits) == len(set(table.tasks))
+    for fit in fits:
+        assert len(fit.weights) == len(FEATURES) + 1 and len(fit.pair) == 2

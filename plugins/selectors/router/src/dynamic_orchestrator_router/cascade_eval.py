@@ -376,6 +376,8 @@ def cross_validate_cascades(
                     (replay(table, agree, fit, kind, c, strong), c)
                     for c in candidates(table, fit, kind, strong)
                 ]
+                if not scored:  # too few cheaper models for this kind
+                    break
                 within = [(r, c) for r, c in scored if r.cost.sum() <= limit]
                 if not within:
                     within = [min(scored, key=lambda rc: rc[0].cost.sum())]
@@ -386,6 +388,8 @@ def cross_validate_cascades(
                 accepted_sum += float(result.accepted.sum())
                 best_spent += float(table.cost[held, strong].sum())
                 chains.append(" + ".join(table.models[j] for j in chosen))
+            if not chains:
+                continue
             n = len(table)
             out.append(
                 CascadePoint(
@@ -393,3 +397,50 @@ def cross_validate_cascades(
                 )
             )
     return out
+
+
+@dataclass
+class ScorerFit:
+    """A scorer fitted on every given row of one task, as the cascade plugin's settings."""
+
+    task: str
+    pair: list[str]
+    weights: list[float]
+    intercept: float
+
+
+def fit_scorers(table: OutcomeTable, agree: np.ndarray, budget: float = 0.35) -> list[ScorerFit]:
+    """Per task: the agreeing pair with the best quality within ``budget`` of the best
+    model's cost on that task, and a scorer for it fitted on all of the task's rows (for
+    ``plugins.settings.cascade.scorer``; the figures above never use these fits)."""
+    if table.responses is None:
+        raise ValueError("these files carry no model answers (<model>|model_response columns)")
+    tasks = np.array(table.tasks)
+    strong = int(np.argmax(table.success.mean(axis=0)))
+    base = np.zeros((*table.responses.shape, 4))
+    fits = []
+    for task in np.unique(tasks):
+        rows = np.flatnonzero(tasks == task)
+        limit = budget * float(table.cost[rows, strong].sum())
+        scored = [
+            (replay(table, agree, rows, "agree2", pair, strong), pair)
+            for pair in candidates(table, rows, "agree2", strong)
+        ]
+        within = [(r, p) for r, p in scored if r.cost.sum() <= limit] or scored
+        _, pair = max(within, key=lambda rp: (rp[0].success.mean(), -rp[0].cost.sum()))
+        for r in rows:
+            for j in pair:
+                base[r, j] = answer_features(table.responses[r, j])[1:]
+        y = table.success[rows, pair[0]] >= 0.5
+        if y.all() or not y.any():
+            continue
+        model = LogisticRegression(max_iter=200).fit(_features(base, agree, rows, pair), y)
+        fits.append(
+            ScorerFit(
+                str(task),
+                [table.models[j] for j in pair],
+                [round(float(w), 4) for w in model.coef_[0]],
+                round(float(model.intercept_[0]), 4),
+            )
+        )
+    return fits

@@ -347,7 +347,13 @@ def eval_command(
 
 
 def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: int) -> Any:
-    from .cascade_eval import KINDS, agreement, cross_validate_cascades, per_task_curve
+    from .cascade_eval import (
+        KINDS,
+        agreement,
+        cross_validate_cascades,
+        fit_scorers,
+        per_task_curve,
+    )
     from .evaluation import value_at, x_to_reach
 
     if table.responses is None:
@@ -374,6 +380,7 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
         "best_single_quality": best_q,
         "fixed_chain": [p.__dict__ for p in fixed],
         "per_task": curves,
+        "scorer_settings": [f.__dict__ for f in fit_scorers(table, agree)],
     }
 
 
@@ -409,6 +416,12 @@ def _print_cascade(report: dict[str, Any]) -> None:
         "agree on equal normalised source or equal behaviour on their own examples"
     )
     click.echo(f"  self-check: {report['self_check']}")
+    click.echo("  scorer settings fitted on all these rows, per task (for the cascade plugin):")
+    for fit in report["scorer_settings"]:
+        click.echo(
+            f"    {fit['task']} ({' + '.join(fit['pair'])}): weights {fit['weights']}, "
+            f"intercept {fit['intercept']}"
+        )
 
 
 def _finite(value: Any) -> Any:
