@@ -444,3 +444,70 @@ def fit_scorers(table: OutcomeTable, agree: np.ndarray, budget: float = 0.35) ->
             )
         )
     return fits
+
+
+@dataclass
+class FrontierPoint:
+    task: str
+    option: str
+    cost_share: float
+    """Cost on the task's rows as a share of the best model's cost on every row."""
+    quality: float
+    """Quality on the task's rows."""
+    accepted: float
+
+
+def in_sample_frontier(
+    table: OutcomeTable, agree: np.ndarray, budget: float = 0.35
+) -> tuple[list[FrontierPoint], float, float, float | None]:
+    """An upper bound, not a held-out figure: per task, the cost-quality frontier of every
+    single model and every agree2 / vote cascade escalating to *any* model, scored on all
+    rows; the best quality a mix of one frontier option per task reaches within ``budget``
+    of the best model's cost, with its cost share; and the least cost share at which such
+    a mix matches the best model's quality (None: never)."""
+    tasks = np.array(table.tasks)
+    best = int(np.argmax(table.success.mean(axis=0)))
+    total = float(table.cost[:, best].sum())
+    points: list[FrontierPoint] = []
+    fronts: list[list[FrontierPoint]] = []
+    for task in np.unique(tasks):
+        rows = np.flatnonzero(tasks == task)
+        options: list[tuple[_Option, int, Replay]] = []
+        for j in range(len(table.models)):
+            options.append(
+                (_Option("single", (j,)), j, replay(table, agree, rows, "single", (j,), j))
+            )
+        for strong in range(len(table.models)):
+            for kind in ("agree2", "vote"):
+                for cheap in candidates(table, rows, kind, best):
+                    if strong not in cheap:
+                        result = replay(table, agree, rows, kind, cheap, strong)
+                        options.append((_Option(kind, cheap), strong, result))
+        options.sort(key=lambda o: float(o[2].cost.sum()))
+        front: list[FrontierPoint] = []
+        for option, strong, result in options:
+            quality = float(result.success.mean())
+            if front and quality <= front[-1].quality:
+                continue
+            label = option.label(table.models)
+            if option.kind != "single":
+                label += f", else {table.models[strong]}"
+            front.append(
+                FrontierPoint(
+                    str(task), label, float(result.cost.sum()) / total, quality,
+                    float(result.accepted.mean()),
+                )
+            )  # fmt: skip
+        fronts.append(front)
+        points += front
+    sizes = [int((tasks == task).sum()) for task in np.unique(tasks)]
+    target = float(table.success[:, best].mean()) - 1e-12
+    top, top_cost, match = 0.0, 0.0, None
+    for combo in itertools.product(*fronts):
+        cost = sum(p.cost_share for p in combo)
+        quality = sum(p.quality * n for p, n in zip(combo, sizes, strict=True)) / len(table)
+        if cost <= budget and quality > top:
+            top, top_cost = quality, cost
+        if quality >= target and (match is None or cost < match):
+            match = cost
+    return points, top, top_cost, match

@@ -352,6 +352,7 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
         agreement,
         cross_validate_cascades,
         fit_scorers,
+        in_sample_frontier,
         per_task_curve,
     )
     from .evaluation import value_at, x_to_reach
@@ -373,6 +374,7 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
             "cost_to_match": x_to_reach(path, best_q - 1e-12),
             "chosen_at_35": chosen[max(within)] if within else [],
         }
+    frontier, bound, bound_cost, bound_match = in_sample_frontier(table, agree)
     return {
         "protocol": f"{folds}-fold cross-validation (seed {seed}); cascades chosen on the "
         "training folds, replayed on the held-out fold from the recorded answers",
@@ -381,6 +383,13 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
         "fixed_chain": [p.__dict__ for p in fixed],
         "per_task": curves,
         "scorer_settings": [f.__dict__ for f in fit_scorers(table, agree)],
+        "in_sample": {
+            "note": "an upper bound, not a held-out figure: every option scored on all rows",
+            "frontier": [p.__dict__ for p in frontier],
+            "best_at_35": bound,
+            "its_cost_share": bound_cost,
+            "cost_to_match": bound_match,
+        },
     }
 
 
@@ -416,6 +425,21 @@ def _print_cascade(report: dict[str, Any]) -> None:
         "agree on equal normalised source or equal behaviour on their own examples"
     )
     click.echo(f"  self-check: {report['self_check']}")
+    bound = report["in_sample"]
+    click.echo(
+        "  in-sample frontier per task (an upper bound: every option scored on all rows; "
+        "cost: share of the best model's cost on all rows):"
+    )
+    for p in bound["frontier"]:
+        click.echo(
+            f"    {p['task']:14} {_pct(p['cost_share']):>6} {p['quality']:.3f} "
+            f"accepted {_pct(p['accepted']):>6}  {p['option']}"
+        )
+    click.echo(
+        f"  in-sample upper bound within 35%: {bound['best_at_35']:.3f} "
+        f"at {_pct(bound['its_cost_share'])}; cost to match the best model: "
+        f"{_pct(bound['cost_to_match'])}"
+    )
     click.echo("  scorer settings fitted on all these rows, per task (for the cascade plugin):")
     for fit in report["scorer_settings"]:
         click.echo(
