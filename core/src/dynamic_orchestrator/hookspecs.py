@@ -277,6 +277,7 @@ def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool 
     :param request_id: the ``request_id`` of the result the verdict is about.
     :param verdict: true/false or a score in [0, 1].
     :param source: where the verdict came from.
+    :return: True when this implementation stored the verdict, else False or None.
     """
 
 
