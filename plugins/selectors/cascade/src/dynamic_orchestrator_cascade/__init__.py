@@ -10,7 +10,8 @@ calls whose answer was not kept is ``extra_cost_usd``, so the request's cost is 
 what ran. A call whose estimate does not fit what is left of ``max_cost`` is not started.
 Streaming and the gateway send nothing until the accepted answer is chosen: the cascade
 returns one finished answer. The hook declines (the usual execution runs) when the setting
-is off, a model is forced, or the chain has fewer than three priced models."""
+is off, a model is forced, the chain has fewer than three priced models, or the gateway
+runs the stage (its providers open a stream each and answer no text to verify)."""
 
 from __future__ import annotations
 
@@ -128,6 +129,8 @@ def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
     """Run the cascade when enabled and the chain allows one; None (decline) otherwise."""
     if not _enabled(context) or context.request.options.model:
         return None
+    if context.plugin_state.get("gateway", {}).get("opens_streams"):
+        return None  # the gateway's providers open streams: no whole answers to verify
     planned = plan(context.selection.chain)
     if planned is None:
         return None
