@@ -8,8 +8,8 @@ it is accepted the cheap answer is kept, else the selector's first choice answer
 call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the cost of the
 calls whose answer was not kept is ``extra_cost_usd``, so the request's cost is the sum of
 what ran. A call whose estimate does not fit what is left of ``max_cost`` is not started.
-Streaming and the gateway send nothing until the accepted answer is chosen: the cascade
-returns one finished answer. The hook declines (the usual execution runs) when the setting
+The cascade returns one finished answer, so nothing reaches a client before the accepted
+answer is chosen. The hook declines (the usual execution runs) when the setting
 is off, a model is forced, the chain has fewer than three priced models, or the gateway
 runs the stage (its providers open a stream each and answer no text to verify)."""
 
