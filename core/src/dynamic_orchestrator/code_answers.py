@@ -186,6 +186,9 @@ def code_answer(text: str | None) -> CodeAnswer | None:
 
 _RUNNER = r"""
 import ast, json, resource, signal, sys, io, contextlib, socket
+resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 def _no_network(*a, **k):
     raise OSError("network disabled")
 socket.socket = _no_network
@@ -229,14 +232,6 @@ sys.stdout.write(json.dumps(results))
 """
 
 
-def _limits() -> None:  # pragma: no cover - runs in the child
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-
-
 def run_programs(
     programs: Sequence[CodeAnswer], inputs: Sequence[str], per_call: float = 1.0
 ) -> list[list[str] | None]:
@@ -260,7 +255,6 @@ def run_programs(
                 timeout=limit,
                 cwd=empty,
                 env={},
-                preexec_fn=_limits,
                 check=False,
             )
             parsed = json.loads(done.stdout)
