@@ -426,9 +426,14 @@ async def test_hook_record_verdict(make_orchestrator: Any) -> None:
             self.seen.append((request_id, verdict, source))
             return self.stores
 
+    class Broken:
+        @hookimpl
+        def record_verdict(self, request_id: str) -> bool:
+            raise OSError("disk full")
+
     keeper, viewer = Labels(True), Labels(False)
-    orch = await make_orchestrator(plugins=(keeper, viewer))
-    assert orch.feedback("r-1", False) == 1  # both saw it; one stored it
+    orch = await make_orchestrator(plugins=(keeper, viewer, Broken()))
+    assert orch.feedback("r-1", False) == 1  # all saw it; one stored it; the broken one is logged
     assert orch.feedback("r-2", 1) == 1  # an int score is a float in [0, 1]
     assert keeper.seen == viewer.seen == [("r-1", False, "feedback"), ("r-2", 1.0, "feedback")]
     with pytest.raises(RequestError, match="verdict"):

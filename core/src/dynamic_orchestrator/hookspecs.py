@@ -272,7 +272,8 @@ def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool 
     down) or a score in [0, 1]; ``source`` says where it came from (``feedback``: the
     client, through :meth:`Orchestrator.feedback` or the ``orchestrate`` tool's
     ``feedback`` argument). Implementations must return quickly (queue slow work) and
-    return True when they stored the verdict.
+    return True when they stored the verdict; an exception is logged and never fails the
+    request that carried the verdict.
 
     :param request_id: the ``request_id`` of the result the verdict is about.
     :param verdict: true/false or a score in [0, 1].

@@ -46,7 +46,7 @@ ENV_STRICT = "DYNAMIC_ORCHESTRATOR_STRICT_PLUGINS"
 
 # Hooks whose every implementation runs; an exception in one is logged and swallowed so
 # one broken sink or lifecycle hook cannot fail a request or block the others.
-SWALLOWING_HOOKS = frozenset({"record"})
+SWALLOWING_HOOKS = frozenset({"record", "record_verdict"})
 
 log = get_logger("plugins")
 
