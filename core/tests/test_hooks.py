@@ -12,7 +12,7 @@ import pytest
 from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config, parse_config
-from dynamic_orchestrator.errors import PluginError
+from dynamic_orchestrator.errors import PluginError, RequestError
 from dynamic_orchestrator.execution import ExecutionContext
 from dynamic_orchestrator.hooks import Hooks
 from dynamic_orchestrator.models import (
@@ -443,6 +443,32 @@ async def test_hook_circuit_states(make_orchestrator: Any) -> None:
     summary = await orch.metrics("5m")
     assert summary.circuit_breakers == {"gpt-5-mini": "open"}
     assert summary.notes == ["no metrics sink is installed: nothing was recorded"]
+
+
+async def test_hook_record_verdict(make_orchestrator: Any) -> None:
+    class Labels:
+        def __init__(self, stores: bool) -> None:
+            self.stores, self.seen = stores, []
+
+        @hookimpl
+        def record_verdict(self, request_id: str, verdict: bool | float, source: str) -> bool:
+            self.seen.append((request_id, verdict, source))
+            return self.stores
+
+    class Broken:
+        @hookimpl
+        def record_verdict(self, request_id: str) -> bool:
+            raise OSError("disk full")
+
+    keeper, viewer = Labels(True), Labels(False)
+    orch = await make_orchestrator(plugins=(keeper, viewer, Broken()))
+    assert orch.feedback("r-1", False) == 1  # all saw it; one stored it; the broken one is logged
+    assert orch.feedback("r-2", 1) == 1  # an int score is a float in [0, 1]
+    assert keeper.seen == viewer.seen == [("r-1", False, "feedback"), ("r-2", 1.0, "feedback")]
+    with pytest.raises(RequestError, match="verdict"):
+        orch.feedback("r-3", "up")  # type: ignore[arg-type]
+    with pytest.raises(RequestError, match="request_id"):
+        orch.feedback("", True)
 
 
 # --- host behaviour ---------------------------------------------------------------------------

@@ -231,6 +231,11 @@ class Hooks:
     def record(self, record: RequestRecord) -> None:
         self._hook.record(record=record, host=self.host)
 
+    def record_verdict(self, request_id: str, verdict: bool | float, source: str) -> int:
+        """Pass a verdict to every implementation; how many stored it."""
+        results = self._hook.record_verdict(request_id=request_id, verdict=verdict, source=source)
+        return sum(1 for r in results or [] if r)
+
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:
         result = self._hook.metrics_summary(period=period, persistent=persistent, host=self.host)
         return None if result is None else _expect(result, MetricsSummary, "metrics_summary")

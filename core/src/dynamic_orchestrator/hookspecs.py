@@ -290,6 +290,24 @@ def record(record: RequestRecord, host: Host) -> None:
     """
 
 
+@hookspec
+def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool | None:
+    """Receive a verdict on an earlier request, to label its outcome.
+
+    Every implementation is called. ``verdict`` is true/false (the client's thumbs up or
+    down) or a score in [0, 1]; ``source`` says where it came from (``feedback``: the
+    client, through :meth:`Orchestrator.feedback` or the ``orchestrate`` tool's
+    ``feedback`` argument). Implementations must return quickly (queue slow work) and
+    return True when they stored the verdict; an exception is logged and never fails the
+    request that carried the verdict.
+
+    :param request_id: the ``request_id`` of the result the verdict is about.
+    :param verdict: true/false or a score in [0, 1].
+    :param source: where the verdict came from.
+    :return: True when this implementation stored the verdict, else False or None.
+    """
+
+
 @hookspec(firstresult=True)
 def metrics_summary(period: str, persistent: bool, host: Host) -> MetricsSummary | None:
     """Summarise recorded requests over a period, for ``get_metrics``.

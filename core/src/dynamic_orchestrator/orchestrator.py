@@ -438,6 +438,24 @@ class Orchestrator:
             result.plan = failed_plan(decision, trace.prompts)
         return result
 
+    # --- verdicts ------------------------------------------------------------------------
+
+    def feedback(self, request_id: str, verdict: bool | float, *, source: str = "feedback") -> int:
+        """Record a verdict on an earlier request (the client's thumbs up/down: True/False,
+        or a score in [0, 1]) beside its outcome; how many plugins stored it (0: none
+        keeps outcomes, e.g. the router's ``outcomes`` log is off)."""
+        if not request_id or not isinstance(request_id, str):
+            raise RequestError("feedback: request_id must be a non-empty string")
+        if isinstance(verdict, bool):
+            pass
+        elif isinstance(verdict, int | float) and 0.0 <= float(verdict) <= 1.0:
+            verdict = float(verdict)
+        else:
+            raise RequestError(
+                f"feedback: verdict must be true/false or a score in [0, 1], not {verdict!r}"
+            )
+        return self.hooks.record_verdict(request_id, verdict, source)
+
     # --- metrics -------------------------------------------------------------------------
 
     async def metrics(self, period: str = "5m", *, persistent: bool = False) -> MetricsSummary:

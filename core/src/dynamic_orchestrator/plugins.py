@@ -50,7 +50,7 @@ registered through ``register_commands`` as well; this is only the index to find
 
 # Hooks whose every implementation runs; an exception in one is logged and swallowed so
 # one broken sink or lifecycle hook cannot fail a request or block the others.
-SWALLOWING_HOOKS = frozenset({"record"})
+SWALLOWING_HOOKS = frozenset({"record", "record_verdict"})
 
 log = get_logger("plugins")
 

@@ -72,3 +72,18 @@ async def test_an_escalation_beyond_max_cost_is_not_started(make_orchestrator: A
     assert result.attempts[-1].outcome == "skipped"
     assert "max_cost" in (result.attempts[-1].reason or "")
     assert result.output == "A" and result.cost_usd <= budget
+
+
+async def test_an_unknown_verifier_fails_the_request_naming_the_setting(
+    make_orchestrator: Any,
+) -> None:
+    config = {
+        **CONFIG,
+        "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}},
+    }
+    orch = await make_orchestrator(
+        parse_config(config), plugins=(dynamic_orchestrator_cascade,), providers=(Answers({}, "B"),)
+    )
+    result = await orch.orchestrate(TEXT)
+    assert result.status == "failed"
+    assert "plugins.settings.cascade.verifier" in (result.error or "")

@@ -171,3 +171,32 @@ def test_calibrate_to_a_share_and_a_quality(
     assert code == 2 and "not reached" in output
     code, output = run("calibrate", "--router", str(copy), str(routerbench_csv))
     assert code == 2 and "exactly one of" in output
+
+
+def test_eval_cascade_prints_each_verifier_and_scorer_settings(
+    router_file: Path, routerbench_csv: Path, tmp_path: Path
+) -> None:
+    code, output = run(
+        "eval",
+        "--router",
+        str(router_file),
+        "--folds",
+        "3",
+        "--cascade",
+        "--plot",
+        str(tmp_path / "c.png"),
+        "--json",
+        str(routerbench_csv),
+    )
+    assert code == 0, output
+    cascade = json.loads(output[output.index("{") :])["cascade"]
+    assert set(cascade["per_task"]) == {"agree2", "agree3", "vote", "scorer", "all"}
+    assert {p["verifier"] for p in cascade["fixed_chain"]} == {"agree2"}  # 2 cheaper models
+    assert "not evaluated" in cascade["self_check"]
+    code, output = run(
+        "eval", "--router", str(router_file), "--folds", "3", "--cascade",
+        "--plot", str(tmp_path / "c.png"), str(routerbench_csv),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "chosen at 35% (all verifiers, fold 1):" in output
+    assert "scorer settings fitted on all these rows" in output

@@ -84,17 +84,49 @@ def test_folds_must_fit(routerbench_csv: Path) -> None:
 
 
 def test_cascade_replay_counts_every_call_and_escalates_disagreement(routerbench_csv: Path) -> None:
-    from dynamic_orchestrator_router.cascade_eval import keys_of, replay
+    from dynamic_orchestrator_router.cascade_eval import agreement, keys_of, replay
 
     table = read_outcomes([routerbench_csv]).complete()
     keys = keys_of(table)
+    agree = agreement(table)
     rows = np.arange(len(table))
     strong = int(np.argmax(table.success.mean(axis=0)))
     cheap = [j for j in range(len(table.models)) if j != strong][:2]
-    cost, quality, accepted = replay(table, keys, rows, cheap, strong)
+    result = replay(table, agree, rows, "agree2", cheap, strong)
     agreed = np.array([a is not None and a == b for a, b in keys[:, cheap]])
     expected_cost = table.cost[:, cheap].sum() + table.cost[~agreed, strong].sum()
-    assert cost == pytest.approx(expected_cost)
-    assert accepted == pytest.approx(agreed.mean())
+    assert result.cost.sum() == pytest.approx(expected_cost)
+    assert result.accepted.mean() == pytest.approx(agreed.mean())
     expected = np.where(agreed, table.success[:, cheap[0]], table.success[:, strong]).mean()
-    assert quality == pytest.approx(expected)
+    assert result.success.mean() == pytest.approx(expected)
+
+
+def test_vote_pays_the_third_call_only_on_disagreement() -> None:
+    from dynamic_orchestrator_router.cascade_eval import replay
+    from dynamic_orchestrator_router.outcomes import OutcomeTable
+
+    # four prompts: the first two cheap answers agree / the third sides with the first /
+    # with the second / with neither; model 3 is the strong one
+    cost = np.array([[1.0, 2.0, 4.0, 100.0]] * 4)
+    success = np.array([[1, 0, 0, 1], [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=float)
+    table = OutcomeTable(["p"] * 4, ["t"] * 4, ["a", "b", "c", "s"], success, cost)
+    agree = np.zeros((4, 4, 4), dtype=bool)
+    agree[0, 0, 1] = agree[0, 1, 0] = True
+    agree[1, 0, 2] = agree[1, 2, 0] = True
+    agree[2, 1, 2] = agree[2, 2, 1] = True
+    result = replay(table, agree, np.arange(4), "vote", (0, 1, 2), 3)
+    assert result.cost.tolist() == [3.0, 7.0, 7.0, 107.0]
+    assert result.accepted.tolist() == [True, True, True, False]
+    assert result.success.tolist() == [1.0, 1.0, 1.0, 1.0]  # a, a, b, then the strong model
+
+
+def test_scorer_fits_have_one_weight_per_feature_the_plugin_reads(routerbench_csv: Path) -> None:
+    from dynamic_orchestrator.answers import FEATURES
+    from dynamic_orchestrator_router.cascade_eval import agreement, fit_scorers
+
+    table = read_outcomes([routerbench_csv]).complete()
+    table.success[::4] = 1.0 - table.success[::4]  # every model right and wrong in each task
+    fits = fit_scorers(table, agreement(table))
+    assert len(fits) == len(set(table.tasks))
+    for fit in fits:
+        assert len(fit.weights) == len(FEATURES) + 1 and len(fit.pair) == 2

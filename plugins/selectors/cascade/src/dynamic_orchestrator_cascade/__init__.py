@@ -1,20 +1,22 @@
 """Verifying cascade for Dynamic Orchestrator.
 
-Opt-in with ``plugins.settings.cascade.enabled: true``. Its ``execute`` runs first
-(``tryfirst``): the two cheapest models of the selected chain answer; when their answers
-agree (:class:`.verifiers.Agreement`) the first is kept, else the selector's first choice
-answers. Every call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the
-cost of the calls whose answer was not kept is ``extra_cost_usd``, so the request's cost
-is the sum of what ran. A call whose estimate does not fit what is left of ``max_cost``
-is not started. Streaming and the gateway send nothing until the accepted answer is
-chosen: the cascade returns one finished answer. The hook declines (the usual execution
-runs) when the setting is off, a model is forced, or the chain has fewer than three
-priced models.
-"""
+Opt-in with ``plugins.cascade.enabled: true``. Its ``execute`` runs first
+(``tryfirst``): the cheapest model of the selected chain answers and a verifier judges it
+(``verifier``: ``agreement`` with the second cheapest model's answer, the default; a
+trained ``scorer``; or a ``self_check`` by the cheap model; see :mod:`.verifiers`); when
+it is accepted the cheap answer is kept, else the selector's first choice answers. Every
+call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the cost of the
+calls whose answer was not kept is ``extra_cost_usd``, so the request's cost is the sum of
+what ran. A call whose estimate does not fit what is left of ``max_cost`` is not started.
+The cascade returns one finished answer, so nothing reaches a client before the accepted
+answer is chosen. The hook declines (the usual execution runs) when the setting
+is off, a model is forced, the chain has fewer than three priced models, or the gateway
+runs the stage (its providers open a stream each and answer no text to verify)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Literal
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, measured_cost
@@ -24,18 +26,36 @@ from dynamic_orchestrator.models import Attempt, Candidate, Completion, Executio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cascade import Outcome, plan, run_cascade
-from .verifiers import Agreement, Verifier
+from .verifiers import Agreement, Scorer, SelfCheck, Verifier
 
 __all__ = [
     "Agreement",
     "CascadeSettings",
     "Outcome",
+    "Scorer",
+    "ScorerSettings",
+    "SelfCheck",
     "Verifier",
     "execute",
     "plan",
     "plugin_settings",
     "run_cascade",
+    "verifier_from",
 ]
+
+
+class ScorerSettings(BaseModel):
+    """The trained scorer's model, as ``router eval --cascade`` fits it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: tuple[float, ...] = Field(
+        default=(), description="One weight per answer feature (see dynamic_orchestrator.answers)."
+    )
+    intercept: float = Field(default=0.0, description="The logistic regression's intercept.")
+    threshold: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="Accept when the scored probability reaches it."
+    )
 
 
 class CascadeSettings(BaseModel):
@@ -46,30 +66,61 @@ class CascadeSettings(BaseModel):
     enabled: bool = Field(
         default=False, description="Run the cascade (off: a cascade calls more than one model)."
     )
+    verifier: Literal["agreement", "scorer", "self_check"] = Field(
+        default="agreement", description="What judges the cheap answer."
+    )
+    code: bool = Field(
+        default=False,
+        description="Compare code answers by running them (a guard, not a sandbox: opt-in).",
+    )
+    scorer: ScorerSettings = Field(
+        default_factory=ScorerSettings, description="Only for verifier: scorer."
+    )
 
 
 @hookimpl
 def plugin_settings() -> PluginSettings:
-    """``plugins.cascade`` (or ``plugins.settings.cascade``): whether it runs."""
+    """``plugins.cascade`` (or ``plugins.settings.cascade``): whether and how it runs."""
     return PluginSettings("cascade", CascadeSettings)
 
 
-def _enabled(context: ExecutionContext) -> bool:
+def _settings(context: ExecutionContext) -> CascadeSettings:
     try:
-        return context.config.plugin_settings("cascade", CascadeSettings).enabled
+        return context.config.plugin_settings("cascade", CascadeSettings)
     except ValidationError:  # a configuration no host checked: off, as before
-        return False
+        return CascadeSettings()
+
+
+def _enabled(context: ExecutionContext) -> bool:
+    return _settings(context).enabled
+
+
+def verifier_from(settings: CascadeSettings, request: str) -> Verifier:
+    """The verifier the settings name (``verifier``: agreement, scorer or self_check)."""
+    if settings.verifier == "self_check":
+        return SelfCheck(request=request)
+    if settings.verifier == "scorer":
+        return Scorer(
+            weights=settings.scorer.weights,
+            intercept=settings.scorer.intercept,
+            threshold=settings.scorer.threshold,
+            code=settings.code,
+        )
+    return Agreement(code=settings.code)
 
 
 async def _execute(
     context: ExecutionContext, cheap: list[Candidate], strong: Candidate
 ) -> Execution:
-    async def call(candidate: Candidate) -> Completion:
+    async def call(candidate: Candidate, user: str | None) -> Completion:
         model = context.catalog.get(candidate.model) or ModelInfo(
             name=candidate.model, provider=candidate.provider
         )
         await context.report(f"cascade: calling {candidate.model}", 0.6)
-        call_ = build_call(context, candidate, model, context.prompt_for(model))
+        prompt = context.prompt_for(model)
+        if user is not None:
+            prompt = prompt.model_copy(update={"user": user, "tools": []})
+        call_ = build_call(context, candidate, model, prompt)
         completion = await call_model(context, candidate, call_)
         if completion.cost_usd is None:  # priced now, so every step's cost is known
             priced = context.catalog.get(completion.model) or model
@@ -78,7 +129,13 @@ async def _execute(
         return completion
 
     start = len(context.attempts)
-    outcome = await run_cascade(cheap, strong, call, max_cost=context.request.options.max_cost)
+    outcome = await run_cascade(
+        cheap,
+        strong,
+        call,
+        max_cost=context.request.options.max_cost,
+        verifier=verifier_from(_settings(context), context.request.text),
+    )
     # call_model appended one attempt per started call, in order: add reason and cost.
     started = [s for s in outcome.steps if s.started]
     attempts = list(context.attempts[:start])
@@ -112,6 +169,8 @@ def execute(context: ExecutionContext) -> Awaitable[Execution] | None:
     """Run the cascade when enabled and the chain allows one; None (decline) otherwise."""
     if not _enabled(context) or context.request.options.model:
         return None
+    if context.plugin_state.get("gateway", {}).get("opens_streams"):
+        return None  # the gateway's providers open streams: no whole answers to verify
     planned = plan(context.selection.chain)
     if planned is None:
         return None

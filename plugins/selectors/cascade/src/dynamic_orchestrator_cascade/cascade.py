@@ -3,22 +3,24 @@ cost, and which answer is kept.
 
 Plan: the two cheapest candidates of the chain answer first; the strong model is the
 selector's first choice (its next one when the first is among the two cheapest). A
-verifier judges the cheap answers; on ``escalate`` the strong model answers and its
-answer is kept. Money: the total is the sum of every call that ran; a call whose
-estimate does not fit what is left of ``max_cost`` is not started (the best answer so
-far is kept, and the reason says so).
-"""
+verifier judges the cheap answers; on ``escalate`` the strong model answers and its answer
+is kept. A verifier with a ``check_prompt`` (the self-check) has the first cheap model
+judge its own answer instead of asking the second. Money: the total is the sum of every
+call that ran; a call whose estimate does not fit what is left of ``max_cost`` is not
+started (the best answer so far is kept, and the reason says so)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+import anyio
 from dynamic_orchestrator.models import Candidate, Completion
 
 from .verifiers import Agreement, Verifier
 
-Call = Callable[[Candidate], Awaitable[Completion]]
+Call = Callable[[Candidate, str | None], Awaitable[Completion]]
+"""Run one candidate (with its usual prompt, or this user prompt instead); raise on failure."""
 
 
 @dataclass
@@ -81,7 +83,9 @@ async def run_cascade(
             return True
         return outcome.total_cost_usd + (candidate.estimated_cost_usd or 0.0) <= max_cost
 
-    async def run(candidate: Candidate, reason: str) -> Completion | None:
+    async def run(
+        candidate: Candidate, reason: str, prompt: str | None = None
+    ) -> Completion | None:
         if not fits(candidate):
             outcome.steps.append(
                 Step(
@@ -95,7 +99,7 @@ async def run_cascade(
         step = Step(candidate, reason)
         outcome.steps.append(step)
         try:
-            completion = await call(candidate)
+            completion = await call(candidate, prompt)
         except Exception as exc:
             step.error = str(exc) or type(exc).__name__
             return None
@@ -104,14 +108,19 @@ async def run_cascade(
 
     reason = "cheapest model first"
     verdict, why = "escalate", "no cheap answer"
-    for candidate in cheap:
-        completion = await run(candidate, reason)
+    check = getattr(judge, "check_prompt", None)
+    for index, candidate in enumerate(cheap):
+        if index and check is not None and first is not None:  # the first model checks itself
+            candidate = cheap[0]
+            completion = await run(candidate, reason, check(first.text))
+        else:
+            completion = await run(candidate, reason)
         if completion is None:
             verdict, why = "escalate", f"{candidate.model} gave no answer"
             break
         first = first or completion
         answers.append(completion.text)
-        verdict, why = judge.judge(answers)
+        verdict, why = await anyio.to_thread.run_sync(judge.judge, answers)  # may run code
         if verdict != "more":
             break
         reason = why

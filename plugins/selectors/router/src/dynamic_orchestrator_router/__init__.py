@@ -114,6 +114,15 @@ def shutdown(orchestrator: Any) -> None:
         _outcome_log = None
 
 
+@hookimpl
+def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool:
+    """Queue the verdict beside the request's outcome line, when the outcome log is on."""
+    if _outcome_log is None:
+        return False
+    _outcome_log.verdict(request_id, verdict, source=source)
+    return True
+
+
 def feedback(request_id: str, verdict: bool | float) -> bool:
     """Record the client's verdict on an earlier request (thumbs up/down, or a score in
     [0, 1]) in this process's outcome log; False when no outcome log is configured."""

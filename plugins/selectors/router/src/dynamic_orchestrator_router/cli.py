@@ -347,28 +347,49 @@ def eval_command(
 
 
 def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: int) -> Any:
-    from .cascade_eval import KINDS, cross_validate_cascades, per_task_curve
+    from .cascade_eval import (
+        KINDS,
+        agreement,
+        cross_validate_cascades,
+        fit_scorers,
+        in_sample_frontier,
+        per_task_curve,
+    )
     from .evaluation import value_at, x_to_reach
 
     if table.responses is None:
         raise UsageFailure("--cascade: the files carry no <model>|model_response columns")
-    fixed = cross_validate_cascades(table, folds, seed)
+    with Progress("comparing answers", len(table)) as bar:
+        agree = agreement(table, progress=lambda done, _: bar.advance(done - bar.done))
+    fixed = cross_validate_cascades(table, agree, folds, seed)
     best_q = float(table.success[:, int(np.argmax(table.success.mean(axis=0)))].mean())
     curves = {}
-    for kind in KINDS:
-        path = per_task_curve(table, kind, folds, seed)
-        curves[kind] = {
+    for name, kinds in [*((k, (k,)) for k in KINDS), ("all", KINDS)]:
+        path, chosen = per_task_curve(table, agree, kinds, folds, seed)
+        within = [c for c, _ in path if c <= 0.35]
+        curves[name] = {
             "points": [{"cost_share": c, "quality": q} for c, q in path],
             "quality_at_10": value_at(path, 0.10),
             "quality_at_35": value_at(path, 0.35),
             "cost_to_match": x_to_reach(path, best_q - 1e-12),
+            "chosen_at_35": chosen[max(within)] if within else [],
         }
+    frontier, bound, bound_cost, bound_match = in_sample_frontier(table, agree)
     return {
         "protocol": f"{folds}-fold cross-validation (seed {seed}); cascades chosen on the "
         "training folds, replayed on the held-out fold from the recorded answers",
         "self_check": "not evaluated: a self-check needs a model call the files do not record",
+        "best_single_quality": best_q,
         "fixed_chain": [p.__dict__ for p in fixed],
         "per_task": curves,
+        "scorer_settings": [f.__dict__ for f in fit_scorers(table, agree)],
+        "in_sample": {
+            "note": "an upper bound, not a held-out figure: every option scored on all rows",
+            "frontier": [p.__dict__ for p in frontier],
+            "best_at_35": bound,
+            "its_cost_share": bound_cost,
+            "cost_to_match": bound_match,
+        },
     }
 
 
@@ -384,18 +405,47 @@ def _print_cascade(report: dict[str, Any]) -> None:
             f"  {p['verifier']:8} {_pct(p['budget']):>6} {_pct(p['cost_share']):>6} "
             f"{p['quality']:>7.3f} {_pct(p['accepted']):>8}  {p['chains'][0]}"
         )
-    click.echo("  per task (eval_name): a single model or a cascade each, swept over price:")
+    click.echo(
+        "  per task (eval_name): a single model or a cascade each, swept over price "
+        f"(best single model: {report['best_single_quality']:.3f}):"
+    )
     click.echo(f"  {'verifier':8} {'q@10%':>6} {'q@35%':>6} {'cost to match':>13}")
     for kind, c in report["per_task"].items():
         click.echo(
             f"  {kind:8} {_num(c['quality_at_10']):>6} {_num(c['quality_at_35']):>6} "
             f"{_pct(c['cost_to_match']):>13}"
         )
+    click.echo("  chosen at 35% (all verifiers, fold 1):")
+    for line in report["per_task"]["all"]["chosen_at_35"]:
+        click.echo(f"    {line}")
     click.echo(
         "  cost: share of the best single model's cost on the same prompts; agree2: two "
-        "cheap answers with equal keys are accepted; agree3: three"
+        "cheap answers agree; agree3: three; vote: two agree, or a third sides with one; "
+        "scorer: logistic regression on answer features above a threshold; code answers "
+        "agree on equal normalised source or equal behaviour on their own examples"
     )
     click.echo(f"  self-check: {report['self_check']}")
+    bound = report["in_sample"]
+    click.echo(
+        "  in-sample frontier per task (an upper bound: every option scored on all rows; "
+        "cost: share of the best model's cost on all rows):"
+    )
+    for p in bound["frontier"]:
+        click.echo(
+            f"    {p['task']:14} {_pct(p['cost_share']):>6} {p['quality']:.3f} "
+            f"accepted {_pct(p['accepted']):>6}  {p['option']}"
+        )
+    click.echo(
+        f"  in-sample upper bound within 35%: {bound['best_at_35']:.3f} "
+        f"at {_pct(bound['its_cost_share'])}; cost to match the best model: "
+        f"{_pct(bound['cost_to_match'])}"
+    )
+    click.echo("  scorer settings fitted on all these rows, per task (for the cascade plugin):")
+    for fit in report["scorer_settings"]:
+        click.echo(
+            f"    {fit['task']} ({' + '.join(fit['pair'])}): weights {fit['weights']}, "
+            f"intercept {fit['intercept']}"
+        )
 
 
 def _finite(value: Any) -> Any:

@@ -93,7 +93,8 @@ ORCHESTRATE_DESCRIPTION = (
     "Run a request on the cheapest model that is good enough: analyse it, choose the model, "
     "write a compact prompt, execute with fallback. status 'completed' carries the output; "
     "'delegated' carries a plan for you to run on your own model (nothing ran here); "
-    "'failed' says why. Progress is reported through the stages."
+    "'failed' says why. Progress is reported through the stages. Optional feedback: your "
+    "verdict on an earlier answer (its request_id, and up or down), recorded beside it."
 )
 METRICS_DESCRIPTION = (
     "Requests, success rate, latency percentiles, tokens, cost and savings (against the "
@@ -137,6 +138,33 @@ OptionsArg = Annotated[
 # Defaults of the tool arguments; the SDK validates (and so copies) them on every call.
 NO_CONTEXT: dict[str, Any] = {}
 NO_OPTIONS = Options()
+FeedbackArg = Annotated[
+    dict[str, str | bool | float] | None,
+    Field(
+        description="Optional: your verdict on an earlier answer, "
+        '{"request_id": "...", "verdict": "up" | "down" (or true/false, or a score in [0, 1])}; '
+        "recorded beside that request's outcome to label it."
+    ),
+]
+_VERDICT_WORDS = {"up": True, "down": False}
+
+
+def record_feedback(orchestrator: "Orchestrator", feedback: dict[str, Any]) -> int:
+    """Pass the ``feedback`` argument to :meth:`Orchestrator.feedback`."""
+    unknown = sorted(set(feedback) - {"request_id", "verdict"})
+    if unknown:
+        raise RequestError(f"feedback: unknown key(s) {', '.join(unknown)}")
+    verdict = feedback.get("verdict")
+    if isinstance(verdict, str):
+        if verdict.lower() not in _VERDICT_WORDS:
+            raise RequestError(f"feedback.verdict: expected up or down, got {verdict!r}")
+        verdict = _VERDICT_WORDS[verdict.lower()]
+    request_id = feedback.get("request_id")
+    if not isinstance(request_id, str) or verdict is None:
+        raise RequestError("feedback: needs request_id (a string) and verdict")
+    return orchestrator.feedback(request_id, verdict)
+
+
 PeriodArg = Annotated[
     Literal["1m", "5m", "1h", "1d"], Field(description="The window to summarise.")
 ]
@@ -508,9 +536,15 @@ def build_server(
         ahead_answer: Annotated[CreateMessageResult | None, Resolve(client_sample_ahead)],
         context: ContextArg = NO_CONTEXT,
         options: OptionsArg = NO_OPTIONS,
+        feedback: FeedbackArg = None,
     ) -> Annotated[CallToolResult, OrchestrationResult]:
         """The ``orchestrate`` tool (see ORCHESTRATE_DESCRIPTION)."""
         orchestrator = await _orchestrator_for(ctx)
+        if feedback:
+            try:
+                record_feedback(orchestrator, feedback)
+            except RequestError as exc:
+                raise ToolError(str(exc)) from None
         ahead = (
             (ahead_request, ahead_answer)
             if ahead_request is not None and ahead_answer is not None

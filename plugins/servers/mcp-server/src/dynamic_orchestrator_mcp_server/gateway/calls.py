@@ -168,6 +168,9 @@ async def open_stream(orch: Orchestrator, turn: Turn, decision: Decision) -> Out
         config=orch.config,
         prompts={candidate.model: prompt for candidate in decision.chain},
         max_tokens=decision.signals.max_tokens if decision.signals else None,
+        # providers here open a stream and answer no text: plugins that need whole answers
+        # (the verifying cascade) step aside
+        plugin_state={"gateway": {"opens_streams": True}},
     )
     if not decision.chain:
         why = orch.catalog.unusable_reason(decision.requested) or "its provider cannot stream"

@@ -1,0 +1,95 @@
+"""The client's verdicts: through the Python API and the MCP tool's ``feedback`` argument,
+written beside each outcome, and used by training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dynamic_orchestrator_router
+import pytest
+from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.errors import RequestError
+from dynamic_orchestrator.server import build_server
+from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_router.outcomes import read_outcomes
+from dynamic_orchestrator_router.training import train
+from mcp import Client
+
+
+async def test_thumbs_from_the_api_and_the_mcp_tool_label_the_outcomes(
+    make_orchestrator: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "outcomes.jsonl"
+    config = parse_config(
+        {"use_claude_code": False, "plugins": {"settings": {"router": {"outcomes": str(path)}}}}
+    )
+    orch = await make_orchestrator(
+        config, plugins=(dynamic_orchestrator_router,), providers=(EchoProvider("openai"),)
+    )
+    first = await orch.orchestrate("Write a function that reverses a list")
+    assert orch.feedback(first.request_id, True) == 1  # the API: thumbs up
+    async with Client(build_server(orch.config, orchestrator=orch)) as client:
+        second = await client.call_tool(
+            "orchestrate",
+            {
+                "request": "Rename the helper in utils.py",
+                "feedback": {"request_id": first.request_id, "verdict": "down"},  # changed mind
+            },
+        )
+        assert not second.is_error and second.structured_content is not None
+        second_id = second.structured_content["request_id"]
+        bad = await client.call_tool(
+            "orchestrate", {"request": "x", "feedback": {"request_id": "a", "verdict": "meh"}}
+        )
+        assert bad.is_error and "up or down" in str(bad.content)
+    assert orch.feedback(second_id, 0.75) == 1
+    with pytest.raises(RequestError, match="verdict"):
+        orch.feedback(second_id, 2.0)
+    await orch.close()
+
+    items = [json.loads(line) for line in path.read_text().splitlines()]
+    verdicts = [(i["request_id"], i["verdict"], i["source"]) for i in items if "verdict" in i]
+    assert verdicts == [
+        (first.request_id, True, "feedback"),
+        (first.request_id, False, "feedback"),
+        (second_id, 0.75, "feedback"),
+    ]
+    table = read_outcomes([path])  # the latest verdict wins
+    assert table.success[:, 0].tolist() == [0.0, 0.75]
+
+
+def _log(path: Path, verdict_for: dict[str, bool]) -> Path:
+    """Two models on the same twenty prompts, labelled only by verdict lines."""
+    lines: list[dict[str, Any]] = []
+    for i in range(20):
+        for model in ("small", "large"):
+            rid = f"{model}-{i}"
+            lines.append(
+                {
+                    "prompt": f"Summarise report number {i}",
+                    "model": model,
+                    "success": None,
+                    "request_id": rid,
+                    "cost_usd": 0.001 if model == "small" else 0.01,
+                }
+            )
+            lines.append({"request_id": rid, "verdict": verdict_for[model], "source": "feedback"})
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def test_verdicts_change_what_training_learns(tmp_path: Path) -> None:
+    liked_small = train(
+        read_outcomes([_log(tmp_path / "a.jsonl", {"small": True, "large": False})])
+    )
+    liked_large = train(
+        read_outcomes([_log(tmp_path / "b.jsonl", {"small": False, "large": True})])
+    )
+    prompt = "Summarise report number 7"
+    a, _ = liked_small.predict(prompt)
+    b, _ = liked_large.predict(prompt)
+    small, large = liked_small.models.index("small"), liked_small.models.index("large")
+    assert a[small] > a[large]
+    assert b[large] > b[small]
