@@ -259,11 +259,7 @@ def ask_sentence(text: str) -> str | None:
         return None
     chosen = None
     for part in parts:
-        if part.endswith("?"):
-            chosen = part
-            continue
-        lead = lead_words(part)
-        if lead and lead[0] in ASK_VERBS:
+        if part.endswith("?") or _first_word(part) in ASK_VERBS:
             chosen = part
     return chosen or parts[-1]
 
@@ -285,6 +281,14 @@ def lead_words(lowered: str) -> list[str]:
     match = PREAMBLE.match(lowered)
     rest = lowered[match.end() if match else 0 :]
     return WORD.findall(rest[:80])[:3]
+
+
+def _first_word(lowered: str) -> str | None:
+    """``lead_words(lowered)[0]``, or None when there is none."""
+    match = PREAMBLE.match(lowered)
+    start = match.end() if match else 0
+    word = WORD.search(lowered, start, start + 80)
+    return word.group() if word else None
 
 
 MAX_CHARS = 1500

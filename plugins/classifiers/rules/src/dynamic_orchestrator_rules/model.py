@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,9 @@ UNEXPLAINED = ("c:", "bias")
 
 MIN_PUSH = 0.005
 """A reason's least push: anything smaller would read ``(+0.00)``."""
+
+Explained = tuple[Any, ...]
+"""A readable feature's pushes towards each class (intents, then levels), then its name."""
 
 FIXED = 10_000
 """Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
@@ -131,9 +135,9 @@ class JointModel:
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
         self._packed: dict[str, int] = {}
-        self._pushes: dict[str, tuple[float, ...]] = {}
+        self._pushes: dict[str, Explained] = {}
         self._bag_packed: tuple[dict[str, int], ...] = tuple({} for _ in BAGS)
-        self._bag_pushes: tuple[dict[str, tuple[float, ...]], ...] = tuple({} for _ in BAGS)
+        self._bag_pushes: tuple[dict[str, Explained], ...] = tuple({} for _ in BAGS)
         bag_of = {kind: i for i, kind in enumerate(BAGS)}
         for feature, row in rows.items():
             kind, colon, value = feature.partition(":")
@@ -150,6 +154,7 @@ class JointModel:
                 pushes[key] = (
                     *(w - mean_i for w in row[:ni]),
                     *(w - mean_c for w in row[ni:]),
+                    feature,
                 )
 
     @property
@@ -167,7 +172,7 @@ class JointModel:
             self._models = tuple(self._models())  # type: ignore[assignment]
         return self._models  # type: ignore[return-value]
 
-    _TABLES_FORMAT = 3
+    _TABLES_FORMAT = 4
 
     def tables(self) -> tuple[object, ...]:
         """The lookup tables, for :meth:`from_tables`."""
@@ -226,12 +231,10 @@ class JointModel:
         for packed, values in zip(self._bag_packed, bags, strict=True):
             total += sum(map(packed.get, values, repeat(0)))
         sums = unpack(total, ni + nc)
-        pushes = self._pushes.get
-        readable = [(f, row) for f in named if (row := pushes(f))]
-        for kind, table, values in zip(BAGS, self._bag_pushes, bags, strict=True):
+        readable = list(filter(None, map(self._pushes.get, named)))
+        for table, values in zip(self._bag_pushes, bags, strict=True):
             if table:
-                prefix = kind + ":"
-                readable.extend((prefix + v, row) for v in values if (row := table.get(v)))
+                readable.extend(filter(None, map(table.get, values)))
         intent = _explained(self._intent_classes, sums[:ni], readable, 0, explain)
         level_scores = sums[ni:]
         extra = self._level_by_intent.get(f"intent:{intent.label}")
@@ -244,7 +247,7 @@ class JointModel:
 def _explained(
     classes: Sequence[str],
     scores: Sequence[float],
-    readable: Sequence[tuple[str, Sequence[float] | None]],
+    readable: Sequence[Explained],
     offset: int,
     explain: int,
 ) -> Prediction:
@@ -255,10 +258,17 @@ def _explained(
     best = list(scores).index(top)
     probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
     column = offset + best
-    pushes = [(row[column], f) for f, row in readable if row]
-    pushes.sort(reverse=True)
-    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes[:explain] if p >= MIN_PUSH]
+    # The strongest pushes towards the winner (ties: the feature name decides).
+    strongest = sorted(readable, key=itemgetter(column, -1), reverse=True)[:explain]
+    reasons = [_reason(row[-1], p) for row in strongest if (p := row[column]) >= MIN_PUSH]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
+
+
+@lru_cache(maxsize=65536)
+def _reason(feature: str, push: float) -> str:
+    """A reason as shown: the feature in words and its push (each feature's pushes are
+    fixed by the weights, so the text of each is made once)."""
+    return f"{_describe(feature)} ({push:+.2f})"
 
 
 def _decide(
