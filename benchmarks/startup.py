@@ -3,8 +3,9 @@
     uv run python benchmarks/startup.py [--runs 5]
     uv run --group bench python benchmarks/startup.py      # with LiteLLM's import beside
 
-Each figure is the median of ``--runs`` fresh processes (wall time, and peak RSS from the
-kernel's accounting of the finished child):
+Each figure is the median of ``--runs`` fresh processes (wall time, peak RSS and, for a
+child process, the CPU time it used, from the kernel's accounting of the finished child;
+on a busy machine CPU time is the steadier figure, wall time grows with the load):
 
 - ``python -c pass``: the interpreter alone, the floor under everything else;
 - ``dynamic-orchestrator --version``, ``analyze "..."`` and ``models``, from the shell;
@@ -70,8 +71,12 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run_once(argv: list[str], stdin: bytes | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (kB) of one child process run to its end."""
+Sample = tuple[float, int, float | None]
+"""Wall seconds, peak RSS (kB), CPU seconds (user + system; None when not measured)."""
+
+
+def run_once(argv: list[str], stdin: bytes | None = None) -> Sample:
+    """Wall seconds, peak RSS (kB) and CPU seconds of one child process run to its end."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv,
@@ -88,11 +93,12 @@ def run_once(argv: list[str], stdin: bytes | None = None) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def serve_to_tools_list() -> tuple[float, int]:
-    """Seconds from spawning ``serve`` to the answer to its first ``tools/list``."""
+def serve_to_tools_list() -> Sample:
+    """Seconds from spawning ``serve`` to the answer to its first ``tools/list`` (CPU time:
+    the whole run, to the exit after stdin closes)."""
     messages = [
         {
             "jsonrpc": "2.0",
@@ -131,23 +137,25 @@ def serve_to_tools_list() -> tuple[float, int]:
     _, _, usage = os.wait4(proc.pid, 0)
     if elapsed is None:
         raise SystemExit("serve ended without answering tools/list")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def in_process(script: str) -> tuple[float, int]:
+def in_process(script: str) -> Sample:
     out = subprocess.run(
         [sys.executable, "-c", script, REQUEST], capture_output=True, text=True, env=clean_env()
     )
     if out.returncode != 0:
         raise SystemExit(out.stderr.strip().splitlines()[-1])
     seconds, rss = out.stdout.split()
-    return float(seconds), int(rss)
+    return float(seconds), int(rss), None
 
 
-def median(samples: list[tuple[float, int]]) -> tuple[float, float]:
+def median(samples: list[Sample]) -> tuple[float, float, float | None]:
+    cpu = [c for _, _, c in samples if c is not None]
     return (
-        statistics.median(s for s, _ in samples),
-        statistics.median(r for _, r in samples) / 1024,
+        statistics.median(s for s, _, _ in samples),
+        statistics.median(r for _, r, _ in samples) / 1024,
+        statistics.median(cpu) if cpu else None,
     )
 
 
@@ -174,12 +182,13 @@ def main() -> None:
         cases["import litellm (in process)"] = lambda: in_process(LITELLM)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{args.runs} runs each, median; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float | None]] = {}
     for name, case in cases.items():
         case()  # warm the file cache and the bytecode
         results[name] = median([case() for _ in range(args.runs)])
-        seconds, rss = results[name]
-        print(f"  {name:40} {seconds * 1000:8.0f} ms  {rss:6.1f} MB RSS")
+        seconds, rss, cpu = results[name]
+        cpu_text = "" if cpu is None else f"{cpu * 1000:6.0f} ms CPU"
+        print(f"  {name:40} {seconds * 1000:8.0f} ms  {cpu_text:>13}  {rss:6.1f} MB RSS")
     shell = results["dynamic-orchestrator analyze"][0]
     print(f"analyze from the shell: {shell:.2f} s (target <= 0.5 s: "
           f"{'met' if shell <= 0.5 else 'NOT met'})")  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ._models import Tier
+from ._models import BUILD_ON_FIRST_USE, Tier
 
 APP_NAME = "dynamic-orchestrator"
 M = TypeVar("M", bound=BaseModel)
@@ -23,7 +23,9 @@ M = TypeVar("M", bound=BaseModel)
 class _Section(BaseModel):
     # No setting is infinite: an infinite timeout or wait would hang, an infinite price
     # or limit would print as non-JSON.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, **BUILD_ON_FIRST_USE
+    )
 
 
 class TierExecution(_Section):

@@ -23,8 +23,13 @@ PERIOD_SECONDS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 Status = Literal["completed", "delegated", "failed"]
 
 
+BUILD_ON_FIRST_USE = ConfigDict(defer_build=True)
+"""Every model's validator and serializer are built when first used, not at import: a
+command or request builds only the models it touches."""
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", **BUILD_ON_FIRST_USE)
 
 
 # --- input -------------------------------------------------------------------------
@@ -233,7 +238,7 @@ class Execution(_Frozen):
 class AnalysisResult(BaseModel):
     """The structured result of ``analyze_request``. Every cost is an estimate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     intent: Intent
     intent_confidence: float
@@ -260,7 +265,7 @@ class AnalysisResult(BaseModel):
 class Plan(BaseModel):
     """A delegated plan: what the client should run with its own model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     model: str | None
     tier: Tier
@@ -271,7 +276,7 @@ class Plan(BaseModel):
 
 
 class Usage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     input_tokens: int
     output_tokens: int
@@ -281,7 +286,7 @@ class Usage(BaseModel):
 class OrchestrationResult(BaseModel):
     """The structured result of ``orchestrate``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     status: Status
     output: str | None = None
@@ -362,7 +367,7 @@ class RequestRecord(_Frozen):
 class BasisTotals(BaseModel):
     """Totals of the completed requests whose usage has one basis (measured or estimated)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     requests: int = 0
     tokens: int = Field(default=0, description="Input plus output tokens.")
@@ -379,7 +384,7 @@ class MetricsSummary(BaseModel):
     :mod:`dynamic_orchestrator.savings`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **BUILD_ON_FIRST_USE)
 
     period: Period
     total_requests: int = 0

@@ -186,3 +186,25 @@ def test_tables_are_cached_per_weights_and_rebuilt_when_they_change(
     for path in (tmp_path / "cache").glob("rules-tables-*"):
         path.write_bytes(b"\x00garbage")
     assert load_models.__wrapped__(str(folder)).predict(features)[0].label == "read"
+
+
+def test_features_by_kind_decide_as_the_named_features() -> None:
+    """The request path (features grouped by kind, looked up bare in packed tables) decides
+    as the intent model does on the named features (training's path), with the same
+    reasons, on every labelled request."""
+    from dynamic_orchestrator_rules.features import extract_parts
+
+    data = Path(__file__).resolve().parents[4] / "tests" / "data" / "requests"
+    rows = [
+        json.loads(line)
+        for path in sorted(data.rglob("*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    assert len(rows) > 2000
+    models = load_models()
+    for row in rows:
+        text, context = row["request"], row.get("context")
+        intent, _ = models.predict_parts(extract_parts(text, context))
+        alone = models.intent.predict(extract(text, context))
+        assert (intent.label, intent.reasons) == (alone.label, alone.reasons), text

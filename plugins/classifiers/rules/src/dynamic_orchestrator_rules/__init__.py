@@ -78,7 +78,7 @@ def _predict(request: Request) -> tuple[Prediction, Prediction]:
     if _last and _last[0][0] is request:
         return _last[0][1]
     result = load_models(_settings["weights"]).predict_parts(
-        *extract_parts(request.text, request.context)
+        extract_parts(request.text, request.context)
     )
     _last[:] = [(request, result)]
     return result

@@ -8,7 +8,6 @@ requests (see :mod:`.model`); the features themselves are fixed here.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -71,9 +70,10 @@ for _name, _phrases in WORD_CUES.items():
     for _phrase in _phrases:
         _CUES_OF[_phrase] = (*_CUES_OF.get(_phrase, ()), f"cue:{_name}")
 
-# (name, a substring the text must contain for the pattern to be tried, pattern)
+# (feature, a substring the text must contain for the pattern to be tried, pattern). A cue
+# may have several entries (one per gate): it is present when any of them matches.
 REGEX_CUES: list[tuple[str, str, re.Pattern[str]]] = [
-    (name, gate, re.compile(pattern))
+    (f"cue:{name}", gate, re.compile(pattern))
     for name, gate, pattern in [
         (
             "what-does-x-do",
@@ -99,15 +99,14 @@ REGEX_CUES: list[tuple[str, str, re.Pattern[str]]] = [
             "which ",
             r"\bwhich (?:file|files|folder|module|modules|notebook|service|services|repo|repos|test|tests|package|packages|class|function|script|one)\b",
         ),
+        ("is-there", " there ", r"\b(?:is|are) there (?:already |any |a |an )"),
+        ("is-there", "do we ", r"\bdo we (?:have|already)\b"),
+        ("is-there", "does any", r"\bdoes any\b"),
         (
-            "is-there",
-            " ",
-            r"\b(?:is|are) there (?:already |any |a |an )|\bdo we (?:have|already)\b|\bdoes any\b",
-        ),
-        (
+            # a name, then a known extension: one name character before the dot suffices
             "file-path",
             ".",
-            r"[\w./-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
+            r"(?<=[\w./-])\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
         ),
         ("code-inline", "", r"[`(){}\[\];=]"),
         ("question", "?", r"\?\s*$"),
@@ -213,13 +212,12 @@ ASK_VERBS = frozenset(
         "estimate",
     }
 )
-SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–]\s+|\s+-\s+")
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–-]\s+")
 SUFFIXES = ("ing", "ions", "ion", "ers", "er", "ed", "es", "ment", "s")
 CHAR_SPAN = 120
 """Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
 
 
-@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix strip, so 'deploying', 'deployed' and 'deploys' meet at 'deploy'."""
     for suffix in SUFFIXES:
@@ -228,19 +226,40 @@ def stem(word: str) -> str:
     return word
 
 
+_stem_of: dict[str, str | None] = {}
+"""Each word seen, with its stem when that differs from the word, else None."""
+_STEMS_KEPT = 65536
+
+
+def _stems(words: set[str]) -> set[str]:
+    """The stems of ``words`` that differ from their word (``s:`` features)."""
+    missing = words.difference(_stem_of)
+    if missing:
+        if len(_stem_of) + len(missing) > _STEMS_KEPT:
+            _stem_of.clear()
+        for word in missing:
+            stemmed = stem(word)
+            _stem_of[word] = stemmed if stemmed != word else None
+    try:
+        found: set[str | None] = set(map(_stem_of.__getitem__, words))
+    except KeyError:  # another thread emptied the table meanwhile
+        return {stemmed for word in words if (stemmed := stem(word)) != word}
+    found.discard(None)
+    return found  # type: ignore[return-value]
+
+
 def ask_sentence(text: str) -> str | None:
     """The sentence that carries the ask in a multi-sentence request, else None.
 
     Background usually comes first ("We moved to Postgres 16 …") and the ask after it: the
     last sentence that opens with a verb of a known kind or that is a question wins.
     """
-    parts = [p.strip() for p in SENTENCE.split(text) if p.strip()]
+    parts = [p for p in map(str.strip, SENTENCE.split(text)) if p]
     if len(parts) <= 1:
         return None
     chosen = None
     for part in parts:
-        lead = lead_words(part)
-        if (lead and lead[0] in ASK_VERBS) or part.endswith("?"):
+        if part.endswith("?") or _first_word(part) in ASK_VERBS:
             chosen = part
     return chosen or parts[-1]
 
@@ -252,11 +271,24 @@ def _bucket(value: int, edges: tuple[int, ...]) -> str:
     return f">{edges[-1]}"
 
 
+def _buckets(name: str, edges: tuple[int, ...], top: int) -> list[str]:
+    """Feature names of ``name``'s bucket for every value from 0 to ``top``."""
+    return [f"{name}:{_bucket(value, edges)}" for value in range(top + 1)]
+
+
 def lead_words(lowered: str) -> list[str]:
     """The first words after politeness and preambles ("could you please …")."""
     match = PREAMBLE.match(lowered)
     rest = lowered[match.end() if match else 0 :]
     return WORD.findall(rest[:80])[:3]
+
+
+def _first_word(lowered: str) -> str | None:
+    """``lead_words(lowered)[0]``, or None when there is none."""
+    match = PREAMBLE.match(lowered)
+    start = match.end() if match else 0
+    word = WORD.search(lowered, start, start + 80)
+    return word.group() if word else None
 
 
 MAX_CHARS = 1500
@@ -265,73 +297,85 @@ BAG_WORDS = 80
 """Word, stem and word-pair features come from the first words this many (cues and the
 ask sentence see the whole opening), which bounds the cost of a decision."""
 
+BAGS = ("w", "s", "b", "aw", "c")
+"""The kinds of feature a request has many of: its words (``w:``), their stems (``s:``),
+its word pairs (``b:``), the words of its ask sentence (``aw:``) and the character
+4-grams of its opening (``c:``). :func:`extract_parts` gives them bare (without the
+prefix), as sets, so a model looks them up without building their names."""
+
+Parts = tuple[list[str], tuple[set[str], ...]]
+"""The features of one request: the named features (bias, cues, openings, sizes,
+context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`."""
 
 _GRAM_SLICES = [slice(i, i + 4) for i in range(CHAR_SPAN - 3)]
 _SENTENCE_MARKS = frozenset(".!?;:\n—–-")
+_DIGIT = re.compile(r"\d")
+_CUE_WORDS = frozenset(_CUES_OF)
+_LEN_EDGES = (5, 9, 14, 22, 35, 60)
+_STEPS_EDGES = (0, 1, 3, 6)
+_LEN_NAMES = _buckets("len", _LEN_EDGES, _LEN_EDGES[-1] + 1)
+_STEPS_NAMES = _buckets("steps", _STEPS_EDGES, _STEPS_EDGES[-1] + 1)
 
 
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
     """The features of one request, deduplicated, in a stable order."""
-    named, grams = extract_parts(text, context)
-    return [*named, *(f"c:{gram}" for gram in sorted(grams))]
+    named, bags = extract_parts(text, context)
+    bagged = zip(BAGS, bags, strict=True)
+    return [*named, *(f"{kind}:{value}" for kind, bag in bagged for value in sorted(bag))]
 
 
-def extract_parts(
-    text: str, context: Mapping[str, object] | None = None
-) -> tuple[list[str], set[str]]:
-    """The features of one request as the model reads them: the named features
-    (deduplicated, in a stable order), and the character 4-grams of the opening (bare,
-    without their ``c:`` prefix)."""
+def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Parts:
+    """The features of one request as the model reads them (:data:`Parts`)."""
     lowered = text[:MAX_CHARS].lower().strip()
-    features: list[str] = ["bias"]
-    for name, gate, pattern in REGEX_CUES:
-        if gate in lowered and pattern.search(lowered):
-            features.append(f"cue:{name}")
+    named: list[str] = ["bias"]
+    for feature, gate, pattern in REGEX_CUES:
+        if gate in lowered and feature not in named and pattern.search(lowered):
+            named.append(feature)
     words = WORD.findall(lowered)
-    bigrams = [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    bigrams = list(map(" ".join, itertools.pairwise(words)))
     tokens = set(words).union(bigrams)
-    cues = {cue for token in tokens if token in _CUES_OF for cue in _CUES_OF[token]}
-    features.extend(sorted(cues))
-    content = [w for w in words[:BAG_WORDS] if w not in STOP]
-    features.extend(f"w:{w}" for w in content)
-    features.extend(f"s:{stemmed}" for w in content if (stemmed := stem(w)) != w)
-    features.extend(f"b:{b}" for b in bigrams[:BAG_WORDS])
+    named.extend(sorted({cue for token in tokens & _CUE_WORDS for cue in _CUES_OF[token]}))
+    content = set(words[:BAG_WORDS]).difference(STOP)
+    stems = _stems(content)
     opening = lowered[:CHAR_SPAN]
     grams = set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+    ask_words: set[str] = set()
     ask = ask_sentence(lowered) if not _SENTENCE_MARKS.isdisjoint(lowered) else None
     if ask is not None:
         ask_lead = lead_words(ask)
         if ask_lead:
-            features.append(f"alead:{ask_lead[0]}")
+            named.append(f"alead:{ask_lead[0]}")
             if len(ask_lead) > 1:
-                features.append(f"alead2:{ask_lead[0]} {ask_lead[1]}")
-        features.extend(f"aw:{w}" for w in WORD.findall(ask)[:BAG_WORDS])
+                named.append(f"alead2:{ask_lead[0]} {ask_lead[1]}")
+        ask_words.update(WORD.findall(ask)[:BAG_WORDS])
         if ask.endswith("?"):
-            features.append("ask-question")
+            named.append("ask-question")
     lead = lead_words(lowered)
     if lead:
-        features.append(f"lead:{lead[0]}")
+        first = lead[0]
+        named.append(f"lead:{first}")
         if len(lead) > 1:
-            features.append(f"lead2:{lead[0]} {lead[1]}")
-        start = lowered.find(lead[0]) + len(lead[0])
+            named.append(f"lead2:{first} {lead[1]}")
+        start = lowered.find(first) + len(first)
         following = WORD.findall(lowered[start : start + 60])
-        near = set(following).union(f"{a} {b}" for a, b in itertools.pairwise(following))
+        near = set(following).union(map(" ".join, itertools.pairwise(following)))
         for cls in OBJECT_CLASSES:
-            if near & WORD_CUES[cls]:
-                features.append(f"leadobj:{lead[0]}/{cls}")
-    count = len(words)
-    features.append(f"len:{_bucket(count, (5, 9, 14, 22, 35, 60))}")
+            if not near.isdisjoint(WORD_CUES[cls]):
+                named.append(f"leadobj:{first}/{cls}")
+    named.append(_LEN_NAMES[min(len(words), len(_LEN_NAMES) - 1)])
     steps = (
         lowered.count(",")
         + lowered.count(";")
         + lowered.count("\n")
-        + sum(1 for w in words if w in STEP_WORDS)
+        + sum(map(STEP_WORDS.__contains__, words))
     )
-    features.append(f"steps:{_bucket(steps, (0, 1, 3, 6))}")
-    if tokens & SCALE_WORDS or SCALE_NUMBER.search(lowered):
-        features.append("scale")
+    named.append(_STEPS_NAMES[min(steps, len(_STEPS_NAMES) - 1)])
+    if not tokens.isdisjoint(SCALE_WORDS) or (
+        _DIGIT.search(lowered) and SCALE_NUMBER.search(lowered)
+    ):
+        named.append("scale")
     if context:
-        features.extend(f"ctx:{key.lower()}" for key in list(context)[:8])
+        named.extend(dict.fromkeys(f"ctx:{key.lower()}" for key in list(context)[:8]))
         size = sum(len(str(v)) for v in context.values())
-        features.append(f"ctxsize:{_bucket(size, (100, 1000, 4000))}")
-    return list(dict.fromkeys(features)), grams
+        named.append(f"ctxsize:{_bucket(size, (100, 1000, 4000))}")
+    return named, (content, stems, set(bigrams[:BAG_WORDS]), ask_words, grams)

@@ -12,12 +12,15 @@ import heapq
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+from .features import BAGS, Parts
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ UNEXPLAINED = ("c:", "bias")
 MIN_PUSH = 0.005
 """A reason's least push: anything smaller would read ``(+0.00)``."""
 
+Explained = tuple[Any, ...]
+"""A readable feature's pushes towards each class (intents, then levels), then its name."""
+
 FIXED = 10_000
 """Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
 1/10,000 their sums are exact."""
@@ -104,11 +110,13 @@ class JointModel:
     """The intent model and the complexity model in one table: one lookup per feature.
 
     Each feature's weights for every intent, then for every level, are packed into one
-    integer (:func:`pack`), so the scores of both questions are one sum. Character 4-grams
-    (the largest share of the features, never shown as reasons) are kept in a table of
-    their own, by the bare 4 letters. Readable features also keep their push towards each
-    class (its weight there minus its mean weight for that question), for the reasons.
-    The complexity model also weighs the predicted intent (feature ``intent:<name>``).
+    integer (:func:`pack`), so the scores of both questions are one sum. Features of the
+    kinds a request has many of (:data:`~.features.BAGS`: words, stems, word pairs, ask
+    words, character 4-grams) are kept in a table per kind, by their bare value, so a
+    request's features are looked up without building their names. Readable features also
+    keep their push towards each class (its weight there minus its mean weight for that
+    question), for the reasons. The complexity model also weighs the predicted intent
+    (feature ``intent:<name>``).
     """
 
     def __init__(self, intent: LinearModel, complexity: LinearModel):
@@ -127,18 +135,26 @@ class JointModel:
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
         self._packed: dict[str, int] = {}
-        self._grams: dict[str, int] = {}
-        self._pushes: dict[str, tuple[float, ...]] = {}
+        self._pushes: dict[str, Explained] = {}
+        self._bag_packed: tuple[dict[str, int], ...] = tuple({} for _ in BAGS)
+        self._bag_pushes: tuple[dict[str, Explained], ...] = tuple({} for _ in BAGS)
+        bag_of = {kind: i for i, kind in enumerate(BAGS)}
         for feature, row in rows.items():
-            if feature.startswith("c:"):
-                self._grams[feature[2:]] = pack(row)
-                continue
-            self._packed[feature] = pack(row)
+            kind, colon, value = feature.partition(":")
+            bag = bag_of.get(kind) if colon else None
+            packed, pushes = (
+                (self._packed, self._pushes)
+                if bag is None
+                else (self._bag_packed[bag], self._bag_pushes[bag])
+            )
+            key = feature if bag is None else value
+            packed[key] = pack(row)
             if not feature.startswith(UNEXPLAINED):
                 mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
-                self._pushes[feature] = (
+                pushes[key] = (
                     *(w - mean_i for w in row[:ni]),
                     *(w - mean_c for w in row[ni:]),
+                    feature,
                 )
 
     @property
@@ -156,18 +172,20 @@ class JointModel:
             self._models = tuple(self._models())  # type: ignore[assignment]
         return self._models  # type: ignore[return-value]
 
-    _TABLES_FORMAT = 2
+    _TABLES_FORMAT = 4
 
     def tables(self) -> tuple[object, ...]:
         """The lookup tables, for :meth:`from_tables`."""
         return (
             self._TABLES_FORMAT,
+            BAGS,
             self._intent_classes,
             self._level_classes,
             self._level_by_intent,
             self._packed,
-            self._grams,
             self._pushes,
+            self._bag_packed,
+            self._bag_pushes,
         )
 
     @classmethod
@@ -176,32 +194,47 @@ class JointModel:
     ) -> JointModel:
         """A model from tables :meth:`tables` returned; ``models`` reads the two linear
         models when they are asked for."""
-        if not isinstance(tables, tuple) or len(tables) != 7 or tables[0] != cls._TABLES_FORMAT:
+        if (
+            not isinstance(tables, tuple)
+            or len(tables) != 9
+            or tables[0] != cls._TABLES_FORMAT
+            or tables[1] != BAGS
+        ):
             raise ValueError("tables of another format")
         model = cls.__new__(cls)
         model._models = models
-        _, model._intent_classes, model._level_classes, model._level_by_intent = tables[:4]
-        model._packed, model._grams, model._pushes = tables[4:]
+        _, _, model._intent_classes, model._level_classes, model._level_by_intent = tables[:5]
+        model._packed, model._pushes, model._bag_packed, model._bag_pushes = tables[5:]
         model._ni, model._nc = len(model._intent_classes), len(model._level_classes)
         return model
 
     def predict(self, features: Sequence[str], explain: int = 4) -> tuple[Prediction, Prediction]:
         """Both decisions for a list of features (as :func:`~.features.extract` gives)."""
-        named = [f for f in features if not f.startswith("c:")]
-        return self.predict_parts(named, {f[2:] for f in features if f.startswith("c:")}, explain)
+        bag_of = {kind: i for i, kind in enumerate(BAGS)}
+        named: list[str] = []
+        bags: tuple[set[str], ...] = tuple(set() for _ in BAGS)
+        for feature in dict.fromkeys(features):
+            kind, colon, value = feature.partition(":")
+            bag = bag_of.get(kind) if colon else None
+            if bag is None:
+                named.append(feature)
+            else:
+                bags[bag].add(value)
+        return self.predict_parts((named, bags), explain)
 
-    def predict_parts(
-        self, named: Sequence[str], grams: Iterable[str], explain: int = 4
-    ) -> tuple[Prediction, Prediction]:
-        """Both decisions for distinct named features and distinct character 4-grams (as
-        :func:`~.features.extract_parts` gives)."""
+    def predict_parts(self, parts: Parts, explain: int = 4) -> tuple[Prediction, Prediction]:
+        """Both decisions for the features of a request as
+        :func:`~.features.extract_parts` gives them (named features distinct)."""
+        named, bags = parts
         ni, nc = self._ni, self._nc
-        total = sum(map(self._packed.get, named, repeat(0))) + sum(
-            map(self._grams.get, grams, repeat(0))
-        )
+        total = sum(map(self._packed.get, named, repeat(0)))
+        for packed, values in zip(self._bag_packed, bags, strict=True):
+            total += sum(map(packed.get, values, repeat(0)))
         sums = unpack(total, ni + nc)
-        pushes = self._pushes.get
-        readable = [(f, row) for f, row in zip(named, map(pushes, named), strict=True) if row]
+        readable = list(filter(None, map(self._pushes.get, named)))
+        for table, values in zip(self._bag_pushes, bags, strict=True):
+            if table:
+                readable.extend(filter(None, map(table.get, values)))
         intent = _explained(self._intent_classes, sums[:ni], readable, 0, explain)
         level_scores = sums[ni:]
         extra = self._level_by_intent.get(f"intent:{intent.label}")
@@ -214,7 +247,7 @@ class JointModel:
 def _explained(
     classes: Sequence[str],
     scores: Sequence[float],
-    readable: Sequence[tuple[str, Sequence[float] | None]],
+    readable: Sequence[Explained],
     offset: int,
     explain: int,
 ) -> Prediction:
@@ -225,10 +258,17 @@ def _explained(
     best = list(scores).index(top)
     probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
     column = offset + best
-    pushes = [(row[column], f) for f, row in readable if row]
-    pushes.sort(reverse=True)
-    reasons = [f"{_describe(f)} ({p:+.2f})" for p, f in pushes[:explain] if p >= MIN_PUSH]
+    # The strongest pushes towards the winner (ties: the feature name decides).
+    strongest = sorted(readable, key=itemgetter(column, -1), reverse=True)[:explain]
+    reasons = [_reason(row[-1], p) for row in strongest if (p := row[column]) >= MIN_PUSH]
     return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
+
+
+@lru_cache(maxsize=65536)
+def _reason(feature: str, push: float) -> str:
+    """A reason as shown: the feature in words and its push (each feature's pushes are
+    fixed by the weights, so the text of each is made once)."""
+    return f"{_describe(feature)} ({push:+.2f})"
 
 
 def _decide(
