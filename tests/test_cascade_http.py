@@ -9,8 +9,8 @@ from typing import Any
 import dynamic_orchestrator_cascade
 import dynamic_orchestrator_openai
 import pytest
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 STRONG, CHEAP = "gpt-4o", ["gpt-5-nano", "gpt-4o-mini"]  # the two cheapest, cheapest first
 TEXT = "Which option is right, A or B?"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
-from dynamic_orchestrator.testing.gateway_server import GatewayServer
+from dynamic_orchestrator_mcp_server.gateway.server import GatewayServer
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 
 @pytest.mark.parametrize("stream", [False, True])

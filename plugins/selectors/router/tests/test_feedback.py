@@ -11,10 +11,10 @@ import dynamic_orchestrator_router
 import pytest
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.errors import RequestError
-from dynamic_orchestrator.server import build_server
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_mcp_server.server import build_server
 from dynamic_orchestrator_router.outcomes import read_outcomes
 from dynamic_orchestrator_router.training import train
+from dynamic_orchestrator_testing.fakes import EchoProvider
 from mcp import Client
 
 
