@@ -19,6 +19,7 @@ from dynamic_orchestrator.models import (
     Candidate,
     ComplexityResult,
     Execution,
+    IntentInfo,
     IntentResult,
     MetricsSummary,
     Prompt,
@@ -134,6 +135,48 @@ async def test_hook_register_services(make_orchestrator: Any) -> None:
 
     orch = await make_orchestrator(plugins=(Plugin(),))
     assert [s.name for s in orch.services] == ["files"]
+
+
+async def test_hook_register_intents(make_orchestrator: Any) -> None:
+    class Plugin:
+        @hookimpl
+        def register_intents(self, register: Any, config: Config) -> None:
+            register(IntentInfo("translate", output_tokens={"simple": 77}))
+
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="translate", confidence=0.8, reasons=["house rule"])
+
+        @hookimpl
+        def score_complexity(self, request: Any, intent: IntentResult) -> ComplexityResult:
+            return ComplexityResult(level="simple", score=0.1)
+
+    orch = await make_orchestrator(plugins=(Plugin(),))
+    assert list(orch.intents) == ["read", "write", "search", "analyze", "manage", "translate"]
+    # the default classifier gave the five its output-token estimates
+    assert orch.intents["write"].output_tokens["complex"] == 2000
+    result = await orch.analyze("say hello in French")
+    assert (result.intent, result.estimated_output_tokens) == ("translate", 77)
+
+
+async def test_an_unregistered_intent_fails_the_request_naming_it(make_orchestrator: Any) -> None:
+    class Plugin:
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="translate", confidence=0.8)
+
+    orch = await make_orchestrator(plugins=(Plugin(),))
+    with pytest.raises(PluginError, match="intent 'translate', which no plugin registered"):
+        await orch.analyze("say hello in French")
+    result = await orch.orchestrate("say hello in French")
+    assert result.status == "failed" and "register_intents" in (result.error or "")
+
+
+def test_an_intent_name_is_checked() -> None:
+    with pytest.raises(ValueError, match="lower case letters"):
+        IntentInfo("Translate!")
+    with pytest.raises(ValueError, match="positive integer"):
+        IntentInfo("translate", output_tokens={"simple": 0})
 
 
 def test_hook_register_commands(plugin_manager: Any, register_plugin: Any) -> None:
@@ -271,6 +314,22 @@ async def test_hook_route_services(make_orchestrator: Any) -> None:
     assert result.services == ["git"] and result.tools == ["git_log"]
     # tool tokens count in the estimate; all available tools count in the baseline
     assert result.estimated_input_tokens > 50
+
+
+async def test_hook_system_prompt_tokens(make_orchestrator: Any) -> None:
+    class Plugin:
+        size = 0
+
+        @hookimpl
+        def system_prompt_tokens(self, intent: IntentResult) -> int:
+            return self.size
+
+    plugin = Plugin()
+    orch = await make_orchestrator(plugins=(plugin,))
+    text = "Find all usages of parse()"
+    before = (await orch.analyze(text)).estimated_input_tokens
+    plugin.size = 1000
+    assert (await orch.analyze(text)).estimated_input_tokens == before + 1000
 
 
 async def test_hook_select_model(make_orchestrator: Any) -> None:

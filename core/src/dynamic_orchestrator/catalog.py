@@ -14,7 +14,6 @@ from typing import Any
 
 from .contract import (
     CLIENT_PROVIDER,
-    TIERS,
     Config,
     ModelInfo,
     PriceTiers,
@@ -86,8 +85,8 @@ def build_catalog(
     """Assemble the catalog from config tiers, provider model lists, plugins and overrides."""
     catalog = Catalog(providers={p.name: p for p in providers}, config=config)
     tiers_of: dict[str, list[Tier]] = {}
-    for tier in TIERS:
-        for name in config.execution[tier].models:
+    for tier, execution in config.execution.items():
+        for name in execution.models:
             tiers_of.setdefault(name, [])
             if tier not in tiers_of[name]:
                 tiers_of[name].append(tier)

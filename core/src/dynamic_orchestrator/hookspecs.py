@@ -5,10 +5,11 @@ with :data:`hookimpl`. Plugins are found through the ``dynamic_orchestrator`` en
 group; see :mod:`dynamic_orchestrator.plugins`.
 
 Per-request stages run in this order: :func:`classify`, :func:`score_complexity`,
-:func:`route_services`, :func:`select_model`, :func:`generate_prompt`, :func:`execute`,
-:func:`record`. The decision hooks (all but ``execute`` and ``record``) are synchronous
-and CPU-only: an ``async def`` implementation of a first-result hook is refused when the
-plugin is registered, because pluggy would take the un-awaited coroutine as a result.
+:func:`route_services`, :func:`system_prompt_tokens`, :func:`select_model`,
+:func:`generate_prompt`, :func:`execute`, :func:`record`. The decision hooks (all but
+``execute`` and ``record``) are synchronous and CPU-only: an ``async def`` implementation
+of a first-result hook is refused when the plugin is registered, because pluggy would
+take the un-awaited coroutine as a result.
 Asynchronous work goes through :func:`execute`, which returns an awaitable, or through
 objects registered with the registration hooks, whose methods may be ``async``.
 """
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         Execution,
         ExecutionContext,
         Host,
+        IntentInfo,
         IntentResult,
         MetricsSummary,
         ModelCall,
@@ -73,6 +75,21 @@ def register_providers(register: Callable[[Provider], None], config: Config) -> 
         the provider's ``name`` must be unique.
     :param config: the loaded configuration (``providers.<name>`` holds each provider's
         ``base_url``, ``api_key_env`` and extra ``models``).
+    """
+
+
+@hookspec
+def register_intents(register: Callable[[IntentInfo], None], config: Config) -> None:
+    """Add intents to the vocabulary ``classify`` may answer with.
+
+    The design's five (``read``, ``write``, ``search``, ``analyze``, ``manage``) are always
+    known; a classifier that answers with another intent registers it here, or the request
+    fails with an error naming the intent. Registering one of the five again gives it the
+    registrant's output-token estimates (the default classifier does so).
+
+    :param register: call once per :class:`~dynamic_orchestrator.contract.IntentInfo`;
+        the first plugin to register a name keeps it.
+    :param config: the loaded configuration.
     """
 
 
@@ -142,9 +159,9 @@ def classify(request: Request) -> IntentResult | None:
     Stops at the first non-None result.
 
     :param request: the validated request (text, context, options).
-    :return: the intent (``read``, ``write``, ``search``, ``analyze`` or ``manage``)
-        with a confidence in [0, 1] and the reasons for it, or None to let another
-        plugin decide.
+    :return: the intent (``read``, ``write``, ``search``, ``analyze``, ``manage``, or one
+        a plugin registered with :func:`register_intents`) with a confidence in [0, 1] and
+        the reasons for it, or None to let another plugin decide.
     """
 
 
@@ -173,6 +190,26 @@ def route_services(
     :param intent: the result of :func:`classify`.
     :param services: every registered service.
     :return: the routed services and the tools to send the model, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def system_prompt_tokens(
+    request: Request, intent: IntentResult, complexity: ComplexityResult, route: ServiceRoute
+) -> int | None:
+    """Estimate the tokens of the instructions :func:`generate_prompt` will write.
+
+    Stops at the first non-None result. Called once per request, before a model is chosen,
+    so that the input-token estimate (and the cost each model is chosen on) counts the
+    system message the prompt plugin adds; the request, its context and its tools are
+    counted by the host. A prompt plugin implements it beside ``generate_prompt``; without
+    one the instructions count as no tokens.
+
+    :param request: the validated request.
+    :param intent: the result of :func:`classify`.
+    :param complexity: the result of :func:`score_complexity`.
+    :param route: the services and tools routed (empty when none).
+    :return: the estimated tokens of the system message, or None.
     """
 
 

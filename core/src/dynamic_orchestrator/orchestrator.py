@@ -29,6 +29,7 @@ from .contract import (
     Constraints,
     Execution,
     ExecutionContext,
+    IntentInfo,
     MetricsSummary,
     Options,
     OrchestrationResult,
@@ -124,6 +125,8 @@ class Orchestrator:
         self.catalog = Catalog()
         self.providers: dict[str, Provider] = {}
         self.services: list[Service] = []
+        self.intents: dict[str, IntentInfo] = dict(self.hooks.intents)
+        """The intents ``classify`` may answer with: the defaults and those registered."""
         self._initialized = False
         self._closed = False
         self._plugin_states: dict[str, Any] = {}
@@ -137,6 +140,7 @@ class Orchestrator:
         if self._initialized:
             return self
         config = self.config
+        self.intents = self.hooks.register_intents(config)
         self.providers = {p.name: p for p in self.hooks.register_providers(config)}
         models = self.hooks.register_models(config)
         self.catalog = build_catalog(config, self.providers.values(), models)

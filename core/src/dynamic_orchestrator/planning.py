@@ -96,7 +96,10 @@ def delegated(
     if selection.chain:
         model = model_for(catalog, selection.chain[0])
     else:
-        name = selection.delegate_to or config.claude_code_models[selection.tier][0]
+        name = selection.delegate_to or next(
+            iter(config.claude_code_models.get(selection.tier, ())),
+            config.effective_baseline_model,
+        )
         model = catalog.get(name) or ModelInfo(name=name, provider=CLIENT_PROVIDER)
     req = decision.request
     prompt = hooks.generate_prompt(req, decision.analysis, model, config)

@@ -10,6 +10,7 @@ behind them may move. What lives here:
 - the :class:`Provider` protocol with :class:`ProviderCall`, its optional streamed call
   (:class:`StreamingProvider`, :data:`StreamEvent`) and the :class:`ProviderError` /
   :class:`ErrorKind` taxonomy;
+- :class:`IntentInfo`, an intent plugins add to the vocabulary;
 - :class:`Service`, the :class:`ExecutionContext` of the ``execute`` stage, and the
   :class:`Host` protocol that lifecycle hooks receive.
 """
@@ -67,6 +68,7 @@ from ._host import (
     Host,
 )
 from ._models import (
+    COMPLEXITY_LEVELS,
     INTENTS,
     PERIOD_SECONDS,
     TIERS,
@@ -122,10 +124,14 @@ from ._streaming import (
     UsageUpdate,
     events_from_completion,
 )
+from ._vocabulary import (
+    IntentInfo,
+)
 
 __all__ = [
     "APP_NAME",
     "CLIENT_PROVIDER",
+    "COMPLEXITY_LEVELS",
     "ENTRY_POINT_GROUP",
     "INTENTS",
     "PERIOD_SECONDS",
@@ -157,6 +163,7 @@ __all__ = [
     "GatewayConfig",
     "Host",
     "Intent",
+    "IntentInfo",
     "IntentResult",
     "MessageEnd",
     "MessageStart",

@@ -17,16 +17,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
+from dynamic_orchestrator.models import ComplexityResult, IntentInfo, IntentResult, Request
 
 from .features import extract, extract_parts
+from .intents import INTENTS
 from .model import JointModel, LinearModel, Prediction
 
 if TYPE_CHECKING:
     import click
     from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.config import Config
 
-__all__ = ["classify", "load_models", "register_commands", "score_complexity", "startup"]
+__all__ = [
+    "classify",
+    "load_models",
+    "register_commands",
+    "register_intents",
+    "score_complexity",
+    "startup",
+]
 
 WEIGHTS = Path(__file__).parent / "weights"
 _LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
@@ -84,11 +93,18 @@ def startup(orchestrator: Orchestrator) -> None:
 
 
 @hookimpl(trylast=True)
+def register_intents(register: Callable[[IntentInfo], None], config: Config) -> None:
+    """The five intents this classifier answers with, with its output-token estimates."""
+    for intent in INTENTS:
+        register(intent)
+
+
+@hookimpl(trylast=True)
 def classify(request: Request) -> IntentResult:
     """Intent with its probability as confidence and the features that decided it."""
     prediction, _ = _predict(request)
     return IntentResult(
-        intent=prediction.label,  # type: ignore[arg-type]
+        intent=prediction.label,
         confidence=round(prediction.confidence, 4),
         reasons=prediction.reasons,
     )
