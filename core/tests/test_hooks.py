@@ -12,6 +12,7 @@ import pytest
 from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config, parse_config
+from dynamic_orchestrator.contract import Rewrite
 from dynamic_orchestrator.errors import PluginError
 from dynamic_orchestrator.execution import ExecutionContext
 from dynamic_orchestrator.hooks import Hooks
@@ -362,6 +363,25 @@ async def test_hook_generate_prompt(make_orchestrator: Any) -> None:
     assert result.status == "completed"
     assert echo.calls[0].system == f"for {result.model}"
     assert result.output == "echo: SHOW THE README"
+
+
+async def test_hook_rewrite_prompt(make_orchestrator: Any) -> None:
+    echo = EchoProvider("openai")
+
+    class Plugin:
+        @hookimpl
+        def rewrite_prompt(self, context: ExecutionContext) -> Any:
+            async def shout() -> Rewrite:
+                first = next(iter(context.prompts.values()))
+                return Rewrite(text=first.user.upper(), input_tokens=7, output_tokens=5)
+
+            return shout()
+
+    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(echo)))
+    result = await orch.orchestrate("show the readme")
+    assert result.output == "echo: SHOW THE README"
+    assert all(call.messages[0].content == "SHOW THE README" for call in echo.calls)
+    assert result.usage.input_tokens > 7 and result.usage.output_tokens > 5  # counted
 
 
 async def test_hook_execute(make_orchestrator: Any) -> None:

@@ -22,6 +22,7 @@ from .contract import (
     NoImplementationError,
     PluginError,
     Prompt,
+    Rewrite,
     Selection,
     ServiceRoute,
 )
@@ -242,6 +243,18 @@ class Hooks:
             request=request, analysis=analysis, model=model, config=config
         )
         return _expect(result, Prompt, "generate_prompt")
+
+    async def rewrite_prompt(self, context: ExecutionContext, orchestrator: Host) -> Rewrite | None:
+        """The rewritten user message, or None when no plugin rewrites this request."""
+        result = self._hook.rewrite_prompt(context=context, orchestrator=orchestrator)
+        if result is None:
+            return None
+        if not inspect.isawaitable(result):
+            raise PluginError(
+                "hook 'rewrite_prompt' must return an awaitable", hook="rewrite_prompt"
+            )
+        rewrite = await result
+        return None if rewrite is None else _expect(rewrite, Rewrite, "rewrite_prompt")
 
     def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
         result = self._hook.execute(context=context)

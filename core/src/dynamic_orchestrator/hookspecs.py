@@ -6,10 +6,10 @@ group; see :mod:`dynamic_orchestrator.plugins`.
 
 Per-request stages run in this order: :func:`classify`, :func:`score_complexity`,
 :func:`route_services`, :func:`system_prompt_tokens`, :func:`select_model`,
-:func:`generate_prompt`, :func:`execute`, :func:`record`. The decision hooks (all but
-``execute`` and ``record``) are synchronous and CPU-only: an ``async def`` implementation
-of a first-result hook is refused when the plugin is registered, because pluggy would
-take the un-awaited coroutine as a result.
+:func:`generate_prompt`, :func:`rewrite_prompt`, :func:`execute`, :func:`record`. The
+decision hooks (all but ``rewrite_prompt``, ``execute`` and ``record``) are synchronous
+and CPU-only: an ``async def`` implementation of a first-result hook is refused when the
+plugin is registered, because pluggy would take the un-awaited coroutine as a result.
 Asynchronous work goes through :func:`execute`, which returns an awaitable, or through
 objects registered with the registration hooks, whose methods may be ``async``.
 """
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Request,
         RequestAnalysis,
         RequestRecord,
+        Rewrite,
         Selection,
         Service,
         ServiceRoute,
@@ -247,6 +248,29 @@ def generate_prompt(
     :param model: the model that will receive the prompt.
     :param config: the configuration (``prompt.max_context_chars`` is the context budget).
     :return: the system and user messages and the tools to send, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def rewrite_prompt(
+    context: ExecutionContext, orchestrator: Host
+) -> Awaitable[Rewrite | None] | None:
+    """Rewrite the user message before the chain runs (a cheap model makes it compact).
+
+    Stops at the first non-None result. Called once per executed request, after
+    :func:`generate_prompt` made the prompt of every model of the chain
+    (``context.prompts``) and before :func:`execute`; the text returned replaces the user
+    message of each. Return an awaitable, not an ``async def`` hook, or None to leave the
+    prompts as they are (rewriting off, no model for it, the call failed). A rewriting call
+    goes through the host's own call (``dynamic_orchestrator.execution.call_model``) on a
+    context of its own, so its attempt is not one of the chain's; its tokens and cost, in
+    the :class:`~dynamic_orchestrator.contract.Rewrite`, count in the request's totals.
+    The ``compact`` plugin implements it, on with ``prompt.rewrite``.
+
+    :param context: the request, its analysis, the chain and its prompts.
+    :param orchestrator: the host, for the plugin's state (a cache of rewrites, say).
+    :return: an awaitable of a :class:`~dynamic_orchestrator.contract.Rewrite` (or of
+        None: nothing rewritten after all), or None.
     """
 
 

@@ -60,6 +60,7 @@ from ._execution import (
     ExecutionContext,
     ModelCall,
     ProgressCallback,
+    Rewrite,
 )
 from ._host import (
     ENTRY_POINT_GROUP,
@@ -196,6 +197,7 @@ __all__ = [
     "RequestError",
     "RequestRecord",
     "RetryConfig",
+    "Rewrite",
     "Selection",
     "ServerConfig",
     "Service",

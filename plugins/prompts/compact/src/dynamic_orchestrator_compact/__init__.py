@@ -6,7 +6,8 @@ estimates a model is chosen on. The user message is the
 request followed by the context entries it needs, within ``prompt.max_context_chars``:
 entries the request mentions come first, long values are trimmed, empty ones dropped, and
 what was left out is noted (in ``Prompt.notes``, never silently). Tools are sent only
-when the services stage routed some and the model supports tools.
+when the services stage routed some and the model supports tools. With ``prompt.rewrite``
+on, a cheap model first rewrites the user message (:mod:`.rewrite`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from dynamic_orchestrator.models import (
 )
 from dynamic_orchestrator.tokens import estimate_tokens
 
+from .rewrite import rewrite_prompt
+
 __all__ = [
     "INSTRUCTIONS",
     "generate_prompt",
     "instructions",
     "render_context",
+    "rewrite_prompt",
     "system_prompt_tokens",
 ]
 
