@@ -83,7 +83,8 @@ async def test_hook_register_models(make_orchestrator: Any) -> None:
     assert model is not None and model.provider == "echo"
     assert model.estimate_cost(1_000_000, 1_000_000) == pytest.approx(3.0)
     assert orch.catalog.unusable_reason("house-model") == (
-        "provider 'echo' is not installed (no plugin registers it)"
+        "provider 'echo' is not installed (no plugin registers it; a plugin for type 'echo' "
+        "is published as dynamic-orchestrator-echo, where one exists)"
     )
 
 
@@ -461,7 +462,11 @@ async def test_hook_record(make_orchestrator: Any) -> None:
             raise RuntimeError("sink down")
 
     orch = await make_orchestrator(
-        plugins=(Sink(), BrokenSink(), _echo_plugin(EchoProvider("gemini")))
+        plugins=(
+            Sink(),
+            BrokenSink(),
+            _echo_plugin(EchoProvider("gemini", prices_provider="google")),
+        )
     )
     result = await orch.orchestrate("Where is the JWT secret loaded from?")
     assert result.status == "completed"

@@ -11,7 +11,7 @@ from dynamic_orchestrator.testing.fakes import EchoProvider
 
 async def test_prompt_rewrite_counts_its_tokens_and_is_cached(make_orchestrator: Any) -> None:
     config = parse_config({"prompt": {"rewrite": True}})
-    gemini = EchoProvider("gemini")
+    gemini = EchoProvider("gemini", prices_provider="google")
     orch = await make_orchestrator(config, providers=(gemini,))
     first = await orch.orchestrate("Show the contents of config.yaml")
     assert first.status == "completed"
@@ -29,7 +29,7 @@ async def test_prompt_rewrite_counts_its_tokens_and_is_cached(make_orchestrator:
 
 async def test_each_orchestrator_has_its_own_rewrite_cache(make_orchestrator: Any) -> None:
     config = parse_config({"prompt": {"rewrite": True}})
-    gemini = EchoProvider("gemini")
+    gemini = EchoProvider("gemini", prices_provider="google")
     one = await make_orchestrator(config, providers=(gemini,))
     two = await make_orchestrator(config)
     await one.orchestrate("Show the contents of config.yaml")
@@ -38,7 +38,7 @@ async def test_each_orchestrator_has_its_own_rewrite_cache(make_orchestrator: An
 
 
 async def test_rewriting_off_sends_the_prompt_as_made(make_orchestrator: Any) -> None:
-    gemini = EchoProvider("gemini")
+    gemini = EchoProvider("gemini", prices_provider="google")
     orch = await make_orchestrator(providers=(gemini,))
     result = await orch.orchestrate("Show the contents of config.yaml")
     assert result.status == "completed"
