@@ -68,7 +68,7 @@ def test_the_three_examples_combine_in_one_file(tmp_path: Path) -> None:
             "execution:\n  simple:\n    preferred: x\n    fallbak: [y]\n",
             "execution.simple.fallbak: unknown key",
         ),
-        ("execution:\n  trivial:\n    preferred: x\n", "execution.trivial"),
+        ("execution:\n  trivial:\n    fallback: [x]\n", "execution.trivial.preferred"),
         (
             "execution:\n  simple:\n    fallback: [a]\n",
             "execution.simple.preferred: Field required",
@@ -204,3 +204,11 @@ def test_yaml_inf_in_a_file_is_refused_with_its_path(tmp_path: Path) -> None:
     path.write_text("providers:\n  openai:\n    timeout: .inf\n")
     with pytest.raises(ConfigError, match=rf"^{path}: providers.openai.timeout: "):
         load_config(path)
+
+
+def test_a_tier_of_your_own_is_accepted_beside_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text("execution:\n  local:\n    preferred: llama3.2\n")
+    config = load_config(path)
+    assert list(config.execution) == ["simple", "moderate", "complex", "local"]
+    assert config.execution["local"].models == ["llama3.2"]
