@@ -34,13 +34,17 @@ fails when this page and the models disagree. How a file is found, and examples:
 [Configuration](../configuration.md).
 
 Unknown keys are errors that name the key (`dynamic-orchestrator config check PATH`).
-Keys written `<name>` are names you choose; `<tier>` is `simple`, `moderate` or `complex`.
-Each plugin's settings (`plugins.<name>`) are listed after the host's, from the model
-the plugin declares; the older keys that still set them are named there.
+Keys written `<name>` are names you choose; `<tier>` is a tier: `simple`, `moderate` and
+`complex` are always there, and `execution` may add tiers of your own. Each plugin's
+settings (`plugins.<name>`) are listed after the host's, from the model the plugin
+declares; the older keys that still set them are named there.
 """
 
+TIER_KEYED = frozenset({"execution", "claude_code_models"})
+"""Top-level mappings keyed by tier (tiers are plain names, so the type cannot tell)."""
 
-def _type(annotation: Any) -> str:
+
+def _type(annotation: Any, tier_keys: bool = False) -> str:
     """A reader's name for a type annotation."""
     origin = get_origin(annotation)
     args = get_args(annotation)
@@ -53,7 +57,7 @@ def _type(annotation: Any) -> str:
     if origin is list:
         return f"list of {_type(args[0])}"
     if origin is dict:
-        key = "tier" if get_origin(args[0]) is Literal else "name"
+        key = "tier" if tier_keys or get_origin(args[0]) is Literal else "name"
         return f"mapping of {key} to {_type(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "section"
@@ -75,14 +79,15 @@ def _default(field: FieldInfo) -> str:
     return "see below" if len(text) > 40 else f"`{text}`"
 
 
-def _nested(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+def _nested(annotation: Any, tier_keys: bool = False) -> tuple[str, type[BaseModel]] | None:
     """('', Model) for a section, ('.<name>', Model) for a mapping of sections."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "", annotation
     if get_origin(annotation) is dict:
         key, value = get_args(annotation)
         if isinstance(value, type) and issubclass(value, BaseModel):
-            return (".<tier>" if get_origin(key) is Literal else ".<name>"), value
+            tiered = tier_keys or get_origin(key) is Literal
+            return (".<tier>" if tiered else ".<name>"), value
     return None
 
 
@@ -100,9 +105,10 @@ def _table(model: type[BaseModel], path: str, sections: list[tuple[str, type[Bas
     for name, field in model.model_fields.items():
         if field.exclude:
             continue
-        nested = _nested(field.annotation)
+        tier_keys = not path and name in TIER_KEYED
+        nested = _nested(field.annotation, tier_keys)
         description = field.description or ""
-        kind = _type(field.annotation)
+        kind = _type(field.annotation, tier_keys)
         if nested is not None:
             suffix, sub = nested
             child = f"{path}.{name}" if path else name

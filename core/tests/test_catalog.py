@@ -68,7 +68,9 @@ def test_tiers_come_from_execution_and_overrides_from_config() -> None:
     assert catalog.usable("house-llm")
     nano = catalog.get("gpt-5-nano")
     assert nano is not None and nano.tiers == ("simple",) and nano.provider == "openai"
-    assert "provider 'openai' is not loaded" in (catalog.unusable_reason("gpt-5-nano") or "")
+    assert "the plugin 'openai' is installed but disabled" in (
+        catalog.unusable_reason("gpt-5-nano") or ""
+    )
 
 
 def test_a_model_in_several_tiers_lists_them_all() -> None:

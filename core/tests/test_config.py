@@ -69,7 +69,7 @@ def test_the_three_examples_combine_in_one_file(tmp_path: Path) -> None:
             "execution:\n  simple:\n    preferred: x\n    fallbak: [y]\n",
             "execution.simple.fallbak: unknown key",
         ),
-        ("execution:\n  trivial:\n    preferred: x\n", "execution.trivial"),
+        ("execution:\n  trivial:\n    fallback: [x]\n", "execution.trivial.preferred"),
         (
             "execution:\n  simple:\n    fallback: [a]\n",
             "execution.simple.preferred: Field required",
@@ -273,3 +273,11 @@ def test_plugin_settings_errors_name_the_path(data: dict, message: str) -> None:
 def test_free_form_settings_stay_free_form() -> None:
     config = parse_config({"plugins": {"settings": {"third-party": {"anything": [1, 2]}}}})
     assert config.plugin_settings("third-party") == {"anything": [1, 2]}
+
+
+def test_a_tier_of_your_own_is_accepted_beside_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text("execution:\n  local:\n    preferred: llama3.2\n")
+    config = load_config(path)
+    assert list(config.execution) == ["simple", "moderate", "complex", "local"]
+    assert config.execution["local"].models == ["llama3.2"]

@@ -12,6 +12,7 @@ import pytest
 from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config, parse_config
+from dynamic_orchestrator.contract import Rewrite
 from dynamic_orchestrator.errors import PluginError, RequestError
 from dynamic_orchestrator.execution import ExecutionContext
 from dynamic_orchestrator.hooks import Hooks
@@ -19,6 +20,7 @@ from dynamic_orchestrator.models import (
     Candidate,
     ComplexityResult,
     Execution,
+    IntentInfo,
     IntentResult,
     MetricsSummary,
     Prompt,
@@ -81,7 +83,8 @@ async def test_hook_register_models(make_orchestrator: Any) -> None:
     assert model is not None and model.provider == "echo"
     assert model.estimate_cost(1_000_000, 1_000_000) == pytest.approx(3.0)
     assert orch.catalog.unusable_reason("house-model") == (
-        "provider 'echo' is not installed (no plugin registers it)"
+        "provider 'echo' is not installed (no plugin registers it; a plugin for type 'echo' "
+        "is published as dynamic-orchestrator-echo, where one exists)"
     )
 
 
@@ -134,6 +137,48 @@ async def test_hook_register_services(make_orchestrator: Any) -> None:
 
     orch = await make_orchestrator(plugins=(Plugin(),))
     assert [s.name for s in orch.services] == ["files"]
+
+
+async def test_hook_register_intents(make_orchestrator: Any) -> None:
+    class Plugin:
+        @hookimpl
+        def register_intents(self, register: Any, config: Config) -> None:
+            register(IntentInfo("translate", output_tokens={"simple": 77}))
+
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="translate", confidence=0.8, reasons=["house rule"])
+
+        @hookimpl
+        def score_complexity(self, request: Any, intent: IntentResult) -> ComplexityResult:
+            return ComplexityResult(level="simple", score=0.1)
+
+    orch = await make_orchestrator(plugins=(Plugin(),))
+    assert list(orch.intents) == ["read", "write", "search", "analyze", "manage", "translate"]
+    # the default classifier gave the five its output-token estimates
+    assert orch.intents["write"].output_tokens["complex"] == 2000
+    result = await orch.analyze("say hello in French")
+    assert (result.intent, result.estimated_output_tokens) == ("translate", 77)
+
+
+async def test_an_unregistered_intent_fails_the_request_naming_it(make_orchestrator: Any) -> None:
+    class Plugin:
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="translate", confidence=0.8)
+
+    orch = await make_orchestrator(plugins=(Plugin(),))
+    with pytest.raises(PluginError, match="intent 'translate', which no plugin registered"):
+        await orch.analyze("say hello in French")
+    result = await orch.orchestrate("say hello in French")
+    assert result.status == "failed" and "register_intents" in (result.error or "")
+
+
+def test_an_intent_name_is_checked() -> None:
+    with pytest.raises(ValueError, match="lower case letters"):
+        IntentInfo("Translate!")
+    with pytest.raises(ValueError, match="positive integer"):
+        IntentInfo("translate", output_tokens={"simple": 0})
 
 
 def test_hook_register_commands(plugin_manager: Any, register_plugin: Any) -> None:
@@ -302,6 +347,22 @@ async def test_hook_route_services(make_orchestrator: Any) -> None:
     assert result.estimated_input_tokens > 50
 
 
+async def test_hook_system_prompt_tokens(make_orchestrator: Any) -> None:
+    class Plugin:
+        size = 0
+
+        @hookimpl
+        def system_prompt_tokens(self, intent: IntentResult) -> int:
+            return self.size
+
+    plugin = Plugin()
+    orch = await make_orchestrator(plugins=(plugin,))
+    text = "Find all usages of parse()"
+    before = (await orch.analyze(text)).estimated_input_tokens
+    plugin.size = 1000
+    assert (await orch.analyze(text)).estimated_input_tokens == before + 1000
+
+
 async def test_hook_select_model(make_orchestrator: Any) -> None:
     class Plugin:
         @hookimpl
@@ -332,6 +393,25 @@ async def test_hook_generate_prompt(make_orchestrator: Any) -> None:
     assert result.status == "completed"
     assert echo.calls[0].system == f"for {result.model}"
     assert result.output == "echo: SHOW THE README"
+
+
+async def test_hook_rewrite_prompt(make_orchestrator: Any) -> None:
+    echo = EchoProvider("openai")
+
+    class Plugin:
+        @hookimpl
+        def rewrite_prompt(self, context: ExecutionContext) -> Any:
+            async def shout() -> Rewrite:
+                first = next(iter(context.prompts.values()))
+                return Rewrite(text=first.user.upper(), input_tokens=7, output_tokens=5)
+
+            return shout()
+
+    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(echo)))
+    result = await orch.orchestrate("show the readme")
+    assert result.output == "echo: SHOW THE README"
+    assert all(call.messages[0].content == "SHOW THE README" for call in echo.calls)
+    assert result.usage.input_tokens > 7 and result.usage.output_tokens > 5  # counted
 
 
 async def test_hook_execute(make_orchestrator: Any) -> None:
@@ -411,7 +491,11 @@ async def test_hook_record(make_orchestrator: Any) -> None:
             raise RuntimeError("sink down")
 
     orch = await make_orchestrator(
-        plugins=(Sink(), BrokenSink(), _echo_plugin(EchoProvider("gemini")))
+        plugins=(
+            Sink(),
+            BrokenSink(),
+            _echo_plugin(EchoProvider("gemini", prices_provider="google")),
+        )
     )
     result = await orch.orchestrate("Where is the JWT secret loaded from?")
     assert result.status == "completed"

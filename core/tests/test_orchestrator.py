@@ -51,7 +51,7 @@ async def test_no_keys_means_a_delegated_plan_and_no_claimed_saving(make_orchest
 async def test_completed_request_measures_cost_and_names_its_baseline(
     make_orchestrator: Any,
 ) -> None:
-    gemini = EchoProvider("gemini")
+    gemini = EchoProvider("gemini", prices_provider="google")
     records: list[RequestRecord] = []
     orch = await make_orchestrator(plugins=(plugin(gemini, records=records),))
     result = await orch.orchestrate("Show the contents of config.yaml")
@@ -76,7 +76,7 @@ async def test_completed_request_measures_cost_and_names_its_baseline(
 async def test_the_record_carries_each_stage_and_attempt_in_time_order(
     make_orchestrator: Any,
 ) -> None:
-    gemini = EchoProvider("gemini").fail(*[ErrorKind.TRANSIENT] * 3)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(*[ErrorKind.TRANSIENT] * 3)
     openai = EchoProvider("openai")
     records: list[RequestRecord] = []
     orch = await make_orchestrator(
@@ -104,7 +104,7 @@ async def test_the_record_carries_each_stage_and_attempt_in_time_order(
 
 
 async def test_execute_false_returns_the_plan_without_calling(make_orchestrator: Any) -> None:
-    gemini = EchoProvider("gemini")
+    gemini = EchoProvider("gemini", prices_provider="google")
     orch = await make_orchestrator(plugins=(plugin(gemini),))
     result = await orch.orchestrate("Show the contents of config.yaml", options={"execute": False})
     assert result.status == "delegated" and gemini.calls == []
@@ -112,7 +112,7 @@ async def test_execute_false_returns_the_plan_without_calling(make_orchestrator:
 
 
 async def test_transient_errors_retry_then_fall_back(make_orchestrator: Any) -> None:
-    gemini = EchoProvider("gemini").fail(*[ErrorKind.TRANSIENT] * 3)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(*[ErrorKind.TRANSIENT] * 3)
     openai = EchoProvider("openai")
     orch = await make_orchestrator(parse_config(FAST_RETRY), plugins=(plugin(gemini, openai),))
     result = await orch.orchestrate("Show the contents of config.yaml")
@@ -127,7 +127,7 @@ async def test_transient_errors_retry_then_fall_back(make_orchestrator: Any) -> 
 
 
 async def test_a_retry_that_succeeds_stays_on_the_same_model(make_orchestrator: Any) -> None:
-    gemini = EchoProvider("gemini").fail(ErrorKind.TRANSIENT)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(ErrorKind.TRANSIENT)
     orch = await make_orchestrator(parse_config(FAST_RETRY), plugins=(plugin(gemini),))
     result = await orch.orchestrate("Show the contents of config.yaml")
     assert [a.outcome for a in result.attempts] == ["error", "ok"]
@@ -135,7 +135,7 @@ async def test_a_retry_that_succeeds_stays_on_the_same_model(make_orchestrator: 
 
 
 async def test_bad_request_does_not_fall_back(make_orchestrator: Any) -> None:
-    gemini = EchoProvider("gemini").fail(ErrorKind.BAD_REQUEST)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(ErrorKind.BAD_REQUEST)
     openai = EchoProvider("openai")
     records: list[RequestRecord] = []
     orch = await make_orchestrator(plugins=(plugin(gemini, openai, records=records),))
@@ -148,7 +148,7 @@ async def test_bad_request_does_not_fall_back(make_orchestrator: Any) -> None:
 
 async def test_long_retry_after_falls_back_at_once(make_orchestrator: Any) -> None:
     limited = ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=3600)
-    gemini = EchoProvider("gemini").fail(limited)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(limited)
     openai = EchoProvider("openai")
     orch = await make_orchestrator(parse_config(FAST_RETRY), plugins=(plugin(gemini, openai),))
     result = await orch.orchestrate("Show the contents of config.yaml")
@@ -162,7 +162,7 @@ async def test_a_rate_limit_without_retry_after_falls_back_unless_on_the_last_mo
     def limited() -> ProviderError:
         return ProviderError(ErrorKind.RATE_LIMITED, "slow down")
 
-    gemini = EchoProvider("gemini").fail(limited())
+    gemini = EchoProvider("gemini", prices_provider="google").fail(limited())
     openai = EchoProvider("openai").fail(limited())
     anthropic = EchoProvider("anthropic")
     orch = await make_orchestrator(
@@ -174,7 +174,7 @@ async def test_a_rate_limit_without_retry_after_falls_back_unless_on_the_last_mo
         ("gpt-5-nano", "error"),
         ("claude-haiku-4-5", "ok"),
     ]  # fell back at once while a model followed
-    last = EchoProvider("gemini").fail(limited())
+    last = EchoProvider("gemini", prices_provider="google").fail(limited())
     config = parse_config(
         {**FAST_RETRY, "execution": {"simple": {"preferred": "gemini-2.5-flash-lite"}}}
     )
@@ -186,7 +186,7 @@ async def test_a_rate_limit_without_retry_after_falls_back_unless_on_the_last_mo
 
 async def test_short_retry_after_is_honoured_on_the_same_model(make_orchestrator: Any) -> None:
     limited = ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=0.01)
-    gemini = EchoProvider("gemini").fail(limited)
+    gemini = EchoProvider("gemini", prices_provider="google").fail(limited)
     orch = await make_orchestrator(parse_config(FAST_RETRY), plugins=(plugin(gemini),))
     result = await orch.orchestrate("Show the contents of config.yaml")
     assert [a.outcome for a in result.attempts] == ["error", "ok"]
@@ -214,7 +214,7 @@ async def test_timeouts_count_as_transient(make_orchestrator: Any) -> None:
     config = parse_config(
         {**FAST_RETRY, "retry": {"attempts": 1}, "providers": {"gemini": {"timeout": 0.05}}}
     )
-    slow = EchoProvider("gemini", delay=1.0)
+    slow = EchoProvider("gemini", prices_provider="google", delay=1.0)
     openai = EchoProvider("openai")
     orch = await make_orchestrator(config, plugins=(plugin(slow, openai),))
     result = await orch.orchestrate("Show the contents of config.yaml")
@@ -225,7 +225,10 @@ async def test_timeouts_count_as_transient(make_orchestrator: Any) -> None:
 
 async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -> None:
     config = parse_config({**FAST_RETRY, "retry": {"attempts": 1}})
-    providers = [EchoProvider(n).fail(ErrorKind.AUTH) for n in ("gemini", "openai", "anthropic")]
+    providers = [
+        EchoProvider(n, prices_provider=p).fail(ErrorKind.AUTH)
+        for n, p in (("gemini", "google"), ("openai", None), ("anthropic", None))
+    ]
     orch = await make_orchestrator(config, plugins=(plugin(*providers),))
     result = await orch.orchestrate("Show the contents of config.yaml")
     assert result.status == "failed"
@@ -240,7 +243,9 @@ async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -
 
 
 async def test_max_cost_that_nothing_fits_fails_clearly(make_orchestrator: Any) -> None:
-    orch = await make_orchestrator(plugins=(plugin(EchoProvider("gemini")),))
+    orch = await make_orchestrator(
+        plugins=(plugin(EchoProvider("gemini", prices_provider="google")),)
+    )
     result = await orch.orchestrate("Show the readme", options={"max_cost": 1e-9})
     assert result.status == "failed"
     assert result.error.startswith("no usable model fits max_cost")
@@ -318,23 +323,6 @@ async def test_analysis_result_fields_match_the_contract(make_orchestrator: Any)
     expected = next(m for m in Config().execution[data["tier"]].models if orch.catalog.usable(m))
     assert data["recommended_model"] == expected
     assert data["estimated_cost_usd"] > 0 and data["baseline_cost_usd"] > 0
-
-
-async def test_prompt_rewrite_counts_its_tokens_and_is_cached(make_orchestrator: Any) -> None:
-    config = parse_config({"prompt": {"rewrite": True}})
-    gemini = EchoProvider("gemini")
-    orch = await make_orchestrator(config, plugins=(plugin(gemini),))
-    first = await orch.orchestrate("Show the contents of config.yaml")
-    assert first.status == "completed"
-    rewrite_call, main_call = gemini.calls
-    assert "Rewrite the user's request" in rewrite_call.system
-    # the main call received the rewritten text (the echo of the original)
-    assert main_call.messages[0].content == "echo: Show the contents of config.yaml"
-    main_only = main_call.messages[0].content
-    assert first.usage.input_tokens > len(main_only) // 4  # rewrite tokens are included
-    second = await orch.orchestrate("Show the contents of config.yaml")
-    assert len(gemini.calls) == 3  # the rewrite came from the cache
-    assert second.usage.input_tokens < first.usage.input_tokens
 
 
 class _SamplingClient:

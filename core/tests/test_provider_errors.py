@@ -232,11 +232,13 @@ def test_missing_provider_reasons_are_precise(monkeypatch: pytest.MonkeyPatch) -
         }
     )
     assert missing_provider_reason(config, "gemini") == (
-        "provider 'gemini' is not installed: pip install 'dynamic-orchestrator[gemini]'"
+        "provider 'gemini' is not installed (no plugin registers it; a plugin for type "
+        "'gemini' is published as dynamic-orchestrator-gemini, where one exists)"
     )
     assert missing_provider_reason(config, "mine") == (
-        "provider 'mine' (type 'anthropic') is not installed: "
-        "pip install 'dynamic-orchestrator[anthropic]'"
+        "provider 'mine' (type 'anthropic') is not installed (no plugin registers it; a "
+        "plugin for type 'anthropic' is published as dynamic-orchestrator-anthropic, where "
+        "one exists)"
     )
     assert "is not loaded: its plugin 'openai' is installed" in missing_provider_reason(
         config, "ollama"
@@ -244,8 +246,8 @@ def test_missing_provider_reasons_are_precise(monkeypatch: pytest.MonkeyPatch) -
     assert missing_provider_reason(config, "off") == (
         "provider 'off' is disabled (providers.off.enabled is false)"
     )
-    assert missing_provider_reason(Config(), "mistral") == (
-        "provider 'mistral' is not installed (no plugin registers it)"
+    assert missing_provider_reason(Config(), "mistral").startswith(
+        "provider 'mistral' is not installed (no plugin registers it;"
     )
 
 
@@ -312,6 +314,14 @@ def test_a_missing_sdk_is_named_with_its_install_hint() -> None:
         sdk = "no_such_sdk_module_4f2a"
 
     reason = Missing("gemini", Config()).unavailable_reason(ModelInfo("m", "gemini"))
+    assert reason == (
+        "the no_such_sdk_module_4f2a SDK is not installed: pip install no_such_sdk_module_4f2a"
+    )
+
+    class Hinted(Missing):
+        install_hint = "pip install 'dynamic-orchestrator[gemini]'"
+
+    reason = Hinted("gemini", Config()).unavailable_reason(ModelInfo("m", "gemini"))
     assert reason == (
         "the no_such_sdk_module_4f2a SDK is not installed: "
         "pip install 'dynamic-orchestrator[gemini]'"

@@ -76,7 +76,7 @@ def test_default_plugins_are_found_by_entry_point() -> None:
 async def test_make_orchestrator_adds_defaults_plugins_and_providers(
     make_orchestrator: Any,
 ) -> None:
-    echo = EchoProvider("gemini")
+    echo = EchoProvider("gemini", prices_provider="google")
     orch = await make_orchestrator(plugins=(Manage(),), providers=(echo,))
     assert orch.providers["gemini"] is echo
     assert set(orch.providers) == {"gemini", "client"}  # client: the default client-model plugin

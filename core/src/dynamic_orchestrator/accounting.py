@@ -13,11 +13,11 @@ from .contract import (
     CatalogView,
     Execution,
     OrchestrationResult,
+    Rewrite,
     Usage,
 )
 from .decide import Decision
 from .pricing import completion_cost
-from .rewrite import Rewrite
 from .savings import account
 
 __all__ = ["finish"]

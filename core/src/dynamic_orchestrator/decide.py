@@ -1,6 +1,7 @@
 """Deciding: the synchronous stages that choose what to run, once per request.
 
-classify → score_complexity → route_services → token estimates → select_model, and the
+classify → score_complexity → route_services → token estimates (the prompt plugin's
+instructions, the intent's expected answer length) → select_model, and the
 :class:`~dynamic_orchestrator.contract.AnalysisResult` the caller sees. Every figure here
 is an estimate made before any model runs.
 """
@@ -31,10 +32,7 @@ from .tokens import (
     estimate_tokens,
 )
 
-__all__ = ["SYSTEM_PROMPT_TOKENS", "Decision", "analysis_result", "decide", "input_tokens"]
-
-SYSTEM_PROMPT_TOKENS = 40
-"""Estimated tokens of the compact per-intent system instructions."""
+__all__ = ["Decision", "analysis_result", "decide", "input_tokens"]
 
 
 @dataclass(frozen=True)
@@ -49,14 +47,20 @@ class Decision:
     """What the caller sees of it (``analyze_request``'s structured result)."""
 
 
-def input_tokens(config: Config, request: Request, route: ServiceRoute) -> int:
-    """Estimated input tokens of the prompt that will be sent (context cut to its budget)."""
+def input_tokens(
+    config: Config, request: Request, route: ServiceRoute, system_tokens: int = 0
+) -> int:
+    """Estimated input tokens of the prompt that will be sent (context cut to its budget).
+
+    :param system_tokens: the prompt plugin's estimate of its instructions
+        (the ``system_prompt_tokens`` hook).
+    """
     context_chars = config.prompt.max_context_chars
     context_tokens = min(estimate_json_tokens(request.context), (context_chars + 3) // 4)
     return (
         estimate_tokens(request.text)
         + context_tokens
-        + SYSTEM_PROMPT_TOKENS
+        + system_tokens
         + route.tool_tokens_sent
         + 2 * MESSAGE_OVERHEAD
     )
@@ -87,13 +91,14 @@ def decide(
         hooks.route_services(request, intent, list(services)) if services else None
     ) or ServiceRoute()
     t3 = clock()
+    system_tokens = hooks.system_prompt_tokens(request, intent, complexity, route)
     analysis = RequestAnalysis(
         intent=intent,
         complexity=complexity,
         route=route,
-        estimated_input_tokens=input_tokens(config, request, route),
+        estimated_input_tokens=input_tokens(config, request, route, system_tokens),
         estimated_output_tokens=estimate_output_tokens(
-            intent.intent, complexity.level, constraints.max_tokens
+            hooks.intents.get(intent.intent), complexity.level, constraints.max_tokens
         ),
         baseline_input_tokens=baseline_input_tokens(
             request.text, request.context, route.tool_tokens_available

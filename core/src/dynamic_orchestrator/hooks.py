@@ -18,14 +18,17 @@ import pluggy
 from . import hookspecs
 from .contract import (
     ENTRY_POINT_GROUP,
+    INTENTS,
     PROJECT,
     ComplexityResult,
+    IntentInfo,
     IntentResult,
     MetricsSummary,
     NoImplementationError,
     PluginError,
     PluginSettings,
     Prompt,
+    Rewrite,
     Selection,
     ServiceRoute,
 )
@@ -82,6 +85,9 @@ class Hooks:
         self.strict = strict
         self.host = host
         """The orchestrator these calls run for: passed to the hooks that take ``host``."""
+        self.intents: dict[str, IntentInfo] = {name: IntentInfo(name) for name in INTENTS}
+        """The vocabulary ``classify`` answers are checked against: the five defaults, and
+        what :meth:`register_intents` added."""
 
     # --- registration ------------------------------------------------------------------
 
@@ -133,6 +139,24 @@ class Hooks:
     def register_providers(self, config: Config) -> list[Provider]:
         return self._collect("register_providers", lambda p: p.name, config=config)
 
+    def register_intents(self, config: Config) -> dict[str, IntentInfo]:
+        """The vocabulary: the default intents and those plugins register, by name.
+
+        Also what :meth:`classify` checks answers against from then on.
+        """
+        registered = self._collect("register_intents", lambda i: i.name, config=config)
+        bad = [item for item in registered if not isinstance(item, IntentInfo)]
+        if bad:
+            raise PluginError(
+                f"register_intents takes IntentInfo objects, got {type(bad[0]).__name__}",
+                hook="register_intents",
+            )
+        self.intents = {
+            **{name: IntentInfo(name) for name in INTENTS},
+            **{item.name: item for item in registered},
+        }
+        return self.intents
+
     def register_services(self, config: Config) -> list[Service]:
         return self._collect("register_services", lambda s: s.name, config=config)
 
@@ -176,7 +200,16 @@ class Hooks:
     # --- per-request stages ------------------------------------------------------------
 
     def classify(self, request: Request) -> IntentResult:
-        return _expect(self._hook.classify(request=request), IntentResult, "classify")
+        """The intent, which must be one of :attr:`intents`."""
+        result = _expect(self._hook.classify(request=request), IntentResult, "classify")
+        if result.intent not in self.intents:
+            raise PluginError(
+                f"hook 'classify' answered intent {result.intent!r}, which no plugin "
+                f"registered (known: {', '.join(self.intents)}); the classifier's plugin "
+                "must register it with the register_intents hook",
+                hook="classify",
+            )
+        return result
 
     def score_complexity(self, request: Request, intent: IntentResult) -> ComplexityResult:
         result = self._hook.score_complexity(request=request, intent=intent)
@@ -187,6 +220,26 @@ class Hooks:
     ) -> ServiceRoute | None:
         result = self._hook.route_services(request=request, intent=intent, services=services)
         return None if result is None else _expect(result, ServiceRoute, "route_services")
+
+    def system_prompt_tokens(
+        self,
+        request: Request,
+        intent: IntentResult,
+        complexity: ComplexityResult,
+        route: ServiceRoute,
+    ) -> int:
+        """The prompt plugin's estimate of its instructions' tokens; 0 when none answers."""
+        result = self._hook.system_prompt_tokens(
+            request=request, intent=intent, complexity=complexity, route=route
+        )
+        if result is None:
+            return 0
+        if isinstance(result, bool) or not isinstance(result, int) or result < 0:
+            raise PluginError(
+                f"hook 'system_prompt_tokens' returned {result!r}, expected a count of tokens",
+                hook="system_prompt_tokens",
+            )
+        return result
 
     def select_model(
         self,
@@ -207,6 +260,18 @@ class Hooks:
             request=request, analysis=analysis, model=model, config=config
         )
         return _expect(result, Prompt, "generate_prompt")
+
+    async def rewrite_prompt(self, context: ExecutionContext, orchestrator: Host) -> Rewrite | None:
+        """The rewritten user message, or None when no plugin rewrites this request."""
+        result = self._hook.rewrite_prompt(context=context, orchestrator=orchestrator)
+        if result is None:
+            return None
+        if not inspect.isawaitable(result):
+            raise PluginError(
+                "hook 'rewrite_prompt' must return an awaitable", hook="rewrite_prompt"
+            )
+        rewrite = await result
+        return None if rewrite is None else _expect(rewrite, Rewrite, "rewrite_prompt")
 
     def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
         if context.host is None:

@@ -5,8 +5,9 @@ with :data:`hookimpl`. Plugins are found through the ``dynamic_orchestrator`` en
 group; see :mod:`dynamic_orchestrator.plugins`.
 
 Per-request stages run in this order: :func:`classify`, :func:`score_complexity`,
-:func:`route_services`, :func:`select_model`, :func:`generate_prompt`, :func:`execute`,
-:func:`record`. The decision hooks (all but ``execute`` and ``record``) are synchronous
+:func:`route_services`, :func:`system_prompt_tokens`, :func:`select_model`,
+:func:`generate_prompt`, :func:`rewrite_prompt`, :func:`execute`, :func:`record`. The
+decision hooks (all but ``rewrite_prompt``, ``execute`` and ``record``) are synchronous
 and CPU-only: an ``async def`` implementation of a first-result hook is refused when the
 plugin is registered, because pluggy would take the un-awaited coroutine as a result.
 Asynchronous work goes through :func:`execute`, which returns an awaitable, or through
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         Execution,
         ExecutionContext,
         Host,
+        IntentInfo,
         IntentResult,
         MetricsSummary,
         ModelCall,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
         Request,
         RequestAnalysis,
         RequestRecord,
+        Rewrite,
         Selection,
         Service,
         ServiceRoute,
@@ -74,6 +77,21 @@ def register_providers(register: Callable[[Provider], None], config: Config) -> 
         the provider's ``name`` must be unique.
     :param config: the loaded configuration (``providers.<name>`` holds each provider's
         ``base_url``, ``api_key_env`` and extra ``models``).
+    """
+
+
+@hookspec
+def register_intents(register: Callable[[IntentInfo], None], config: Config) -> None:
+    """Add intents to the vocabulary ``classify`` may answer with.
+
+    The design's five (``read``, ``write``, ``search``, ``analyze``, ``manage``) are always
+    known; a classifier that answers with another intent registers it here, or the request
+    fails with an error naming the intent. Registering one of the five again gives it the
+    registrant's output-token estimates (the default classifier does so).
+
+    :param register: call once per :class:`~dynamic_orchestrator.contract.IntentInfo`;
+        the first plugin to register a name keeps it.
+    :param config: the loaded configuration.
     """
 
 
@@ -166,9 +184,9 @@ def classify(request: Request) -> IntentResult | None:
     Stops at the first non-None result.
 
     :param request: the validated request (text, context, options).
-    :return: the intent (``read``, ``write``, ``search``, ``analyze`` or ``manage``)
-        with a confidence in [0, 1] and the reasons for it, or None to let another
-        plugin decide.
+    :return: the intent (``read``, ``write``, ``search``, ``analyze``, ``manage``, or one
+        a plugin registered with :func:`register_intents`) with a confidence in [0, 1] and
+        the reasons for it, or None to let another plugin decide.
     """
 
 
@@ -197,6 +215,26 @@ def route_services(
     :param intent: the result of :func:`classify`.
     :param services: every registered service.
     :return: the routed services and the tools to send the model, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def system_prompt_tokens(
+    request: Request, intent: IntentResult, complexity: ComplexityResult, route: ServiceRoute
+) -> int | None:
+    """Estimate the tokens of the instructions :func:`generate_prompt` will write.
+
+    Stops at the first non-None result. Called once per request, before a model is chosen,
+    so that the input-token estimate (and the cost each model is chosen on) counts the
+    system message the prompt plugin adds; the request, its context and its tools are
+    counted by the host. A prompt plugin implements it beside ``generate_prompt``; without
+    one the instructions count as no tokens.
+
+    :param request: the validated request.
+    :param intent: the result of :func:`classify`.
+    :param complexity: the result of :func:`score_complexity`.
+    :param route: the services and tools routed (empty when none).
+    :return: the estimated tokens of the system message, or None.
     """
 
 
@@ -234,6 +272,29 @@ def generate_prompt(
     :param model: the model that will receive the prompt.
     :param config: the configuration (``prompt.max_context_chars`` is the context budget).
     :return: the system and user messages and the tools to send, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def rewrite_prompt(
+    context: ExecutionContext, orchestrator: Host
+) -> Awaitable[Rewrite | None] | None:
+    """Rewrite the user message before the chain runs (a cheap model makes it compact).
+
+    Stops at the first non-None result. Called once per executed request, after
+    :func:`generate_prompt` made the prompt of every model of the chain
+    (``context.prompts``) and before :func:`execute`; the text returned replaces the user
+    message of each. Return an awaitable, not an ``async def`` hook, or None to leave the
+    prompts as they are (rewriting off, no model for it, the call failed). A rewriting call
+    goes through the host's own call (``dynamic_orchestrator.execution.call_model``) on a
+    context of its own, so its attempt is not one of the chain's; its tokens and cost, in
+    the :class:`~dynamic_orchestrator.contract.Rewrite`, count in the request's totals.
+    The ``compact`` plugin implements it, on with ``prompt.rewrite``.
+
+    :param context: the request, its analysis, the chain and its prompts.
+    :param orchestrator: the host, for the plugin's state (a cache of rewrites, say).
+    :return: an awaitable of a :class:`~dynamic_orchestrator.contract.Rewrite` (or of
+        None: nothing rewritten after all), or None.
     """
 
 

@@ -1,6 +1,7 @@
 """The data that flows through a request: re-exported from :mod:`dynamic_orchestrator.contract`."""
 
 from .contract._models import (
+    COMPLEXITY_LEVELS,
     INTENTS,
     PERIOD_SECONDS,
     TIERS,
@@ -34,8 +35,10 @@ from .contract._models import (
     ToolSpec,
     Usage,
 )
+from .contract._vocabulary import IntentInfo
 
 __all__ = [
+    "COMPLEXITY_LEVELS",
     "INTENTS",
     "PERIOD_SECONDS",
     "TIERS",
@@ -51,6 +54,7 @@ __all__ = [
     "Constraints",
     "Execution",
     "Intent",
+    "IntentInfo",
     "IntentResult",
     "MetricsSummary",
     "Options",

@@ -29,6 +29,7 @@ from .contract import (
     Constraints,
     Execution,
     ExecutionContext,
+    IntentInfo,
     MetricsSummary,
     Options,
     OrchestrationResult,
@@ -40,6 +41,7 @@ from .contract import (
     Request,
     RequestAnalysis,
     RequestError,
+    Rewrite,
     Selection,
     Service,
     redact,
@@ -49,10 +51,9 @@ from .execution import build_call
 from .hooks import Hooks, installed_settings
 from .intake import client_can_sample, constraints_for, make_request
 from .log import get_logger
-from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens
+from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens, with_user
 from .plugins import PluginManager, load_entry_points, make_plugin_manager
 from .records import build_record
-from .rewrite import PromptRewriter, Rewrite
 
 log = get_logger("orchestrator")
 
@@ -128,10 +129,11 @@ class Orchestrator:
         self.catalog = Catalog()
         self.providers: dict[str, Provider] = {}
         self.services: list[Service] = []
+        self.intents: dict[str, IntentInfo] = dict(self.hooks.intents)
+        """The intents ``classify`` may answer with: the defaults and those registered."""
         self._initialized = False
         self._closed = False
         self._plugin_states: dict[str, Any] = {}
-        self.rewriter = PromptRewriter(self.hooks)
         self._ahead: OrderedDict[str, tuple[float, Decision]] = OrderedDict()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -141,6 +143,7 @@ class Orchestrator:
         if self._initialized:
             return self
         config = self.config
+        self.intents = self.hooks.register_intents(config)
         self.providers = {p.name: p for p in self.hooks.register_providers(config)}
         models = self.hooks.register_models(config)
         self.catalog = build_catalog(config, self.providers.values(), models)
@@ -406,19 +409,16 @@ class Orchestrator:
             trace.tool_tokens_sent = tool_tokens(prompt)
             return result
 
-        trace.rewrite = await self.rewriter.rewrite(
-            decision, config=self.config, catalog=self.catalog, client=client
-        )
         began = time.perf_counter()
-        trace.prompts = chain_prompts(
-            self.hooks,
-            self.config,
-            self.catalog,
-            decision,
-            rewritten=trace.rewrite.text if trace.rewrite else None,
-        )
+        trace.prompts = chain_prompts(self.hooks, self.config, self.catalog, decision)
         stages.append(("generate_prompt", began, time.perf_counter()))
         ctx = self._context(decision, trace.prompts, client, report)
+        began = time.perf_counter()
+        trace.rewrite = await self.hooks.rewrite_prompt(ctx, self)
+        if trace.rewrite is not None:
+            stages.append(("rewrite_prompt", began, time.perf_counter()))
+            trace.prompts = with_user(trace.prompts, trace.rewrite.text)
+            ctx = self._context(decision, trace.prompts, client, report)
         began = time.perf_counter()
         execution = trace.execution = await self.hooks.execute(ctx)
         stages.append(("execute", began, time.perf_counter()))

@@ -23,7 +23,7 @@ from .decide import Decision
 from .hooks import Hooks
 from .tokens import estimate_tokens, estimate_tool_tokens
 
-__all__ = ["chain_prompts", "delegated", "model_for", "tool_tokens"]
+__all__ = ["chain_prompts", "delegated", "model_for", "tool_tokens", "with_user"]
 
 
 def model_for(catalog: CatalogView, candidate: Candidate) -> ModelInfo:
@@ -40,27 +40,23 @@ def tool_tokens(prompt: Prompt | None) -> int:
 
 
 def chain_prompts(
-    hooks: Hooks,
-    config: Config,
-    catalog: CatalogView,
-    decision: Decision,
-    *,
-    rewritten: str | None = None,
+    hooks: Hooks, config: Config, catalog: CatalogView, decision: Decision
 ) -> dict[str, Prompt]:
-    """One prompt per model of the chain, by model name.
-
-    :param rewritten: a rewritten user message that replaces each prompt's own.
-    """
+    """One prompt per model of the chain, by model name."""
     prompts: dict[str, Prompt] = {}
     for candidate in decision.selection.chain:
         if candidate.model in prompts:
             continue
         model = model_for(catalog, candidate)
-        prompt = hooks.generate_prompt(decision.request, decision.analysis, model, config)
-        if rewritten is not None:
-            prompt = prompt.model_copy(update={"user": rewritten})
-        prompts[candidate.model] = prompt
+        prompts[candidate.model] = hooks.generate_prompt(
+            decision.request, decision.analysis, model, config
+        )
     return prompts
+
+
+def with_user(prompts: dict[str, Prompt], user: str) -> dict[str, Prompt]:
+    """The prompts with ``user`` as every one's user message (a rewrite)."""
+    return {name: p.model_copy(update={"user": user}) for name, p in prompts.items()}
 
 
 def plan_of(decision: Decision, model: str, prompt: Prompt) -> Plan:
@@ -96,7 +92,10 @@ def delegated(
     if selection.chain:
         model = model_for(catalog, selection.chain[0])
     else:
-        name = selection.delegate_to or config.claude_code_models[selection.tier][0]
+        name = selection.delegate_to or next(
+            iter(config.claude_code_models.get(selection.tier, ())),
+            config.effective_baseline_model,
+        )
         model = catalog.get(name) or ModelInfo(name=name, provider=CLIENT_PROVIDER)
     req = decision.request
     prompt = hooks.generate_prompt(req, decision.analysis, model, config)

@@ -15,13 +15,6 @@ from typing import Any
 
 from .contract import CLIENT_PROVIDER, Completion, ModelInfo, PriceTiers
 
-# genai-prices provider ids → the provider plugins that serve them.
-PROVIDER_FOR_PRICES_ID: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google": "gemini",
-}
-
 # --- genai-prices --------------------------------------------------------------------
 
 _snapshot_lock = threading.Lock()
@@ -55,7 +48,7 @@ def _from_table(model: str, entry: list[Any]) -> ModelInfo:
 
     return ModelInfo(
         name=model,
-        provider=PROVIDER_FOR_PRICES_ID.get(provider_id, provider_id),
+        provider=provider_id,
         input_price=tiers(in_base, in_tiers),
         output_price=tiers(out_base, out_tiers),
         context_window=context,
@@ -68,6 +61,9 @@ def _from_table(model: str, entry: list[Any]) -> ModelInfo:
 @cache
 def lookup_prices(model: str) -> ModelInfo | None:
     """The genai-prices entry for a model name, or None when it knows no such model.
+
+    Its ``provider`` is genai-prices' provider id (``google``); the catalog gives the model
+    to the provider plugin that declares that id (``prices_provider``).
 
     Read from the compact table built from genai-prices (:mod:`.price_table`) when it has
     the name; else from genai-prices itself (imported then, on first use).
@@ -92,7 +88,7 @@ def lookup_live(model: str) -> ModelInfo | None:
     prices = info.get_prices(datetime.now(tz=UTC))
     return ModelInfo(
         name=model,
-        provider=PROVIDER_FOR_PRICES_ID.get(provider.id, provider.id),
+        provider=provider.id,
         input_price=_as_tiers(getattr(prices, "input_mtok", None)),
         output_price=_as_tiers(getattr(prices, "output_mtok", None)),
         context_window=info.context_window,

@@ -31,7 +31,6 @@ from .contract import (
 from .pricing import measured_cost
 
 __all__ = [
-    "INSTALL_HINTS",
     "APIProvider",
     "Provider",
     "ProviderCall",
@@ -43,16 +42,9 @@ __all__ = [
     "options_settings",
     "provider_entries",
     "read_api_key",
+    "unserved_prices_reason",
     "warm_providers",
 ]
-
-INSTALL_HINTS: dict[str, str] = {
-    "openai": "pip install 'dynamic-orchestrator[openai]'",
-    "anthropic": "pip install 'dynamic-orchestrator[anthropic]'",
-    "gemini": "pip install 'dynamic-orchestrator[gemini]'",
-    "claude-code": "pip install dynamic-orchestrator-claude-code",
-}
-"""How to install the plugin that serves each provider type."""
 
 
 def read_api_key(
@@ -105,10 +97,27 @@ def missing_provider_reason(config: Config, name: str) -> str:
             f"{what} is not loaded: its plugin {plugin!r} is installed but disabled or failed "
             "to load (see 'dynamic-orchestrator plugins')"
         )
-    hint = INSTALL_HINTS.get(plugin)
-    if hint:
-        return f"{what} is not installed: {hint}"
-    return f"{what} is not installed (no plugin registers it)"
+    # A plugin that is not installed cannot say how to install it: name the distribution
+    # a provider plugin of this type is published as (CONTRACT: dynamic-orchestrator-<name>).
+    return (
+        f"{what} is not installed (no plugin registers it; a plugin for type {plugin!r} is "
+        f"published as dynamic-orchestrator-{plugin}, where one exists)"
+    )
+
+
+def unserved_prices_reason(prices_id: str) -> str:
+    """Why a model genai-prices lists under ``prices_id`` has no provider: no loaded plugin
+    declares that id (``prices_provider``)."""
+    installed = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    where = (
+        f"the plugin {prices_id!r} is installed but disabled or failed to load"
+        if prices_id in installed
+        else "is its provider plugin installed?"
+    )
+    return (
+        f"no loaded provider serves genai-prices' {prices_id!r} models (none declares "
+        f"prices_provider {prices_id!r}); {where} (see 'dynamic-orchestrator plugins')"
+    )
 
 
 def check_options(settings: ProviderConfig, name: str, known: Mapping[str, type]) -> str | None:
@@ -153,10 +162,11 @@ class APIProvider:
     compatible endpoint: it needs a ``base_url``, and sends a key only when its
     ``api_key_env`` names one, so the official provider's key never goes elsewhere.
 
-    Subclasses set :attr:`plugin`, :attr:`key_envs`, :attr:`default_base_url` and
-    :attr:`options`, and implement :meth:`make_client`, :meth:`close_client` and
-    ``complete``. SDKs take seconds to import, so plugin modules import them only in
-    :meth:`make_client` and ``complete``: commands that run no model stay fast. The client
+    Subclasses set :attr:`plugin`, :attr:`key_envs`, :attr:`default_base_url`, :attr:`sdk`,
+    :attr:`options`, and may set :attr:`install_hint` and :attr:`prices_id`; they implement
+    :meth:`make_client`, :meth:`close_client` and ``complete``. SDKs take seconds to import,
+    so plugin modules import them only in :meth:`make_client` and ``complete``: commands
+    that run no model stay fast. The client
     is built once, on first use (or by :meth:`warm`), in a worker thread so the event loop
     never waits on the import, and closed by :meth:`aclose` at shutdown.
     """
@@ -168,6 +178,13 @@ class APIProvider:
     sdk: ClassVar[str]
     """The SDK's import name, checked (not imported) when the provider is made."""
     options: ClassVar[Mapping[str, type]] = {}
+    install_hint: ClassVar[str | None] = None
+    """How to install what :attr:`sdk` needs (the plugin's extra, say); default
+    ``pip install <sdk>``."""
+    prices_id: ClassVar[str | None] = None
+    """The genai-prices provider id of the models the official endpoint serves, when it is
+    not the plugin's name (``google`` for ``gemini``): the catalog then gives those models
+    this provider (see :attr:`prices_provider`)."""
 
     def __init__(self, name: str, config: Config) -> None:
         self.name = name
@@ -193,13 +210,20 @@ class APIProvider:
         if self._options_error:
             return self._options_error
         if self._sdk_missing:
-            hint = INSTALL_HINTS.get(self.plugin, f"pip install {self.sdk}")
+            hint = self.install_hint or f"pip install {self.sdk}"
             return f"the {self.sdk} SDK is not installed: {hint}"
         if self.base_url is None:
             return f"providers.{self.name}.base_url is not set (needed for type {self.plugin!r})"
         if self._key_required and not self._api_key:
             return f"{self._key_source} is not set"
         return None
+
+    @property
+    def prices_provider(self) -> str | None:
+        """The genai-prices provider whose models this provider serves: the official
+        endpoint's (:attr:`prices_id`, else the plugin's name); None for a compatible
+        endpoint, which serves the models its configuration lists."""
+        return None if self.compatible else (self.prices_id or self.plugin)
 
     def unavailable_reason(
         self, model: ModelInfo, *, client_can_sample: bool = False

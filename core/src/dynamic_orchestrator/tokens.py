@@ -11,19 +11,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .contract import ToolSpec
+    from .contract import IntentInfo, ToolSpec
 
 MESSAGE_OVERHEAD = 4
 """Tokens a chat API adds per message (role markers and separators)."""
 
-# Expected output tokens by intent and complexity, for cost estimates before a call.
-OUTPUT_TOKENS: dict[str, dict[str, int]] = {
-    "read": {"simple": 150, "moderate": 400, "complex": 900},
-    "write": {"simple": 300, "moderate": 900, "complex": 2000},
-    "search": {"simple": 150, "moderate": 350, "complex": 800},
-    "analyze": {"simple": 300, "moderate": 800, "complex": 1600},
-    "manage": {"simple": 150, "moderate": 400, "complex": 1000},
-}
+DEFAULT_OUTPUT_TOKENS = 500
+"""Expected answer length when the intent's plugin gave none for the complexity level."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -49,7 +43,13 @@ def estimate_tool_tokens(tool: ToolSpec) -> int:
     )
 
 
-def estimate_output_tokens(intent: str, complexity: str, cap: int | None = None) -> int:
-    """Expected answer length for a request of this kind, capped by ``max_tokens``."""
-    expected = OUTPUT_TOKENS.get(intent, {}).get(complexity, 500)
+def estimate_output_tokens(
+    intent: IntentInfo | None, complexity: str, cap: int | None = None
+) -> int:
+    """Expected answer length for a request of this kind, capped by ``max_tokens``.
+
+    The figure per complexity level is the intent's own (``IntentInfo.output_tokens``,
+    given by the plugin that registered it), else :data:`DEFAULT_OUTPUT_TOKENS`.
+    """
+    expected = (intent.output_tokens if intent else {}).get(complexity, DEFAULT_OUTPUT_TOKENS)
     return min(expected, cap) if cap else expected

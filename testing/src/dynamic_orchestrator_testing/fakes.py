@@ -29,8 +29,12 @@ class EchoProvider:
         available: bool = True,
         delay: float = 0.0,
         cost_usd: float | None = None,
+        prices_provider: str | None = None,
     ):
         self.name = name
+        self.prices_provider = prices_provider
+        """The genai-prices provider id of the models it stands in for, as a real provider
+        declares it (``google`` for a stand-in for ``gemini``); None claims none."""
         self.models = set(models) if models is not None else None
         self.available = available
         self.delay = delay

@@ -47,7 +47,8 @@ def test_an_unknown_setting_is_named() -> None:
 async def test_an_orchestrator_records_to_the_file(tmp_path: Path, make_orchestrator: Any) -> None:
     path = tmp_path / "requests.jsonl"
     config = parse_config({"plugins": {plugin.NAME: {"path": str(path)}}})
-    orch = await make_orchestrator(config, plugins=(plugin,), providers=(EchoProvider("gemini"),))
+    gemini = EchoProvider("gemini", prices_provider="google")  # as the gemini plugin declares
+    orch = await make_orchestrator(config, plugins=(plugin,), providers=(gemini,))
     first = await orch.orchestrate("Summarise the secret roadmap")
     await orch.orchestrate("List the files")
     assert len(path.read_text().splitlines()) == 2

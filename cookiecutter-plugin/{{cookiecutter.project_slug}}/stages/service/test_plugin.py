@@ -53,7 +53,7 @@ async def test_a_model_calls_its_tool(make_orchestrator: Any) -> None:
     from dynamic_orchestrator_testing.fakes import EchoProvider
 
     # The echo provider calls the tool named in a [call:NAME] marker, then echoes the result.
-    echo = EchoProvider("gemini")
+    echo = EchoProvider("gemini", prices_provider="google")
     orch = await make_orchestrator(plugins=(plugin,), providers=(echo,))
     result = await orch.orchestrate("[call:current_time] What time is it now in UTC?")
     assert result.status == "completed", result.error

@@ -11,6 +11,7 @@ behind them may move. What lives here:
 - the :class:`Provider` protocol with :class:`ProviderCall`, its optional streamed call
   (:class:`StreamingProvider`, :data:`StreamEvent`) and the :class:`ProviderError` /
   :class:`ErrorKind` taxonomy;
+- :class:`IntentInfo`, an intent plugins add to the vocabulary;
 - :class:`Service`, the :class:`ExecutionContext` of the ``execute`` stage, and the
   :class:`Host` protocol that lifecycle hooks receive.
 """
@@ -54,6 +55,7 @@ from ._execution import (
     ExecutionContext,
     ModelCall,
     ProgressCallback,
+    Rewrite,
 )
 from ._host import (
     ENTRY_POINT_GROUP,
@@ -62,6 +64,7 @@ from ._host import (
     Host,
 )
 from ._models import (
+    COMPLEXITY_LEVELS,
     INTENTS,
     PERIOD_SECONDS,
     TIERS,
@@ -117,10 +120,14 @@ from ._streaming import (
     UsageUpdate,
     events_from_completion,
 )
+from ._vocabulary import (
+    IntentInfo,
+)
 
 __all__ = [
     "APP_NAME",
     "CLIENT_PROVIDER",
+    "COMPLEXITY_LEVELS",
     "ENTRY_POINT_GROUP",
     "INTENTS",
     "PERIOD_SECONDS",
@@ -148,6 +155,7 @@ __all__ = [
     "GatewayConfig",
     "Host",
     "Intent",
+    "IntentInfo",
     "IntentResult",
     "MessageEnd",
     "MessageStart",
@@ -179,6 +187,7 @@ __all__ = [
     "RequestError",
     "RequestRecord",
     "RetryConfig",
+    "Rewrite",
     "Selection",
     "ServerConfig",
     "Service",

@@ -61,6 +61,18 @@ class ExecutionContext:
             await self.progress(stage, fraction)
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """What the ``rewrite_prompt`` hook returns: the user message every model of the chain
+    receives instead of its own, and what the rewriting call spent (counted in the
+    request's totals)."""
+
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+
 @dataclass
 class ModelCall:
     """One try of one model: what the ``call_model`` hook receives.

@@ -13,11 +13,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-Intent = Literal["read", "write", "search", "analyze", "manage"]
+Intent = str
+"""An intent's name: one of the host's vocabulary, which plugins extend
+(``register_intents``); :data:`INTENTS` are the design's five, always there."""
 INTENTS: tuple[Intent, ...] = ("read", "write", "search", "analyze", "manage")
+"""The default intents."""
 Complexity = Literal["simple", "moderate", "complex"]
-Tier = Complexity
+COMPLEXITY_LEVELS: tuple[Complexity, ...] = ("simple", "moderate", "complex")
+"""What ``score_complexity`` answers, easiest first."""
+Tier = str
+"""A tier's name: a key of the configuration's ``execution`` section. A tier is a group of
+models, not a complexity level; the default selector serves the tier named like the
+request's complexity, and the configuration (or a plugin's ``ModelInfo.tiers``) may add
+tiers of its own."""
 TIERS: tuple[Tier, ...] = ("simple", "moderate", "complex")
+"""The default tiers, cheapest first."""
 Period = Literal["1m", "5m", "1h", "1d"]
 PERIOD_SECONDS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 Status = Literal["completed", "delegated", "failed"]
@@ -71,9 +81,9 @@ class Request(_Frozen):
 
 
 class IntentResult(_Frozen):
-    """What ``classify`` returns."""
+    """What ``classify`` returns: an intent the host knows (see ``register_intents``)."""
 
-    intent: Intent
+    intent: Intent = Field(min_length=1)
     confidence: float = Field(ge=0, le=1)
     reasons: list[str] = Field(default_factory=list)
 

@@ -158,7 +158,7 @@ def test_concurrent_writers_lose_nothing() -> None:
 
 
 def _priced_echo(name: str = "gemini") -> object:
-    echo = EchoProvider(name)
+    echo = EchoProvider(name, prices_provider="google" if name == "gemini" else None)
 
     class Plugin:
         @hookimpl

@@ -115,6 +115,8 @@ def dashboard_url(seeded: tuple[Path, Path]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 @pytest.mark.parametrize("period", ["1h", "1d"])

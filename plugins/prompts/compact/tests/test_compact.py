@@ -14,7 +14,13 @@ from dynamic_orchestrator.models import (
     ServiceRoute,
     ToolSpec,
 )
-from dynamic_orchestrator_compact import INSTRUCTIONS, generate_prompt
+from dynamic_orchestrator.tokens import estimate_tokens
+from dynamic_orchestrator_compact import (
+    GENERAL,
+    INSTRUCTIONS,
+    generate_prompt,
+    system_prompt_tokens,
+)
 
 MODEL = ModelInfo(name="m", provider="p")
 
@@ -44,6 +50,22 @@ def test_instructions_follow_intent_and_depth() -> None:
     simple = generate_prompt(request("x"), analysis("read", "simple"), MODEL, Config())
     assert simple.system.endswith("Keep it to a few lines.")
     assert len(simple.system) < 200  # compact: a couple of sentences
+
+
+def test_an_intent_another_plugin_registered_gets_the_general_instruction() -> None:
+    prompt = generate_prompt(request("x"), analysis("translate", "simple"), MODEL, Config())
+    assert prompt.system == f"{GENERAL} Keep it to a few lines."
+
+
+def test_the_declared_size_is_the_system_message_it_writes() -> None:
+    tool = ToolSpec(name="git_log", service="git")
+    for intent in [*INSTRUCTIONS, "translate"]:
+        for level in ("simple", "complex"):
+            for tools in ([], [tool]):
+                a = analysis(intent, level, tools)
+                declared = system_prompt_tokens(request("x"), a.intent, a.complexity, a.route)
+                written = generate_prompt(request("x"), a, MODEL, Config()).system
+                assert declared == estimate_tokens(written)
 
 
 def test_context_mentioned_in_the_request_comes_first_and_empty_is_dropped() -> None:

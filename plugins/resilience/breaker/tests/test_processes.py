@@ -8,6 +8,7 @@ middle of a run loses no request in either.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -80,6 +81,10 @@ class Worker:
             except (AssertionError, OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # a worker that died mid-write
+                    pipe.close()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def _echo(name: str = "openai") -> object:
     """An echo provider, and a fixed analysis (write, simple: 300 output tokens, the prices
     in the comment on WTP): the cost estimates the router weighs then do not move when the
     default classifier's weights are retrained."""
-    provider = EchoProvider(name)
+    provider = EchoProvider(name, prices_provider="google" if name == "gemini" else None)
 
     class Plugin:
         @hookimpl
@@ -219,7 +219,10 @@ async def test_unusable_models_are_skipped_with_the_reason(
     orch = await make_orchestrator(config, plugins=(dynamic_orchestrator_router, _echo()))
     _, selection, result = _select(orch, math_prompt)
     assert "claude-haiku-4-5" not in [c.model for c in selection.chain]
-    assert any("claude-haiku-4-5 (provider 'anthropic'" in r for r in result.reasons)
+    assert any(
+        "claude-haiku-4-5 (no loaded provider serves genai-prices' 'anthropic'" in r
+        for r in result.reasons
+    )
 
 
 async def test_a_forced_model_is_left_to_the_tier_selector(

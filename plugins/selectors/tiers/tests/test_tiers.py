@@ -19,12 +19,16 @@ COMPLEX = (
 )
 
 
+PRICES_IDS = {"gemini": "google"}
+"""The genai-prices provider id a stand-in declares, as the real provider does."""
+
+
 def providers(*names: str) -> object:
     class Plugin:
         @hookimpl
         def register_providers(self, register: Any) -> None:
             for name in names:
-                register(EchoProvider(name))
+                register(EchoProvider(name, prices_provider=PRICES_IDS.get(name)))
 
     return Plugin()
 
@@ -55,7 +59,7 @@ async def test_models_without_a_usable_provider_are_skipped_with_a_reason(
     _, selection = await select(orch, SIMPLE)
     assert [c.model for c in selection.chain] == ["claude-haiku-4-5"]
     text = " ".join(selection.reasons)
-    assert "gemini-2.5-flash-lite (provider 'gemini' is not " in text
+    assert "gemini-2.5-flash-lite (no loaded provider serves genai-prices' 'google'" in text
 
 
 async def test_nothing_usable_means_an_empty_chain_and_a_delegate(make_orchestrator: Any) -> None:
@@ -143,7 +147,7 @@ async def test_client_model_first_when_the_client_can_sample(make_orchestrator: 
         @hookimpl
         def register_providers(self, register: Any) -> None:
             register(Client())
-            register(EchoProvider("gemini"))
+            register(EchoProvider("gemini", prices_provider="google"))
 
     orch = await make_orchestrator(plugins=(Plugin(),))
     _, sampling = await select(orch, SIMPLE, client_can_sample=True)

@@ -224,7 +224,7 @@ async def test_on_2026_the_first_round_asks_before_anything_runs(
 async def test_a_refused_sample_falls_back_to_the_next_model(
     make_orchestrator: Callable[..., Any],
 ) -> None:
-    echo = EchoProvider("gemini")
+    echo = EchoProvider("gemini", prices_provider="google")
     sink = Sink()
 
     class Echo:
@@ -285,7 +285,9 @@ async def test_the_clients_model_as_a_fallback_depends_on_the_protocol(
     """With the client's model after the API models: on 2025-11-25 the server can still ask
     it mid-call when the API model fails; on 2026-07-28 it can only ask up front, which it
     does only for a leading client model, so the client's model steps aside there."""
-    echo = EchoProvider("gemini", models={"gemini-2.5-flash-lite"}).fail(ErrorKind.AUTH)
+    echo = EchoProvider("gemini", prices_provider="google", models={"gemini-2.5-flash-lite"}).fail(
+        ErrorKind.AUTH
+    )
 
     class Echo:
         @hookimpl
@@ -314,7 +316,7 @@ async def test_the_clients_model_as_a_fallback_depends_on_the_protocol(
 async def test_api_provider_runs_and_savings_are_measured(
     make_orchestrator: Callable[..., Any], protocol: str
 ) -> None:
-    echo = EchoProvider("gemini")
+    echo = EchoProvider("gemini", prices_provider="google")
 
     class Echo:
         @hookimpl

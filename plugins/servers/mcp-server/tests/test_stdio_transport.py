@@ -55,9 +55,15 @@ def run_raw(
             done = subprocess.run(command, stdin=source, capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout.decode().splitlines(), done.stderr.decode()
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    ) as proc:  # closes every pipe on the way out
+        return _talk(proc, messages, expect)
+
+
+def _talk(
+    proc: subprocess.Popen[bytes], messages: list[dict[str, Any] | str], expect: int
+) -> tuple[list[str], str]:
     assert proc.stdin is not None and proc.stdout is not None
     try:
         proc.stdin.write(lines(*messages).encode())

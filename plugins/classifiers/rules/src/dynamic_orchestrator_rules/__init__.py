@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.contract import PluginSettings
-from dynamic_orchestrator.models import ComplexityResult, IntentResult, Request
+from dynamic_orchestrator.models import ComplexityResult, IntentInfo, IntentResult, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .features import extract, extract_parts
+from .intents import INTENTS
 from .model import JointModel, LinearModel, Prediction
 
 if TYPE_CHECKING:
     import click
     from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.config import Config
 
 __all__ = [
     "RulesSettings",
@@ -34,6 +36,7 @@ __all__ = [
     "load_models",
     "plugin_settings",
     "register_commands",
+    "register_intents",
     "score_complexity",
     "startup",
 ]
@@ -110,11 +113,18 @@ def startup(orchestrator: Orchestrator) -> None:
 
 
 @hookimpl(trylast=True)
+def register_intents(register: Callable[[IntentInfo], None], config: Config) -> None:
+    """The five intents this classifier answers with, with its output-token estimates."""
+    for intent in INTENTS:
+        register(intent)
+
+
+@hookimpl(trylast=True)
 def classify(request: Request) -> IntentResult:
     """Intent with its probability as confidence and the features that decided it."""
     prediction, _ = _predict(request)
     return IntentResult(
-        intent=prediction.label,  # type: ignore[arg-type]
+        intent=prediction.label,
         confidence=round(prediction.confidence, 4),
         reasons=prediction.reasons,
     )

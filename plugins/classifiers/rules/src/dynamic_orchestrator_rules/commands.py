@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from dynamic_orchestrator.models import INTENTS, TIERS
+from dynamic_orchestrator.models import COMPLEXITY_LEVELS, INTENTS
 from dynamic_orchestrator.progress import Progress, track
 
 from .features import extract
@@ -30,7 +30,7 @@ def load_rows(paths: list[Path]) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise click.ClickException(f"{path}:{number}: not JSON: {exc.msg}") from None
-            for key, allowed in (("intent", INTENTS), ("complexity", TIERS)):
+            for key, allowed in (("intent", INTENTS), ("complexity", COMPLEXITY_LEVELS)):
                 if row.get(key) not in allowed:
                     raise click.ClickException(
                         f"{path}:{number}: {key} must be one of {', '.join(allowed)}"
@@ -50,7 +50,7 @@ def fit(rows: list[dict[str, Any]], c: float) -> tuple[LinearModel, LinearModel]
             ([*f, f"intent:{r['intent']}"], r["complexity"])
             for f, r in zip(features, rows, strict=True)
         ],
-        TIERS,
+        COMPLEXITY_LEVELS,
         c=c,
     )
     return intent, complexity

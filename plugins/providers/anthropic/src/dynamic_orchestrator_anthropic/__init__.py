@@ -49,6 +49,7 @@ class AnthropicProvider(APIProvider):
     key_envs = ("ANTHROPIC_API_KEY",)
     default_base_url = "https://api.anthropic.com"
     sdk = "anthropic"
+    install_hint = "pip install 'dynamic-orchestrator[anthropic]'"
     options: ClassVar[Mapping[str, type]] = {"default_max_tokens": int}
 
     def make_client(self, api_key: str | None, base_url: str | None) -> anthropic.AsyncAnthropic:

@@ -55,6 +55,8 @@ class GeminiProvider(APIProvider):
     key_envs = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
     default_base_url = "https://generativelanguage.googleapis.com/"
     sdk = "google.genai"
+    install_hint = "pip install 'dynamic-orchestrator[gemini]'"
+    prices_id = "google"  # genai-prices lists Gemini models under Google
     options: ClassVar[Mapping[str, type]] = {"api_version": str}
 
     def __init__(self, name: str, config: Config) -> None:

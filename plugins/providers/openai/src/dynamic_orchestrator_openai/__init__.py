@@ -57,6 +57,7 @@ class OpenAIProvider(APIProvider):
     key_envs = ("OPENAI_API_KEY",)
     default_base_url = "https://api.openai.com/v1"
     sdk = "openai"
+    install_hint = "pip install 'dynamic-orchestrator[openai]'"
     options: ClassVar[Mapping[str, type]] = {"max_tokens_field": str}
 
     def make_client(self, api_key: str | None, base_url: str | None) -> openai.AsyncOpenAI:

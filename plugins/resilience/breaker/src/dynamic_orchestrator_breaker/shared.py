@@ -181,7 +181,8 @@ class SharedState:
                 retry=Retry(NoBackoff(), 0),
                 decode_responses=True,
             )
-            self._client = aioredis.Redis(connection_pool=pool)
+            # from_pool: the client owns the pool, so closing it closes the connections.
+            self._client = aioredis.Redis.from_pool(pool)
             self._scripts = {
                 name: self._client.register_script(source)
                 for name, source in (

@@ -1,4 +1,4 @@
-"""The default model selector: the tier of the request's complexity, cheapest first.
+"""The default model selector: the tier named like the request's complexity, cheapest first.
 
 The chain is: models the caller prefers (``preferred_models``), then the client's own
 model when it can sample (``use_claude_code``; first when ``use_claude_code_first``),
@@ -15,7 +15,6 @@ from __future__ import annotations
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import CLIENT_PROVIDER, Catalog, ModelInfo
 from dynamic_orchestrator.models import (
-    TIERS,
     Candidate,
     Constraints,
     Request,
@@ -69,7 +68,7 @@ def select_by_tier(
         if not config.use_claude_code or client is None or not sample:
             return []
         out = []
-        for name in config.claude_code_models[for_tier]:
+        for name in config.claude_code_models.get(for_tier, []):
             model = catalog.get(name) or ModelInfo(name=name, provider=CLIENT_PROVIDER)
             if client.unavailable_reason(model, client_can_sample=sample) is None:
                 out.append(
@@ -123,7 +122,7 @@ def select_by_tier(
 
     add([candidate(n, "preferred by the request", None) for n in constraints.preferred_models])
     clients = client_candidates(tier)
-    configured = config.execution[tier].models
+    configured = config.execution[tier].models if tier in config.execution else []
     tier_models = [candidate(n, f"{tier} tier of 'execution'", tier) for n in configured]
     # Models a plugin registered for this tier that the config does not name come after.
     tier_models += [
@@ -139,10 +138,13 @@ def select_by_tier(
     if skipped:
         reasons.append("not usable now: " + ", ".join(skipped))
     if not chain:
+        client_models = config.claude_code_models.get(tier, [])
         delegate = (
-            config.claude_code_models[tier][0]
-            if config.use_claude_code and config.claude_code_models[tier]
-            else config.execution[tier].preferred
+            client_models[0]
+            if config.use_claude_code and client_models
+            else configured[0]
+            if configured
+            else config.effective_baseline_model
         )
         reasons.append(
             f"no provider can run the {tier} tier here; a delegated plan names {delegate}"
@@ -154,7 +156,9 @@ def select_by_tier(
         dropped = [f"{c.model} (~{_fmt_usd(c.estimated_cost_usd)})" for c in chain if not fits(c)]
         reasons.append(f"above max_cost ${constraints.max_cost:.6f}: " + ", ".join(dropped))
     if not within:
-        lower = TIERS[: TIERS.index(tier)]
+        # The tiers listed before this one in 'execution' are the cheaper ones.
+        tiers = list(config.execution)
+        lower = tiers[: tiers.index(tier)] if tier in tiers else []
         for lower_tier in reversed(lower):
             cheaper = [
                 c
@@ -192,8 +196,8 @@ def select_by_tier(
 def _anything_usable(catalog: Catalog, sample: bool) -> bool:
     return any(
         catalog.usable(name, client_can_sample=sample)
-        for tier in TIERS
-        for name in catalog.config.execution[tier].models
+        for execution in catalog.config.execution.values()
+        for name in execution.models
     )
 
 

@@ -53,6 +53,8 @@ def test_the_gateway_command_serves_until_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_a_non_loopback_host_without_a_token_is_bad_usage(tmp_path: Path) -> None:

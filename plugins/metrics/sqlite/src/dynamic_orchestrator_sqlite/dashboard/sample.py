@@ -94,9 +94,9 @@ def sample_records(now: float, seed: int = 7) -> list[RequestRecord]:
                 timestamp=now - age,
                 request_id=f"{rng.getrandbits(128):032x}",
                 status=status,  # type: ignore[arg-type]
-                intent=intent,  # type: ignore[arg-type]
+                intent=intent,
                 complexity=tier,  # type: ignore[arg-type]
-                tier=tier,  # type: ignore[arg-type]
+                tier=tier,
                 model=None if status == "failed" else model,
                 provider=None if status == "failed" else provider,
                 duration_ms=round(duration, 3),

@@ -233,7 +233,7 @@ def decide(
         complexity = complexity.model_copy(
             update={"level": target, "reasons": [f"gateway.scenarios.{name} is '{target}'"]}
         )
-    out_tokens = estimate_output_tokens(intent.intent, complexity.level, out_cap)
+    out_tokens = estimate_output_tokens(hooks.intents.get(intent.intent), complexity.level, out_cap)
     analysis = RequestAnalysis(
         intent=intent,
         complexity=complexity,
