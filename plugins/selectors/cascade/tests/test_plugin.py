@@ -7,6 +7,7 @@ from typing import Any
 import dynamic_orchestrator_cascade
 import pytest
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator_testing.fakes import EchoProvider
@@ -74,16 +75,11 @@ async def test_an_escalation_beyond_max_cost_is_not_started(make_orchestrator: A
     assert result.output == "A" and result.cost_usd <= budget
 
 
-async def test_an_unknown_verifier_fails_the_request_naming_the_setting(
-    make_orchestrator: Any,
-) -> None:
+def test_an_unknown_verifier_is_refused_at_load_naming_the_setting() -> None:
     config = {
         **CONFIG,
         "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}},
     }
-    orch = await make_orchestrator(
-        parse_config(config), plugins=(dynamic_orchestrator_cascade,), providers=(Answers({}, "B"),)
-    )
-    result = await orch.orchestrate(TEXT)
-    assert result.status == "failed"
-    assert "plugins.settings.cascade.verifier" in (result.error or "")
+    with pytest.raises(ConfigError) as info:
+        parse_config(config)
+    assert "plugins.settings.cascade.verifier" in str(info.value)
