@@ -6,8 +6,9 @@ the other ``dynamic-orchestrator-*`` distributions. The core is installed by ``p
 install`` with third-party packages from the package index, as a user installs it; the
 plugins are installed by ``uv pip install`` at the workspace's locked versions, which
 resolves the same metadata but takes third-party packages from uv's cache (filled by
-``uv sync``) where it holds them, so nineteen installs take seconds instead of minutes. The installed host must then list the
-plugin, with the hooks it implements, through its entry point.
+``uv sync``) where it holds them, so twenty installs take seconds instead of minutes.
+The installed host must then list the plugin, with the hooks it implements, through its
+entry point.
 """
 
 from __future__ import annotations
