@@ -41,8 +41,15 @@ _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 
 
+_SMALL = [bytes((i,)) for i in range(128)]
+
+
 def varint(value: int) -> bytes:
     """A base-128 varint; negative values as 64-bit two's complement, as int64 is."""
+    if 0 <= value < 0x80:
+        return _SMALL[value]
+    if 0 <= value < 0x4000:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while value > 0x7F:
@@ -140,18 +147,31 @@ class Encoder:
             scope += delimited(_SCOPE_VERSION, scope_version.encode())
         self._resource = delimited(_RESOURCE_SPANS_RESOURCE, attributes)
         self._scope = delimited(_SCOPE_SPANS_SCOPE, scope)
-        self._attributes: dict[tuple[str, Any], bytes] = {}
+        self._attributes: dict[tuple[str, type, Any], bytes] = {}
+        self._doubles: dict[str, bytes] = {}
         self._names: dict[str, bytes] = {}
 
     def attribute(self, key: str, value: Any) -> bytes:
-        """A span's ``attributes`` field; strings and flags are kept once encoded."""
-        if not isinstance(value, str | bool):
+        """A span's ``attributes`` field.
+
+        Strings, flags and integers are kept once encoded (most repeat: intents, models,
+        token counts); a float has its key's bytes kept and only its eight bytes written.
+        """
+        kind = type(value)
+        if kind is float:
+            head = self._doubles.get(key)
+            if head is None:
+                head = delimited(_KEY, key.encode()) + _VALUE + b"\x09" + _DOUBLE
+                head = self._doubles[key] = _ATTRIBUTE + varint(len(head) + 8) + head
+            return head + _double(value)
+        if kind is not str and kind is not bool and kind is not int:
             return delimited(_ATTRIBUTE, key_value(key, value))
-        cached = self._attributes.get((key, value))
+        cached = self._attributes.get((key, kind, value))
         if cached is None:
             if len(self._attributes) >= self.CACHE_LIMIT:
                 self._attributes.clear()
-            cached = self._attributes[key, value] = delimited(_ATTRIBUTE, key_value(key, value))
+            cached = delimited(_ATTRIBUTE, key_value(key, value))
+            self._attributes[key, kind, value] = cached
         return cached
 
     def span(
@@ -175,7 +195,7 @@ class Encoder:
         parts = [_TRACE_ID, trace_id, _SPAN_ID, span_id]
         if parent_id is not None:
             parts += (_PARENT_ID, parent_id)
-        parts += (head, _KIND, varint(kind), _START, _fixed64(start), _END, _fixed64(end))
+        parts += (head, _KIND, _SMALL[kind], _START, _fixed64(start), _END, _fixed64(end))
         if attributes:
             attribute = self.attribute
             parts.extend([attribute(k, v) for k, v in attributes.items()])
