@@ -24,10 +24,13 @@ The OpenTelemetry sink (extra ``otel``) is measured apart: ours again with it on
 exporting by OTLP/HTTP to a receiver in another process, beside ours with it off, in
 ``--otel-rounds`` rounds of one run each (which goes first alternates). Printed: the lower
 p50 run of each, then what the sink adds per request (on minus off, per round: the median
-of the rounds and their range) at p50, p99 and on the mean (which also holds what the
-worker thread takes from the loop through the GIL), and the worker thread's own CPU per
-request (encoding and posting the spans). Target: at most 50 us added at p50. The load
-average is printed at the start and the end: on a busy machine the rounds spread.
+of the rounds and their range) at p50, p99 and on the mean, in event-loop CPU and in
+the whole process's CPU; then the sink's own time measured in place: its record hook
+(queueing the record, on the event loop) and the worker thread's CPU (encoding and
+posting the spans), which in one process the event loop loses through the GIL. Target:
+at most 50 us per request, judged on the larger of the wall p50 difference and hook plus
+worker. The load average is printed at the start and the end: on a busy machine the
+rounds' differences spread by hundreds of microseconds and only the in-place figures hold.
 
 LiteLLM is an optional benchmark dependency (the ``bench`` group); without it only our
 figures are printed, with the command that installs it.
@@ -114,6 +117,7 @@ class Run:
     loop_cpu: list[float] = field(default_factory=list)
     process_cpu: float = 0.0  # us per request, every thread, the trace worker's flush included
     worker_cpu: float | None = None  # us per request, the trace worker alone
+    hook: float | None = None  # us per request in the trace sink's record hook (its queue)
 
 
 async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -> Run:
@@ -144,12 +148,24 @@ async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -
         if trace_sink is not None:
             assert trace_sink.flush(60.0), "the warm-up's spans were not posted"
         run = Run([])
+        in_hook = [0.0]
+        if trace_sink is not None:  # the record hook's own time, measured where it runs
+            add = trace_sink.add
+
+            def timed_add(record: Any) -> None:
+                start = time.perf_counter()
+                add(record)
+                in_hook[0] += time.perf_counter() - start
+
+            setattr(trace_sink, "add", timed_add)  # noqa: B010
         worker0 = trace_sink.worker_cpu_s if trace_sink is not None else 0.0
         process0 = time.process_time()
         run.wall = await timed(one, args.requests, args.warmup, run.loop_cpu)
         if trace_sink is not None:
             assert trace_sink.flush(60.0) and trace_sink.failed_spans == 0, "export failed"
+            assert trace_sink.dropped == 0, f"{trace_sink.dropped} records dropped"
             run.worker_cpu = (trace_sink.worker_cpu_s - worker0) / args.requests * 1e6
+            run.hook = in_hook[0] / args.requests * 1e6
         run.process_cpu = (time.process_time() - process0) / args.requests * 1e6
         return run
 
@@ -203,8 +219,11 @@ async def otel_overhead(args: argparse.Namespace) -> str:
     loop = added(lambda r: pct(r.loop_cpu, 0.5))
     total = added(lambda r: r.process_cpu)
     worker = statistics.median(r.worker_cpu or 0.0 for r in on)
-    wall_p50, cpu = statistics.median(wall), statistics.median(total)
-    verdict = "meets" if max(wall_p50, cpu) <= 50 else "misses"
+    hook = statistics.median(r.hook or 0.0 for r in on)
+    wall_p50 = statistics.median(wall)
+    # In one process the worker's CPU is the event loop's loss (one GIL): the sink's cost
+    # is the record hook plus the worker, both measured directly, not as a difference.
+    verdict = "meets" if max(wall_p50, hook + worker) <= 50 else "misses"
     return "\n".join(
         [
             line("orchestrate, OTel sink off", min(off, key=lambda r: pct(r.wall, 0.5)).wall),
@@ -214,12 +233,13 @@ async def otel_overhead(args: argparse.Namespace) -> str:
             f"  wall time p50                        {shown(wall)}",
             f"  wall time p99                        {shown(added(lambda r: pct(r.wall, 0.99)))}",
             f"  wall time mean                       {shown(mean)}",
-            f"  event loop CPU p50 (record hook)     {shown(loop)}",
+            f"  event loop CPU p50                   {shown(loop)}",
             f"  process CPU, all threads             {shown(total)}",
-            f"  of which the trace worker (encode, post) {worker:7.1f} us",
-            f"target at most 50 us per request: {verdict} (wall p50 {wall_p50:+.1f} us, "
-            f"CPU {cpu:+.1f} us: {statistics.median(loop):+.1f} on the loop, "
-            f"{worker:.1f} in the worker)",
+            "OTel sink's own time per request (measured in place, median of the rounds):",
+            f"  record hook, on the event loop       {hook:7.2f} us",
+            f"  trace worker CPU (encode, post)      {worker:7.1f} us",
+            f"target at most 50 us per request: {verdict} (wall p50 {wall_p50:+.1f} us; "
+            f"hook + worker {hook + worker:.1f} us)",
         ]
     )
 
