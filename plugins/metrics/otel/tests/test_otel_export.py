@@ -36,11 +36,20 @@ class Receiver:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.unavailable = 0  # posts to answer 503 before accepting
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if receiver.unavailable:
+                    receiver.unavailable -= 1
+                    self.send_response(503)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("content-encoding") == "gzip":
                     body = gzip.decompress(body)
                 receiver.bodies.append(body)
@@ -308,3 +317,29 @@ async def test_without_an_endpoint_nothing_is_attached(
     orch = await make_orchestrator(plugins=(dynamic_orchestrator_otel,))
     assert orch.pm.get_plugin(dynamic_orchestrator_otel.ATTACHED_NAME) is None
     assert (await orch.orchestrate("Show the contents of config.yaml")).status == "delegated"
+
+
+async def test_the_exporter_variables_are_honoured_and_a_503_is_retried(
+    make_orchestrator: Any,
+    fake_provider_server: FakeProviderServer,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/collector/traces")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme,x-note=two%20words")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-{CANARY}-openai")
+    receiver.unavailable = 1
+    orch = await make_orchestrator(config(fake_provider_server), plugins=PLUGINS)
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    await orch.close()  # what is queued is posted before close returns
+    assert result.status == "completed"
+    assert len(receiver.headers) == 2  # the 503, then the retry
+    assert receiver.paths == ["/collector/traces"]
+    sent = receiver.headers[-1]
+    assert sent["x-tenant"] == "acme" and sent["x-note"] == "two words"
+    assert sent["content-encoding"] == "gzip"
+    assert sent["content-type"] == "application/x-protobuf"
+    (trace,) = [Trace(receiver.spans())]
+    assert trace.root.name == "invoke_agent dynamic-orchestrator"
+    assert attrs(trace.root)[P + "request_id"] == result.request_id

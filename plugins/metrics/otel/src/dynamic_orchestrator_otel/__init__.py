@@ -58,14 +58,15 @@ def _version() -> str:
 
 def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
     """A sink exporting by OTLP/HTTP as the environment says."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-    resource = Resource.create()
+    from .encoding import Encoder
+    from .transport import Target, Transport
+
+    resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, SDK facts
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: AGENT_NAME}))
-    builder = SpanBuilder(resource, InstrumentationScope(SCOPE_NAME, _version()))
+    builder = SpanBuilder(Encoder(resource.attributes, SCOPE_NAME, _version()))
     known: list[bool] = []
 
     def breakers() -> bool:
@@ -75,7 +76,7 @@ def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
 
     content = orchestrator.pm.get_plugin(CONTENT_NAME)
     return TraceSink(
-        OTLPSpanExporter(),
+        Transport(Target.from_env()),
         builder,
         schedule_delay_s=settings.schedule_delay_s,
         max_queue_size=settings.max_queue_size,

@@ -3,8 +3,8 @@
 The sink exports only when an OTLP endpoint is named (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
 or ``OTEL_EXPORTER_OTLP_ENDPOINT``), so installing the plugin never sends anything by
 itself; ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` turn it off. Headers,
-timeout, compression and certificates are read by the OTLP exporter itself from the
-other ``OTEL_EXPORTER_OTLP_*`` variables. Message content is added to spans only with
+timeout, compression and certificates are read from the other ``OTEL_EXPORTER_OTLP_*``
+variables by :mod:`dynamic_orchestrator_otel.transport`. Message content is added to spans only with
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (the GenAI conventions'
 switch).
 """

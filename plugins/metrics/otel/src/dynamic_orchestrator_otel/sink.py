@@ -3,10 +3,10 @@
 On the request path :meth:`TraceSink.add` appends the record to a bounded deque (no lock,
 never blocks, never raises; a full queue drops the record and counts it). The worker
 thread wakes every ``OTEL_BSP_SCHEDULE_DELAY`` milliseconds, or as soon as a batch is
-full, builds the spans of the waiting records (:mod:`dynamic_orchestrator_otel.spans`)
-and hands them to the OTLP/HTTP exporter in one request. The worker's own CPU time is
-kept (:attr:`TraceSink.worker_cpu_s`), so the cost of tracing off the event loop can be
-reported, not guessed.
+full, encodes the spans of the waiting records (:mod:`dynamic_orchestrator_otel.spans`)
+and posts them in one OTLP/HTTP request (:mod:`dynamic_orchestrator_otel.transport`).
+The worker's own CPU time is kept (:attr:`TraceSink.worker_cpu_s`), so the cost of
+tracing off the event loop can be reported, not guessed.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from typing import Any, Protocol
 
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import RequestRecord
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExportResult
 
 from .spans import SpanBuilder
 
@@ -29,10 +27,10 @@ BATCH = 256
 log = get_logger("metrics.otel")
 
 
-class SpanExporterLike(Protocol):
-    def export(self, spans: list[ReadableSpan]) -> SpanExportResult: ...
+class Poster(Protocol):
+    def post(self, body: bytes) -> bool: ...
 
-    def shutdown(self) -> None: ...
+    def close(self) -> None: ...
 
 
 ContentSource = Callable[[str], Mapping[str, Any] | None]
@@ -43,7 +41,7 @@ class TraceSink:
 
     def __init__(
         self,
-        exporter: SpanExporterLike,
+        transport: Poster,
         builder: SpanBuilder,
         *,
         schedule_delay_s: float = 5.0,
@@ -51,7 +49,7 @@ class TraceSink:
         breakers: Callable[[], bool] = lambda: False,
         content: ContentSource | None = None,
     ) -> None:
-        self.exporter = exporter
+        self.transport = transport
         self.builder = builder
         self.schedule_delay_s = schedule_delay_s
         self.max_queue_size = max_queue_size
@@ -102,7 +100,7 @@ class TraceSink:
             return self._progress.wait_for(lambda: self._done >= target, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Export what is queued, stop the worker and the exporter."""
+        """Export what is queued, stop the worker, close the connection."""
         atexit.unregister(self.close)
         self._stop.set()
         self._wake.set()
@@ -112,9 +110,9 @@ class TraceSink:
                 log.warning("trace_worker_still_running", queued=len(self.pending))
                 return
         try:
-            self.exporter.shutdown()
+            self.transport.close()
         except Exception as exc:
-            log.warning("trace_exporter_shutdown_failed", error=repr(exc))
+            log.warning("trace_transport_close_failed", error=repr(exc))
 
     # --- the worker thread --------------------------------------------------------------
 
@@ -140,17 +138,17 @@ class TraceSink:
         return batch
 
     def _export(self, batch: list[tuple[RequestRecord, Mapping[str, Any] | None]]) -> None:
-        spans: list[ReadableSpan] = []
+        spans: list[bytes] = []
         try:
             breakers = self.breakers()
+            build = self.builder.build
             for record, content in batch:
-                spans.extend(self.builder.build(record, breakers=breakers, content=content))
-            result = self.exporter.export(spans)
-            if result is SpanExportResult.SUCCESS:
+                spans.extend(build(record, breakers=breakers, content=content))
+            if self.transport.post(self.builder.encoder.request(spans)):
                 self.exported_spans += len(spans)
             else:
                 self.failed_spans += len(spans)
-        except Exception as exc:  # a broken exporter never stops the worker
+        except Exception as exc:  # a broken endpoint never stops the worker
             self.failed_spans += len(spans)
             log.warning("trace_export_failed", error=repr(exc))
         with self._progress:

@@ -1,7 +1,8 @@
 """From one finished request's record to its spans, after the fact.
 
 The spans are built from the :class:`~dynamic_orchestrator.models.RequestRecord` with the
-start and end times it carries, so nothing runs while the request does. One trace per
+start and end times it carries, so nothing runs while the request does, and written as
+OTLP protobuf at once (:mod:`dynamic_orchestrator_otel.encoding`). One trace per
 request, whose id is the request id (``x-orchestrator-request-id``) when that is 32 hex
 digits, so a trace is found by the id a client saw:
 
@@ -26,10 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dynamic_orchestrator.models import Attempt, RequestRecord
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from .encoding import CLIENT, INTERNAL, STATUS_ERROR, STATUS_OK, Encoder, status
 
 PREFIX = "dynamic_orchestrator."
 AGENT_NAME = "dynamic-orchestrator"
@@ -44,10 +43,9 @@ PROVIDER_NAMES = {
     "gemini": "gcp.gemini",
 }
 
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_OK = Status(StatusCode.OK)
-_UNSET = Status(StatusCode.UNSET)
-_NO_ATTRIBUTES: Mapping[str, Any] = {}
+ROOT_NAME = f"{ROOT_OPERATION} {AGENT_NAME}"
+
+_OK = status(STATUS_OK)
 _ids = random.Random()
 
 
@@ -164,36 +162,10 @@ def attempt_attributes(
 
 
 class SpanBuilder:
-    """Builds the spans of records for one resource (service) and scope."""
+    """Encodes the spans of records for one resource (service) and scope."""
 
-    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
-        self.resource = resource
-        self.scope = scope
-
-    def _span(
-        self,
-        name: str,
-        context: SpanContext,
-        parent: SpanContext | None,
-        attributes: Mapping[str, Any],
-        start: int,
-        end: int,
-        *,
-        kind: SpanKind = SpanKind.INTERNAL,
-        status: Status = _UNSET,
-    ) -> ReadableSpan:
-        return ReadableSpan(
-            name=name,
-            context=context,
-            parent=parent,
-            resource=self.resource,
-            attributes=attributes,
-            kind=kind,
-            status=status,
-            start_time=start,
-            end_time=max(start, end),
-            instrumentation_scope=self.scope,
-        )
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
 
     def build(
         self,
@@ -201,48 +173,40 @@ class SpanBuilder:
         *,
         breakers: bool = False,
         content: Mapping[str, Any] | None = None,
-    ) -> list[ReadableSpan]:
-        """The request's span, then its stages' and attempts' spans.
+    ) -> list[bytes]:
+        """The request's span, then its stages' and attempts' spans, encoded.
 
         :param breakers: a circuit breaker guards the calls (attempts note its decision).
         :param content: opted-in message content for the request span (see
             :mod:`dynamic_orchestrator_otel.content`), else None.
         """
-        trace_id = trace_id_for(record.request_id)
+        span = self.encoder.span
+        trace_id = trace_id_for(record.request_id).to_bytes(16, "big")
         ids = _ids.getrandbits
 
-        def context() -> SpanContext:
-            return SpanContext(trace_id, ids(64) or 1, False, _SAMPLED)
+        def span_id() -> bytes:
+            return (ids(64) or 1).to_bytes(8, "big")
 
         end = int(record.timestamp * 1e9)
         start = end - int(record.duration_ms * 1e6)
-        root = context()
+        root = span_id()
         attributes = root_attributes(record)
         if content:
             attributes.update(content)
         if record.status == "failed":
-            status = Status(StatusCode.ERROR, record.error or record.error_kind or "failed")
+            root_status = status(STATUS_ERROR, record.error or record.error_kind or "failed")
         else:
-            status = _OK
+            root_status = _OK
         spans = [
-            self._span(
-                f"{ROOT_OPERATION} {AGENT_NAME}", root, None, attributes, start, end, status=status
-            )
-        ]
+            span(trace_id, root, None, ROOT_NAME, INTERNAL, start, max(start, end), attributes,
+                 root_status)
+        ]  # fmt: skip
         execute_parent, execute_start = root, start
         for name, offset_ms, duration_ms in record.stages:
             began = start + int(offset_ms * 1e6)
-            stage = context()
-            spans.append(
-                self._span(
-                    name,
-                    stage,
-                    root,
-                    _NO_ATTRIBUTES,
-                    began,
-                    began + int(duration_ms * 1e6),
-                )
-            )
+            stage = span_id()
+            finished = max(began, began + int(duration_ms * 1e6))
+            spans.append(span(trace_id, stage, root, name, INTERNAL, began, finished))
             if name == "execute":
                 execute_parent, execute_start = stage, began
         answered = (
@@ -253,23 +217,25 @@ class SpanBuilder:
         cursor = execute_start
         for index, attempt in enumerate(record.attempt_log):
             began = int(attempt.started_at * 1e9) if attempt.started_at else cursor
-            finished = began + int(attempt.duration_ms * 1e6)
+            finished = max(began, began + int(attempt.duration_ms * 1e6))
             cursor = max(cursor, finished)
-            failed = attempt.outcome == "error"
+            if attempt.outcome == "error":
+                attempt_status = status(STATUS_ERROR, attempt.error or "")
+            else:
+                attempt_status = _OK if attempt.outcome == "ok" else b""
             spans.append(
-                self._span(
-                    f"{ATTEMPT_OPERATION} {attempt.model}",
-                    context(),
+                span(
+                    trace_id,
+                    span_id(),
                     execute_parent,
+                    f"{ATTEMPT_OPERATION} {attempt.model}",
+                    CLIENT,
+                    began,
+                    finished,
                     attempt_attributes(
                         attempt, record, answered=index == answered, breakers=breakers
                     ),
-                    began,
-                    finished,
-                    kind=SpanKind.CLIENT,
-                    status=Status(StatusCode.ERROR, attempt.error or "")
-                    if failed
-                    else (_OK if attempt.outcome == "ok" else _UNSET),
+                    attempt_status,
                 )
             )
         return spans
