@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.catalog import lookup_prices
@@ -261,6 +262,37 @@ async def test_a_burst_waits_for_the_providers_slots_and_the_wait_is_not_its_tim
     assert gemini.most == 2
     assert [r.status for r in results] == ["completed"] * 12
     assert all(a.outcome == "ok" for r in results for a in r.attempts)
+
+
+async def test_a_burst_takes_turns_deciding_so_the_event_loop_keeps_turning(
+    make_orchestrator: Any,
+) -> None:
+    ticks = 0
+    seen: list[int] = []
+
+    class Watch:
+        @hookimpl(tryfirst=True)
+        def classify(self, request: Any) -> None:
+            seen.append(ticks)  # how many passes of the loop the ticker made so far
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    orch = await make_orchestrator(
+        parse_config({"use_claude_code": False}), plugins=(plugin(EchoProvider("gemini")), Watch())
+    )
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        async with anyio.create_task_group() as burst:
+            for i in range(20):
+                burst.start_soon(orch.orchestrate, f"Show the contents of {i}.yaml")
+        group.cancel_scope.cancel()
+    assert len(seen) == 20
+    # Each decision had a pass of the loop of its own: other tasks ran between any two.
+    assert all(later > earlier for earlier, later in zip(seen, seen[1:], strict=False))
 
 
 async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -> None:

@@ -127,6 +127,7 @@ class Orchestrator:
         self._initialized = False
         self._closed = False
         self._plugin_states: dict[str, Any] = {}
+        self._deciding = anyio.Lock()
         self.rewriter = PromptRewriter(self.hooks)
         self._ahead: OrderedDict[str, tuple[float, Decision]] = OrderedDict()
 
@@ -381,9 +382,13 @@ class Orchestrator:
 
         await report("analyzing", 0.1)
         stages = trace.stages
-        decision = trace.decision = self._decide_once(
-            trace.request, client, keep=False, stages=stages
-        )
+        # Decisions take their turn, one per pass of the event loop: a burst of requests
+        # does not run every analysis back to back (seconds of CPU under load) while the
+        # calls already in flight wait to read their answers and time out.
+        async with self._deciding:
+            decision = trace.decision = self._decide_once(
+                trace.request, client, keep=False, stages=stages
+            )
         trace.request = decision.request
         selection = decision.selection
         await report(f"selected {decision.result.recommended_model}", 0.3)
