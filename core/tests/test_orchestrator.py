@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import anyio
@@ -292,7 +293,7 @@ async def test_a_burst_takes_turns_deciding_so_the_event_loop_keeps_turning(
         group.cancel_scope.cancel()
     assert len(seen) == 20
     # Each decision had a pass of the loop of its own: other tasks ran between any two.
-    assert all(later > earlier for earlier, later in zip(seen, seen[1:], strict=False))
+    assert all(later > earlier for earlier, later in pairwise(seen))
 
 
 async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -> None:
