@@ -148,7 +148,14 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     try:
         warm = getattr(provider, "warm", None)
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
-            await warm()
+            with anyio.move_on_after(call.timeout) as warming:
+                await warm()
+            if warming.cancelled_caught:
+                raise ProviderError(
+                    ErrorKind.TRANSIENT,
+                    f"provider {candidate.provider}: warm() did not finish "
+                    f"within {call.timeout:g}s",
+                )
         settings = ctx.config.providers.get(candidate.provider)
         slots = provider_slots(provider, settings.max_concurrent if settings else 100)
         async with slots if slots is not None else _no_slot():

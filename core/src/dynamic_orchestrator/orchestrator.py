@@ -142,7 +142,7 @@ class Orchestrator:
         models = self.hooks.register_models(config)
         self.catalog = build_catalog(config, self.providers.values(), models)
         self.services = self.hooks.register_services(config)
-        for error in await self.hooks.startup(self):
+        for error in await self.hooks.startup(self, config.plugins.startup_timeout):
             log.warning("startup_hook_failed", error=redact(str(error)))
         self._initialized = True
         return self
@@ -153,8 +153,22 @@ class Orchestrator:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            for error in await self.hooks.shutdown(self):
+            for error in await self.hooks.shutdown(self, self.config.plugins.startup_timeout):
                 log.warning("shutdown_hook_failed", error=redact(str(error)))
+
+    async def _execute(self, ctx: ExecutionContext) -> Execution:
+        """The ``execute`` hook within ``plugins.execute_timeout``; past it, a failed
+        execution naming the implementations (a plugin's hang is not the client's wait)."""
+        timeout = self.config.plugins.execute_timeout
+        with anyio.move_on_after(timeout):
+            return await self.hooks.execute(ctx)
+        names = sorted({impl.plugin_name for impl in self.pm.hook.execute.get_hookimpls()})
+        error = (
+            f"execute did not finish within {timeout:g}s (plugins.execute_timeout); "
+            f"its implementations: {', '.join(names)}"
+        )
+        log.error("execute_timed_out", request_id=ctx.request.request_id, error=error)
+        return Execution(completion=None, attempts=list(ctx.attempts), error=error)
 
     def plugin_state(self, name: str, factory: Callable[[], T]) -> T:
         """This orchestrator's state object for plugin ``name``, made on first use."""
@@ -421,7 +435,7 @@ class Orchestrator:
         stages.append(("generate_prompt", began, time.perf_counter()))
         ctx = self._context(decision, trace.prompts, client, report)
         began = time.perf_counter()
-        execution = trace.execution = await self.hooks.execute(ctx)
+        execution = trace.execution = await self._execute(ctx)
         stages.append(("execute", began, time.perf_counter()))
         # The tools sent to the last model tried (none when nothing was called: a cache hit).
         tried = execution.attempts[-1].model if execution.attempts else None

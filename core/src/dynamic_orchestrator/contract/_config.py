@@ -365,6 +365,18 @@ class PluginsConfig(_Section):
         description="Plugins whose hooks run first, in this order; the rest follow by name.",
     )
     strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
+    startup_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds each plugin's startup (or shutdown) and each provider's warm-up "
+        "may take; past it the plugin is named in the log and start-up goes on.",
+    )
+    execute_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds one request's execution (its whole chain, retries included) may "
+        "take; past it the request fails, naming the execute implementations.",
+    )
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Free-form settings for third-party plugins, by name."
     )
