@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -84,3 +85,24 @@ async def test_a_provider_whose_warm_up_hangs_is_named_and_the_chain_moves_on(
     assert first.provider == "gemini" and first.outcome == "error"
     assert "provider gemini: warm() did not finish within 0.2s" in (first.error or "")
     assert result.status == "completed" and result.model == "gpt-5-nano"
+
+
+class BlockingProvider(EchoProvider):
+    """A provider that blocks the event loop (a synchronous sleep in an async call)."""
+
+    async def complete(self, call: Any) -> Any:
+        time.sleep(0.6)
+        return await super().complete(call)
+
+
+async def test_a_provider_blocking_the_event_loop_is_named_by_the_watchdog(
+    make_orchestrator: Any,
+) -> None:
+    config = parse_config({"use_claude_code": False, "plugins": {"loop_block_warning": 0.2}})
+    orch = await make_orchestrator(config, plugins=(providers(BlockingProvider("gemini")),))
+    result = await orch.orchestrate("Show the contents of config.yaml")
+    assert result.status == "completed"
+    await anyio.sleep(0.3)  # the watchdog reads the stack while the loop is blocked
+    assert orch.watchdog is not None
+    [block] = [b for b in orch.watchdog.reports if b.culprit == "provider gemini"]
+    assert "in complete" in block.where and block.seconds >= 0.2

@@ -53,6 +53,7 @@ from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tok
 from .plugins import PluginManager, load_entry_points, make_plugin_manager
 from .records import build_record
 from .rewrite import PromptRewriter, Rewrite
+from .watchdog import LoopWatchdog, owners
 
 log = get_logger("orchestrator")
 
@@ -128,6 +129,8 @@ class Orchestrator:
         self._closed = False
         self._plugin_states: dict[str, Any] = {}
         self._deciding = anyio.Lock()
+        self.watchdog: LoopWatchdog | None = None
+        """Names what blocks the event loop (``plugins.loop_block_warning``)."""
         self.rewriter = PromptRewriter(self.hooks)
         self._ahead: OrderedDict[str, tuple[float, Decision]] = OrderedDict()
 
@@ -142,6 +145,9 @@ class Orchestrator:
         models = self.hooks.register_models(config)
         self.catalog = build_catalog(config, self.providers.values(), models)
         self.services = self.hooks.register_services(config)
+        if config.plugins.loop_block_warning > 0:
+            names = owners(self.pm.list_name_plugin(), self.providers)
+            self.watchdog = LoopWatchdog(names, config.plugins.loop_block_warning)
         for error in await self.hooks.startup(self, config.plugins.startup_timeout):
             log.warning("startup_hook_failed", error=redact(str(error)))
         self._initialized = True
@@ -152,6 +158,8 @@ class Orchestrator:
         if self._closed or not self._initialized:
             return
         self._closed = True
+        if self.watchdog is not None:
+            self.watchdog.stop()
         with anyio.CancelScope(shield=True):
             for error in await self.hooks.shutdown(self, self.config.plugins.startup_timeout):
                 log.warning("shutdown_hook_failed", error=redact(str(error)))

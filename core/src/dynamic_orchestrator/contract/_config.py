@@ -377,6 +377,12 @@ class PluginsConfig(_Section):
         description="Seconds one request's execution (its whole chain, retries included) may "
         "take; past it the request fails, naming the execute implementations.",
     )
+    loop_block_warning: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds the event loop may be blocked before the plugin or provider "
+        "running at that moment is named in the log (event_loop_blocked); 0: off.",
+    )
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Free-form settings for third-party plugins, by name."
     )
