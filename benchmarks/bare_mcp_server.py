@@ -20,7 +20,7 @@ async def noop(request: str) -> str:
 
 if __name__ == "__main__":
     if "--our-stdio" in sys.argv[1:]:
-        from dynamic_orchestrator.stdio_transport import serve_stdio
+        from dynamic_orchestrator_mcp_server.stdio_transport import serve_stdio
 
         anyio.run(serve_stdio, server)
     else:

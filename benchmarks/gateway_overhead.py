@@ -57,7 +57,7 @@ NPM_CACHE = Path(
 )
 UPSTREAM = """
 import sys
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 srv = FakeProviderServer()
 srv.start()
 print(srv.url, flush=True)

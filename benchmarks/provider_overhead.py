@@ -32,7 +32,7 @@ from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.progress import Progress
 from dynamic_orchestrator.providers import ProviderCall, warm_providers
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
 SDKS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google.genai"}

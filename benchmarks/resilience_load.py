@@ -6,7 +6,7 @@
 
 Each pattern sends ``--requests`` (1,000) ``orchestrate`` calls through one
 :class:`~dynamic_orchestrator.Orchestrator` with every installed plugin (the breaker plugin
-among them) to the fake provider server (:mod:`dynamic_orchestrator.testing.fake_server`),
+among them) to the fake provider server (:mod:`dynamic_orchestrator_testing.fake_server`),
 which the official ``openai`` SDK reaches over HTTP on 127.0.0.1. The chain is
 ``gpt-4o-mini`` then ``gpt-5-nano``; retries are immediate (``retry.initial_wait: 0``).
 Faults are a seeded random queue per model: each call fails with probability
@@ -53,7 +53,7 @@ import anyio
 from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.providers import warm_providers
-from dynamic_orchestrator.testing import fake_server as fs
+from dynamic_orchestrator_testing import fake_server as fs
 
 PRIMARY, FALLBACK = "gpt-4o-mini", "gpt-5-nano"
 PATTERNS = ("paced", "burst", "dead-primary", "redis", "redis-restart")

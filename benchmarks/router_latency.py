@@ -29,11 +29,11 @@ import numpy as np
 from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import Constraints
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator_router.decide import Knobs, order
 from dynamic_orchestrator_router.model import Router
 from dynamic_orchestrator_router.outcomes import PriceTable, read_outcomes
 from dynamic_orchestrator_router.selector import select_with_router
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 CATALOG_MODELS = ["gpt-5-nano", "gpt-5-mini", "gpt-5.1", "gpt-4o-mini", "gpt-4o", "gpt-4.1"]
 

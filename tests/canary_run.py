@@ -23,7 +23,7 @@ from dynamic_orchestrator.errors import ProviderError
 from dynamic_orchestrator.log import configure_logging
 from dynamic_orchestrator.models import ChatMessage, RequestRecord, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall, warm_providers
-from dynamic_orchestrator.testing import fake_server as fs
+from dynamic_orchestrator_testing import fake_server as fs
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
 TEXT = "Show the contents of config.yaml"

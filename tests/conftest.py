@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from dynamic_orchestrator.config import Config, parse_config
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-0123456789",

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 CANARY = "CNRY7q2w9e4r1t6y"
 KEYS = {

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = [ROOT, ROOT / "core", *sorted(ROOT.glob("plugins/*/*"))]
+FOLDERS = [ROOT, ROOT / "core", ROOT / "testing", *sorted(ROOT.glob("plugins/*/*"))]
 
 
 def project(folder: Path) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def test_each_plugin_installs_alone_and_is_found(
     assert listing.returncode == 0, listing.stderr
     plugins = {p["name"]: p for p in json.loads(listing.stdout)["plugins"]}
     entry_points = meta.get("entry-points", {}).get("dynamic_orchestrator", {})
-    assert folder.name == "core" or entry_points, f"{name} declares no entry point"
+    assert folder.name in ("core", "testing") or entry_points, f"{name} declares no entry point"
     for entry in entry_points:
         assert entry in plugins, f"{name}: plugin {entry} not found; found {sorted(plugins)}"
         assert plugins[entry]["distribution"] == name
@@ -107,3 +107,15 @@ def test_each_plugin_installs_alone_and_is_found(
     # Alone: only what the distribution itself depends on came with it.
     requires = " ".join(meta.get("dependencies", []))
     assert all(other in requires for other in others), others
+    # A runtime install brings no test kit, and the host alone no MCP SDK or web stack.
+    absent = ["dynamic_orchestrator_testing", "pytest"] if folder.name != "testing" else []
+    if folder.name == "core":
+        absent += ["dynamic_orchestrator_mcp_server", "mcp", "starlette", "uvicorn"]
+    probe = (
+        "import importlib.util as u, json, sys; "
+        "print(json.dumps([m for m in sys.argv[1:] if u.find_spec(m)]))"
+    )
+    found = subprocess.run(
+        [str(python), "-c", probe, *absent], capture_output=True, text=True, check=True
+    )
+    assert json.loads(found.stdout) == []

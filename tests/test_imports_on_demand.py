@@ -60,6 +60,8 @@ def _cli(*args: str) -> str:
         pytest.param(_cli("analyze", "Refactor the authentication module"), id="analyze"),
         pytest.param(_cli("models"), id="models"),
         pytest.param(_cli("plugins"), id="plugins"),
+        # found through its entry point: no other plugin's commands (the router's numpy)
+        pytest.param(_cli("serve", "--help"), id="serve --help"),
         pytest.param(
             "import anyio\n"
             "from dynamic_orchestrator import Orchestrator\n"
@@ -88,6 +90,6 @@ def test_a_recorded_request_builds_the_installed_metrics_sinks_only() -> None:
 
 
 def test_the_mcp_server_imports_the_mcp_sdk_but_no_provider_sdk() -> None:
-    imported = _imported("import dynamic_orchestrator.server")
+    imported = _imported("import dynamic_orchestrator_mcp_server.server")
     assert "mcp" in imported
     assert imported.isdisjoint({"openai", "anthropic", "google.genai", "numpy"})

@@ -16,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core" / "src" / "dynamic_orchestrator"
 PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*/*/src/dynamic_orchestrator_*") if p.is_dir())
+TESTING_KIT = ROOT / "testing" / "src" / "dynamic_orchestrator_testing"
+"""Held to the plugins' rule: a plugin's tests install it, so it must not bring any plugin."""
 FACADE = "dynamic_orchestrator"
 """The package's ``__init__``: a lazy facade over the public names, not a layer of its own."""
 
@@ -146,7 +148,7 @@ def test_hookspecs_import_only_the_contract() -> None:
     assert not any(n.startswith(FACADE + ".") for n in host)
 
 
-@pytest.mark.parametrize("package", PLUGINS, ids=lambda p: p.name)
+@pytest.mark.parametrize("package", [*PLUGINS, TESTING_KIT], ids=lambda p: p.name)
 def test_a_plugin_imports_no_other_plugin_and_not_the_cli(package: Path) -> None:
     offenders: dict[str, list[str]] = {}
     for path in package.rglob("*.py"):

@@ -18,8 +18,8 @@ from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.errors import RequestError
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 PROVIDERS = ("openai", "anthropic", "gemini")
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}

@@ -7,7 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = sorted(
-    [ROOT / "core/src/dynamic_orchestrator", *ROOT.glob("plugins/*/*/src/dynamic_orchestrator_*")]
+    [
+        ROOT / "core/src/dynamic_orchestrator",
+        ROOT / "testing/src/dynamic_orchestrator_testing",
+        *ROOT.glob("plugins/*/*/src/dynamic_orchestrator_*"),
+    ]
 )
 
 

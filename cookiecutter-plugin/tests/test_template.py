@@ -21,7 +21,7 @@ import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "cookiecutter-plugin"
 HOST = [
     "core",
+    "testing",
     "plugins/classifiers/rules",
     "plugins/selectors/tiers",
     "plugins/prompts/compact",

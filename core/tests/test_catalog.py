@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dynamic_orchestrator.catalog import PriceTiers, build_catalog, lookup_prices, measured_cost
 from dynamic_orchestrator.config import Config, parse_config
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 from genai_prices import Usage, calc_price
 
 

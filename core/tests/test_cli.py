@@ -145,7 +145,7 @@ def test_module_entry_point_matches_the_command() -> None:
 def test_run_exit_statuses_against_a_real_provider(
     fake_provider_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dynamic_orchestrator.testing.fake_server import bad_request
+    from dynamic_orchestrator_testing.fake_server import bad_request
 
     config = tmp_path / "config.yaml"
     config.write_text(

@@ -28,7 +28,7 @@ from dynamic_orchestrator.models import (
     ToolSpec,
 )
 from dynamic_orchestrator.plugins import hookspec_names
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 HOOKS = sorted(hookspec_names())
 

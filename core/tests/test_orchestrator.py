@@ -13,7 +13,7 @@ from dynamic_orchestrator.catalog import lookup_prices
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.errors import ErrorKind, OrchestratorError, ProviderError, RequestError
 from dynamic_orchestrator.models import RequestRecord
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 FAST_RETRY = {"retry": {"attempts": 3, "initial_wait": 0, "max_wait": 0}}
 

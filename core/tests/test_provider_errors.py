@@ -21,7 +21,7 @@ from dynamic_orchestrator.provider_errors import (
     transport_error,
 )
 from dynamic_orchestrator.providers import APIProvider, missing_provider_reason, provider_entries
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 QUOTA_PER_DAY = {
     "@type": "type.googleapis.com/google.rpc.QuotaFailure",

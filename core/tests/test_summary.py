@@ -9,8 +9,8 @@ from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import PERIOD_SECONDS, RequestRecord
 from dynamic_orchestrator.summary import Totals, summarize
-from dynamic_orchestrator.testing.fakes import EchoProvider
-from dynamic_orchestrator.testing.sink_cases import (
+from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.sink_cases import (
     EXACT_PERCENTILES,
     KNOWN_RECORDS,
     NOW,

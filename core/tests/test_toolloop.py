@@ -18,9 +18,9 @@ from dynamic_orchestrator.models import (
     ServiceRoute,
     ToolSpec,
 )
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator.tokens import estimate_tokens, estimate_tool_tokens
 from dynamic_orchestrator.toolloop import format_tool_result
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 
 class Toolbox:

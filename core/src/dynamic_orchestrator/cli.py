@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pydantic and the config models are imported by the commands
 T = TypeVar("T")
 
 BUILTIN_COMMANDS = (
-    "serve",
     "analyze",
     "run",
     "metrics",
@@ -30,9 +29,15 @@ BUILTIN_COMMANDS = (
     "models",
     "config",
     "demo",
-    "gateway",
-    "claude",
 )
+
+COMMANDS_ELSEWHERE = {
+    "serve": "dynamic-orchestrator-mcp-server",
+    "gateway": "dynamic-orchestrator-mcp-server",
+    "claude": "dynamic-orchestrator-mcp-server",
+    "dashboard": "dynamic-orchestrator-sqlite",
+}
+"""Commands that first-party distributions register, named when run without them installed."""
 
 
 def _load(config_path: str | None) -> Config:
@@ -113,53 +118,38 @@ class PluginCommands(click.Group):
         return sorted({*super().list_commands(ctx), *self._load_plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name) or _declared_command(cmd_name)
         if command is None:
             command = self._load_plugin_commands().get(cmd_name)
+        if command is None and cmd_name in COMMANDS_ELSEWHERE:
+            distribution = COMMANDS_ELSEWHERE[cmd_name]
+            raise UsageFailure(
+                f"'{cmd_name}' comes with {distribution}, which is not installed (or its plugin "
+                f"is disabled): pip install {distribution}, or pip install dynamic-orchestrator "
+                "for everything"
+            )
         return command
+
+
+def _declared_command(name: str) -> click.Command | None:
+    """A command a plugin names in its entry points: its module alone is imported."""
+    from .plugins import command_entry_point
+
+    entry_point = command_entry_point(name)
+    if entry_point is None:
+        return None
+    try:
+        command = entry_point.load()
+    except Exception as exc:  # a broken plugin: its register_commands is the fallback
+        click.echo(f"warning: command {name!r} failed to load: {exc}", err=True)
+        return None
+    return command if isinstance(command, click.Command) and command.name == name else None
 
 
 @click.group(cls=PluginCommands)
 @click.version_option(package_name="dynamic-orchestrator-core")
 def cli() -> None:
     """Route each LLM request to the cheapest model that is good enough."""
-
-
-# --- serve -----------------------------------------------------------------------------------
-
-
-@cli.command()
-@click.option(
-    "--transport",
-    type=click.Choice(["stdio", "http"]),
-    default="stdio",
-    show_default=True,
-    help="stdio for a client that spawns the server; http for streamable HTTP at /mcp.",
-)
-@click.option("--host", default=None, help="HTTP: address to bind (default: server.host).")
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=None, help="HTTP: port (default: server.port)."
-)
-@config_option
-def serve(transport: str, host: str | None, port: int | None, config_path: str | None) -> None:
-    """The MCP server (tools: orchestrate, analyze_request, get_metrics)."""
-    config = _load(config_path)
-    if transport == "stdio":
-        if host is not None or port is not None:
-            raise UsageFailure("--host and --port apply to --transport http only")
-        from .server import run_stdio
-
-        run_stdio(config)
-        return
-    from .errors import ConfigError
-    from .http_transport import run_http
-
-    bind_host = host or config.server.host
-    bind_port = config.server.port if port is None else port
-    try:
-        run_http(config, bind_host, bind_port)
-    except ConfigError as exc:
-        raise UsageFailure(str(exc)) from None
 
 
 # --- analyze / run -------------------------------------------------------------------------
@@ -454,16 +444,6 @@ def demo(config_path: str | None, as_json: bool) -> None:
     from .demo import render
 
     click.echo(render(report))
-
-
-def _add_gateway_commands() -> None:
-    from .gateway.commands import claude_command, gateway_command
-
-    cli.add_command(gateway_command)
-    cli.add_command(claude_command)
-
-
-_add_gateway_commands()
 
 
 def main() -> None:

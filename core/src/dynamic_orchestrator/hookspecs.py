@@ -89,6 +89,11 @@ def register_services(register: Callable[[Service], None], config: Config) -> No
 def register_commands(register: Callable[[click.Command], None]) -> None:
     """Add sub-commands to the ``dynamic-orchestrator`` command line.
 
+    Finding a command this way loads every plugin's commands. A distribution can also name
+    a command in the entry-point group ``dynamic_orchestrator.commands``
+    (``serve = "pkg.commands:serve"``), so that running it imports that module alone (the
+    MCP server's ``serve`` does, for its start-up).
+
     :param register: call once per :class:`click.Command`; a name already taken is an
         error.
     """

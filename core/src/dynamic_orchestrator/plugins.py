@@ -43,6 +43,10 @@ ENV_LOAD = "DYNAMIC_ORCHESTRATOR_LOAD_PLUGINS"
 ENV_DISABLE = "DYNAMIC_ORCHESTRATOR_DISABLE_PLUGINS"
 ENV_TRACE = "DYNAMIC_ORCHESTRATOR_TRACE_PLUGINS"
 ENV_STRICT = "DYNAMIC_ORCHESTRATOR_STRICT_PLUGINS"
+COMMAND_GROUP = GROUP + ".commands"
+"""Entry points that name one command each (``serve = "pkg.commands:serve"``), so that
+running it imports that module alone instead of every plugin's commands. The command is
+registered through ``register_commands`` as well; this is only the index to find it."""
 
 # Hooks whose every implementation runs; an exception in one is logged and swallowed so
 # one broken sink or lifecycle hook cannot fail a request or block the others.
@@ -259,6 +263,26 @@ def _entry_point_aliases(entry_point: metadata.EntryPoint) -> set[str]:
     if entry_point.dist:
         aliases.add(_norm(entry_point.dist.name))
     return aliases
+
+
+def command_entry_point(name: str) -> metadata.EntryPoint | None:
+    """The entry point of the command ``name`` in :data:`COMMAND_GROUP`, or None.
+
+    None as well when the environment's allow- and block-lists keep every plugin of the
+    distribution that declares it from loading (its ``register_commands`` with it).
+    """
+    env_allow = _env_list(ENV_LOAD)
+    blocked = {_norm(n) for n in _env_list(ENV_DISABLE) or []}
+    for entry_point in metadata.entry_points(group=COMMAND_GROUP, name=name):
+        dist = entry_point.dist
+        plugins = [ep for ep in dist.entry_points if ep.group == GROUP] if dist else []
+        if any(
+            (env_allow is None or _matches(env_allow, ep))
+            and not _entry_point_aliases(ep) & blocked
+            for ep in plugins
+        ):
+            return entry_point
+    return None
 
 
 def call_order(names: list[set[str]], order: Sequence[str]) -> list[int]:

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.testing import sink_cases
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing import sink_cases
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 import {{ cookiecutter.package_name }} as plugin
 

@@ -9,7 +9,7 @@ from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.testing import fake_server as fs
+from dynamic_orchestrator_testing import fake_server as fs
 
 import {{ cookiecutter.package_name }} as plugin
 

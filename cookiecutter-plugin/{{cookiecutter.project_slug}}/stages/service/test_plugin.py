@@ -50,7 +50,7 @@ async def test_requests_are_routed_to_its_tools(make_orchestrator: Any) -> None:
 
 
 async def test_a_model_calls_its_tool(make_orchestrator: Any) -> None:
-    from dynamic_orchestrator.testing.fakes import EchoProvider
+    from dynamic_orchestrator_testing.fakes import EchoProvider
 
     # The echo provider calls the tool named in a [call:NAME] marker, then echoes the result.
     echo = EchoProvider("gemini")

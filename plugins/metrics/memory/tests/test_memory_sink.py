@@ -13,9 +13,9 @@ from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import PERIOD_SECONDS, RequestRecord
-from dynamic_orchestrator.testing.fakes import EchoProvider
-from dynamic_orchestrator.testing.sink_cases import KNOWN_RECORDS, NOW, T0, check_summary
 from dynamic_orchestrator_memory import BUCKETS, RELATIVE_ACCURACY, MemorySink
+from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.sink_cases import KNOWN_RECORDS, NOW, T0, check_summary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -18,10 +18,10 @@ from dynamic_orchestrator.config import Config, MetricsConfig
 from dynamic_orchestrator.hooks import Hooks
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.testing.fakes import EchoProvider
-from dynamic_orchestrator.testing.sink_cases import KNOWN_RECORDS
 from dynamic_orchestrator_prometheus import MetricsEndpoint, PrometheusSink
 from dynamic_orchestrator_prometheus.http import LiveSinks
+from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.sink_cases import KNOWN_RECORDS
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )

@@ -29,7 +29,7 @@ import pytest
 import uvicorn
 import yaml
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.http_transport import http_app
+from dynamic_orchestrator_mcp_server.http_transport import http_app
 from dynamic_orchestrator_sqlite.dashboard import DashboardApp, render
 from dynamic_orchestrator_sqlite.dashboard.sample import write_sample_store
 

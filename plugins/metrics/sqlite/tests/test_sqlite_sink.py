@@ -16,8 +16,8 @@ import pytest
 from dynamic_orchestrator.config import Config, MetricsConfig
 from dynamic_orchestrator.models import PERIOD_SECONDS, RequestRecord
 from dynamic_orchestrator.summary import Totals
-from dynamic_orchestrator.testing.sink_cases import KNOWN_RECORDS, NOW, T0, check_summary
 from dynamic_orchestrator_sqlite import SQLiteSink, store
+from dynamic_orchestrator_testing.sink_cases import KNOWN_RECORDS, NOW, T0, check_summary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

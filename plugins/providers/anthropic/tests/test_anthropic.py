@@ -13,8 +13,8 @@ from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import ChatMessage, ToolCall, ToolSpec
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator.streaming import anthropic_messages
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 from genai_prices import Usage, calc_price
 
 KEY = "sk-ant-test-key-0123456789"

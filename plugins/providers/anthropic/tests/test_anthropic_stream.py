@@ -20,8 +20,8 @@ from dynamic_orchestrator.contract import (
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import ChatMessage
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 KEY = "sk-ant-test-key-0123456789"
 MODEL = ModelInfo(name="claude-haiku-4-5", provider="anthropic")

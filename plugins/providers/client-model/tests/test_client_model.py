@@ -13,8 +13,8 @@ from dynamic_orchestrator.models import ChatMessage, Completion
 from dynamic_orchestrator.orchestrator import Orchestrator
 from dynamic_orchestrator.plugins import make_plugin_manager
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.sampling import McpClientConnection
 from dynamic_orchestrator_client_model import ClientModelProvider, model_preferences
+from dynamic_orchestrator_mcp_server.sampling import McpClientConnection
 from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel

@@ -17,8 +17,8 @@ from dynamic_orchestrator.contract import (
     ToolUseStart,
 )
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 MODEL = ModelInfo(name="gemini-2.5-flash", provider="gemini")
 

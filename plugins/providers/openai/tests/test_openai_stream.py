@@ -18,8 +18,8 @@ from dynamic_orchestrator.contract import (
     UsageUpdate,
 )
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
-from dynamic_orchestrator.testing import fake_server as fs
-from dynamic_orchestrator.testing.fake_server import FakeProviderServer
+from dynamic_orchestrator_testing import fake_server as fs
+from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
 TOOLS = [{"name": "Read", "description": "Read a file.", "input_schema": {"type": "object"}}]
 

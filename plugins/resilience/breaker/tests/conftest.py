@@ -12,7 +12,7 @@ from typing import Any
 import dynamic_orchestrator_breaker
 import pytest
 from dynamic_orchestrator.config import Config
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 from .helpers import REDIS_URL, Providers, free_port, reachable
 

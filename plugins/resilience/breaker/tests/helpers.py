@@ -9,7 +9,7 @@ import dynamic_orchestrator_breaker
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.models import RequestRecord
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -15,10 +15,10 @@ import pytest
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import Completion, IntentResult, ServiceRoute, ToolSpec
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator.tokens import estimate_tool_tokens
 from dynamic_orchestrator_breaker.budget import INPUT_MARGIN, estimate_call_input_tokens
 from dynamic_orchestrator_breaker.executor import _cacheable
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 from .helpers import Providers, make_config, state_of
 

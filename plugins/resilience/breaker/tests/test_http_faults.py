@@ -8,7 +8,7 @@ from typing import Any
 import dynamic_orchestrator_breaker
 import pytest
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.testing import fake_server as fs
+from dynamic_orchestrator_testing import fake_server as fs
 
 openai_plugin = pytest.importorskip("dynamic_orchestrator_openai")
 

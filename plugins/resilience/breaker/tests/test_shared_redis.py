@@ -14,9 +14,9 @@ from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.plugins import make_plugin_manager
-from dynamic_orchestrator.testing.fakes import EchoProvider
-from dynamic_orchestrator.testing.pytest_plugin import default_plugins
 from dynamic_orchestrator_breaker import Permit, Resilience
+from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.pytest_plugin import default_plugins
 
 from .helpers import Providers, free_port, make_config
 

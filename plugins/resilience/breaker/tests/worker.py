@@ -25,7 +25,7 @@ from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.errors import ErrorKind
 from dynamic_orchestrator.plugins import make_plugin_manager
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 
 class Providers:

@@ -9,7 +9,7 @@ import pytest
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 pytestmark = pytest.mark.anyio
 

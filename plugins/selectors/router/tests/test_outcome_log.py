@@ -11,10 +11,10 @@ import dynamic_orchestrator_router
 import pytest
 from dynamic_orchestrator.config import load_config, parse_config
 from dynamic_orchestrator.models import Request, RequestRecord
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator_router.outcome_log import OutcomeLog
 from dynamic_orchestrator_router.outcomes import OutcomeError, read_outcomes
 from dynamic_orchestrator_router.settings import resolve_outcomes, settings_of
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 
 def _record(request_id: str, **fields: Any) -> RequestRecord:

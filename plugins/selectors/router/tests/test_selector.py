@@ -13,9 +13,9 @@ import yaml
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import Config, load_config, parse_config
 from dynamic_orchestrator.models import ComplexityResult, Constraints, IntentResult
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator_router.outcomes import PriceTable, read_outcomes
 from dynamic_orchestrator_router.training import train
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 # the router's models stand for these catalog models (all served by an "openai" echo)
 MAPPING = {"tiny": "gpt-5-nano", "mid": "gpt-5-mini", "big": "gpt-5.1"}

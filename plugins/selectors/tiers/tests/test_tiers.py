@@ -9,7 +9,7 @@ from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import CLIENT_PROVIDER, ModelInfo
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.models import Constraints
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 from dynamic_orchestrator_tiers import select_by_tier
 
 SIMPLE = "Show the contents of config.yaml"

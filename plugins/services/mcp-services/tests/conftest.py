@@ -13,12 +13,12 @@ import pytest
 from dynamic_orchestrator import Orchestrator
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.plugins import make_plugin_manager
-from dynamic_orchestrator.testing.pytest_plugin import default_plugins
 from dynamic_orchestrator_mcp_services.testing import (
     NpmUnavailableError,
     install_npm_servers,
     reference_services,
 )
+from dynamic_orchestrator_testing.pytest_plugin import default_plugins
 
 PROBE_SERVER = Path(__file__).parent / "servers" / "probe_server.py"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

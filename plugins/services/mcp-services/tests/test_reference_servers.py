@@ -11,8 +11,8 @@ import pytest
 from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.config import Config
 from dynamic_orchestrator.models import RequestRecord
-from dynamic_orchestrator.testing.fakes import EchoProvider
 from dynamic_orchestrator_mcp_services import McpService
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 from .conftest import start_orchestrator
 

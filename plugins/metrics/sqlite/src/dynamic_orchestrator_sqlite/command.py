@@ -59,7 +59,7 @@ def free_port(host: str = HOST) -> int:
 def dashboard(port: int, period: str, open_browser: bool | None, config_path: str | None) -> None:
     """The metrics store's dashboard in a browser (no MCP server started)."""
     import uvicorn
-    from dynamic_orchestrator.http_transport import RequestGuard, allowed_hosts, allowed_origins
+    from dynamic_orchestrator.http_guard import RequestGuard, allowed_hosts, allowed_origins
 
     from . import store_path
 

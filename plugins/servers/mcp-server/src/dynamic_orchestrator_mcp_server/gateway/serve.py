@@ -1,0 +1,92 @@
+"""Serving the gateway: behind the MCP server's Host, Origin and token checks
+(:func:`guarded_app`), until SIGINT or SIGTERM (:func:`run_gateway`).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .app import create_app
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from dynamic_orchestrator.config import Config
+    from dynamic_orchestrator.orchestrator import Orchestrator
+    from starlette.types import ASGIApp
+
+__all__ = ["guarded_app", "run_gateway"]
+
+
+def guarded_app(config: Config, host: str, port: int, orchestrator: Orchestrator) -> ASGIApp:
+    """The gateway app behind the server's Host, Origin and token checks.
+
+    :raises ConfigError: a non-loopback address without ``server.auth_token_env``.
+    """
+    from dynamic_orchestrator.http_guard import (
+        RequestGuard,
+        allowed_hosts,
+        allowed_origins,
+        check_binding,
+        read_auth_token,
+    )
+
+    token = read_auth_token(config)
+    check_binding(host, token)
+    return RequestGuard(
+        create_app(orchestrator),
+        token=token,
+        hosts=allowed_hosts(host, port),
+        origins=allowed_origins(config, host, port),
+        api_key_header=True,
+    )
+
+
+def run_gateway(
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve the gateway until SIGINT or SIGTERM (uvicorn's own handling)."""
+    import socket
+
+    import uvicorn
+    from dynamic_orchestrator.orchestrator import Orchestrator
+
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
+    # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    bound = int(sock.getsockname()[1])
+    app = guarded_app(config, host, bound, Orchestrator(config))
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # SIGINT or SIGTERM is how the gateway is asked to stop: shut down gracefully
+            # and exit 0 (uvicorn's own handler re-raises the signal afterwards).
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            server_header=False,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            lifespan="on",
+        )
+    )
+    print(f"dynamic-orchestrator: gateway at http://{host}:{bound}", file=sys.stderr, flush=True)
+    if ready is not None:
+        ready(bound)
+    server.run(sockets=[sock])
