@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.fakes import EchoProvider
 
 
 class HangingStartup:

@@ -212,7 +212,9 @@ class ServerState:
             # importing an SDK.
             from dynamic_orchestrator.providers import warm_providers
 
-            await warm_providers(orchestrator.providers)
+            await warm_providers(
+                orchestrator.providers, orchestrator.config.plugins.startup_timeout
+            )
         except Exception as exc:  # the first tool call reports it
             _log().warning("orchestrator_warm_up_failed", error=redact(str(exc)))
 
