@@ -236,7 +236,7 @@ async def test_half_open_lets_exactly_the_probes_through_under_concurrency(
     ]
     assert state_of(orch).breakers.breaker("m-small").state == "open"
     await anyio.sleep(0.35)
-    echo.delay = 0.05  # probes stay in flight while the others arrive
+    echo.delay = 1.0  # probes stay in flight while the others arrive (they decide in turns)
     echo.calls.clear()
     results: list[Any] = []
 
