@@ -53,6 +53,7 @@ from ._errors import (
     ProviderError,
     RequestError,
     redact,
+    redact_known,
     register_secret,
 )
 from ._execution import (
@@ -211,5 +212,6 @@ __all__ = [
     "can_stream",
     "events_from_completion",
     "redact",
+    "redact_known",
     "register_secret",
 ]
