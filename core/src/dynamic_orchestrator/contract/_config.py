@@ -305,6 +305,11 @@ class ServerConfig(_Section):
     max_request_chars: int = Field(
         default=200_000, gt=0, description="Longest request text accepted."
     )
+    body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has for each part of a request body (then 408).",
+    )
 
 
 Scenario = Literal["default", "background", "think", "longContext", "webSearch", "toolResults"]
