@@ -19,7 +19,10 @@ import hmac
 import ipaddress
 import json
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -144,7 +147,7 @@ class RequestGuard:
     Sessions are bound to the client that made them: the ``mcp-session-id`` a response
     hands out is kept with that client's identity (its address and credentials), and a
     request naming the session from any other client (a call or a ``DELETE``) gets 404, as
-    for an unknown session.
+    for an unknown session. The table is bounded (:class:`SessionBindings`).
     """
 
     def __init__(
@@ -156,6 +159,7 @@ class RequestGuard:
         origins: list[str],
         api_key_header: bool = False,
         body_timeout: float = 10.0,
+        sessions: SessionBindings | None = None,
     ):
         self.app = app
         self.api_key_header = api_key_header
@@ -163,7 +167,7 @@ class RequestGuard:
         self.hosts = hosts
         self.origins = origins
         self.body_timeout = body_timeout
-        self.sessions: dict[bytes, str] = {}
+        self.sessions = sessions if sessions is not None else SessionBindings()
         """Session id -> the identity of the client that was given it."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -210,18 +214,20 @@ class RequestGuard:
             }
         identity = _identity(scope, headers)
         session = headers.get(SESSION_HEADER)
-        if session is not None and self.sessions.get(session, identity) != identity:
+        if session is not None and self.sessions.owner(session) != identity:
             await _reply(send, 404, "session_not_found", "no such session for this client")
             return
         started = False
+        status = 0
 
         async def sending(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message.get("status", 0)
                 for key, value in message.get("headers", []):
                     if key.lower() == SESSION_HEADER.encode():
-                        self.sessions.setdefault(value, identity)
+                        self.sessions.bind(value, identity)
             await send(message)
 
         body_done = scope.get("method") in ("GET", "HEAD", "DELETE")
@@ -236,6 +242,8 @@ class RequestGuard:
                 return message
             raise _SlowBody
 
+        if session is not None:
+            self.sessions.enter(session)
         try:
             await self.app(scope, receiving, _json_too_large(sending))
         except _SlowBody:
@@ -246,11 +254,95 @@ class RequestGuard:
                     "request_timeout",
                     f"the request body did not arrive within {self.body_timeout:g}s",
                 )
-        if scope.get("method") == "DELETE" and session is not None:
-            self.sessions.pop(session, None)
+        finally:
+            if session is not None:
+                self.sessions.leave(session)
+        if session is not None and (scope.get("method") == "DELETE" or status == 404):
+            self.sessions.drop(session)  # ended by its client, or the app no longer knows it
 
 
 SESSION_HEADER = "mcp-session-id"
+
+
+@dataclass
+class _Binding:
+    identity: str
+    seen: float
+    active: int = 0
+
+
+class SessionBindings:
+    """Which client each session id was handed to, bounded in number and in time.
+
+    A binding ends with its session: a ``DELETE``, a 404 from the app (it no longer knows
+    the session), ``idle`` seconds with no request in flight (the SDK closes a session idle
+    for 30 minutes), or, past ``limit`` bindings (the SDK's own cap on open sessions is
+    10,000), eviction of the least recently used one without a request in flight. A session
+    id not held here answers 404 at the guard, so a binding that is gone is never taken
+    over by another client: its owner starts a new session, as after expiry.
+
+    :param clock: seconds, monotonic; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        limit: int = 10_000,
+        idle: float = 1800.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.limit = limit
+        self.idle = idle
+        self.clock = clock
+        self._bindings: OrderedDict[bytes, _Binding] = OrderedDict()  # least recent first
+
+    def __len__(self) -> int:
+        return len(self._bindings)
+
+    def owner(self, session: bytes) -> str | None:
+        """The identity the session was handed to, or None if it is not held."""
+        self._sweep()
+        binding = self._bindings.get(session)
+        return binding.identity if binding else None
+
+    def bind(self, session: bytes, identity: str) -> None:
+        """Keep ``session`` with ``identity`` (a session already held keeps its owner)."""
+        if session not in self._bindings:
+            self._bindings[session] = _Binding(identity, self.clock())
+        self._touch(session)
+        self._sweep()
+
+    def enter(self, session: bytes) -> None:
+        """A request naming the session started."""
+        if binding := self._bindings.get(session):
+            binding.active += 1
+            self._touch(session)
+
+    def leave(self, session: bytes) -> None:
+        """A request naming the session ended."""
+        if binding := self._bindings.get(session):
+            binding.active = max(0, binding.active - 1)
+            self._touch(session)
+
+    def drop(self, session: bytes) -> None:
+        """Forget the session."""
+        self._bindings.pop(session, None)
+
+    def _touch(self, session: bytes) -> None:
+        self._bindings[session].seen = self.clock()
+        self._bindings.move_to_end(session)
+
+    def _sweep(self) -> None:
+        expired = self.clock() - self.idle
+        excess = len(self._bindings) - self.limit
+        doomed = []
+        for session, binding in self._bindings.items():
+            if binding.seen >= expired and excess <= 0:
+                break
+            if binding.active == 0:
+                doomed.append(session)
+                excess -= 1
+        for session in doomed:
+            del self._bindings[session]
 
 
 class _SlowBody(Exception):
