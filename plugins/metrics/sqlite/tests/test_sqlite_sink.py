@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -292,7 +294,7 @@ def test_a_process_that_never_closes_still_writes_its_records(db: Path) -> None:
         from dynamic_orchestrator.models import RequestRecord
         from dynamic_orchestrator_sqlite import SQLiteSink
 
-        sink = SQLiteSink(Path(sys.argv[1]))
+        sink = SQLiteSink(Path(sys.argv[1]), queue_size=5000)
         sink.start()
         for _ in range(3000):
             sink.add(RequestRecord(
@@ -302,3 +304,62 @@ def test_a_process_that_never_closes_still_writes_its_records(db: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", script, str(db)], check=True, timeout=60)
     assert sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone() == (3000,)
+
+
+_KILLED = textwrap.dedent(
+    """
+    import sys, anyio
+    from dynamic_orchestrator import Orchestrator, load_config
+    from dynamic_orchestrator_sqlite import state
+
+    async def main():
+        async with Orchestrator(load_config(sys.argv[1])) as orch:
+            sink = state(orch).sink
+            print("ready", flush=True)
+            sys.stdin.readline()  # the file is locked now: nothing more can be committed
+            for _ in range(int(sys.argv[2])):
+                result = await orch.orchestrate("show me the readme", options={"execute": False})
+                assert result.status == "delegated", result
+            print(sink.dropped, flush=True)
+            await anyio.sleep_forever()
+
+    anyio.run(main)
+    """
+)
+
+
+def test_a_sigkill_loses_at_most_queue_size_answered_requests(tmp_path: Path) -> None:
+    """Killed with the disk stalled, a process loses exactly its bound of answered requests.
+
+    The file is locked once the orchestrator is up, so nothing answered after that can be
+    committed: the records pile up to ``queue_size`` (the rest are dropped and counted),
+    then the process gets ``SIGKILL``. The loss is every record it accepted: the bound,
+    reached, and not one more (the batch the writer holds counts against it too).
+    """
+    db, config, answered, bound = tmp_path / "m.sqlite3", tmp_path / "c.yaml", 300, 40
+    config.write_text(f"metrics:\n  path: {json.dumps(str(db))}\n  queue_size: {bound}\n")
+    blocker = sqlite3.connect(db, isolation_level=None, timeout=30)
+    with subprocess.Popen(
+        [sys.executable, "-c", _KILLED, str(config), str(answered)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            assert child.stdout.readline() == "ready\n"
+            blocker.execute("BEGIN IMMEDIATE")  # a stalled disk: no other writer commits
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            dropped = int(child.stdout.readline())  # every request answered
+            os.kill(child.pid, signal.SIGKILL)
+            assert child.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            child.kill()
+            if blocker.in_transaction:
+                blocker.execute("ROLLBACK")
+            blocker.close()
+    written = sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0]
+    lost = answered - written - dropped  # answered, not counted as dropped, not in the file
+    assert written == 0
+    assert lost == bound

@@ -20,7 +20,12 @@ class SQLiteSettings(BaseModel):
         default=7.0, gt=0, description="Persisted records older than this are deleted."
     )
     queue_size: int = Field(
-        default=10_000, ge=1, description="Records waiting for the SQLite writer; more are dropped."
+        default=1_000,
+        ge=1,
+        description=(
+            "Records accepted and not yet committed; more are dropped (and counted). A killed "
+            "process loses at most this many."
+        ),
     )
 
 

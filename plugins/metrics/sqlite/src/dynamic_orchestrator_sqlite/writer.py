@@ -1,8 +1,10 @@
 """The persistent sink: ``add`` only enqueues; a writer thread inserts in batches.
 
-``add`` never blocks, takes no lock and never raises: it appends to a bounded deque
-(``deque.append`` is atomic) and, when the deque is full (the disk is slower than the
-traffic) or the store is unavailable, drops the record and counts it. The writer takes up
+``add`` never blocks, takes no lock and never raises: it appends to a deque
+(``deque.append`` is atomic) and, when ``queue_size`` records are not yet committed (queued
+or in the batch being written: the disk is slower than the traffic) or the store is
+unavailable, drops the record and counts it. So a process killed outright (``SIGKILL``)
+loses at most ``queue_size`` records it accepted: the rest were committed. The writer takes up
 to :data:`BATCH` records at a time and inserts them with one ``executemany`` in one
 transaction, retrying a locked or busy file a few times before dropping the batch
 (counted too). Every :data:`PRUNE_EVERY` seconds it deletes rows older than the retention.
@@ -46,7 +48,7 @@ class SQLiteSink:
         self,
         path: Path,
         *,
-        queue_size: int = 10_000,
+        queue_size: int = 1_000,
         retention_days: float = 7.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -72,12 +74,18 @@ class SQLiteSink:
         """Enqueue a record; when the queue is full or the store is broken, count a drop."""
         if self.error is not None or self._stop.is_set():
             self._drop(1, "store unavailable")
-        elif len(self.pending) >= self.queue_size:
+        elif self.uncommitted() >= self.queue_size:
             self._drop(1, "queue full")
         else:
             self.pending.append(record)
             if not self._wake.is_set():
                 self._wake.set()
+
+    def uncommitted(self) -> int:
+        """Records accepted and not yet written (or dropped): what a ``SIGKILL`` would lose."""
+        # In this order, against the writer's (count as taken, then pop; finish after the
+        # commit), a record moving from the deque to a batch is counted at least once.
+        return len(self.pending) + self._taken - self._done
 
     def _drop(self, count: int, why: str) -> None:
         with self._progress:
@@ -103,12 +111,10 @@ class SQLiteSink:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every record enqueued so far is written (or dropped); False on timeout."""
-        # Read the deque's length first: what the writer takes meanwhile is counted twice,
-        # which only makes this wait for records that are being written anyway.
-        target = len(self.pending) + self._taken
-        if self._thread is None:
-            return self._done >= target
-        with self._progress:
+        with self._progress:  # the writer takes a batch under it: each record counted once
+            target = len(self.pending) + self._taken
+            if self._thread is None:
+                return self._done >= target
             return self._progress.wait_for(lambda: self._done >= target, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -156,9 +162,10 @@ class SQLiteSink:
     def _take(self) -> list[RequestRecord]:
         batch: list[RequestRecord] = []
         pending = self.pending
-        while pending and len(batch) < BATCH:
-            batch.append(pending.popleft())
-        self._taken += len(batch)
+        with self._progress:
+            while pending and len(batch) < BATCH:
+                self._taken += 1  # before the pop: see uncommitted()
+                batch.append(pending.popleft())
         return batch
 
     def _discard_pending(self) -> None:
