@@ -4,7 +4,8 @@ Each provider key is set to a value built around one canary string. Two real pro
 run with ``LOG_LEVEL=DEBUG`` and plugin call tracing on: the library driver
 (``canary_run.py``, every provider through every fault and direct calls for the
 exception texts) and the command line (``run --json`` and ``models --json`` against the
-fake server). Everything they print, log or return is searched for the canary, after
+fake server, a model whose answer echoes the key, and ``health`` with the canary as the
+Redis password). Everything they print, log or return is searched for the canary, after
 checking that the keys really were sent to the server, so the search means something.
 """
 
@@ -30,6 +31,9 @@ KEYS = {
     "GOOGLE_API_KEY": f"{CANARY}-google-0003",
     "GEMINI_API_KEY": f"{CANARY}-gemini-0004",
 }
+
+
+REDIS_PASSWORD = f"{CANARY}-redis-0005"
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -80,12 +84,12 @@ def cli_config(
     return path
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(config: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dynamic_orchestrator", *args, "--config", str(config)],
         capture_output=True,
         text=True,
-        env=environment(),
+        env=environment(**env),
         timeout=180,
     )
 
@@ -129,3 +133,28 @@ def test_canary_appears_nowhere_on_the_command_line(
     for run in (failed, second, listing):
         assert run.stderr.strip()  # debug logs were written
         assert CANARY not in run.stdout and CANARY not in run.stderr
+
+
+def test_a_model_that_echoes_the_key_does_not_hand_it_out(
+    cli_config: Path, fake_provider_server: FakeProviderServer
+) -> None:
+    srv = fake_provider_server
+    key = KEYS["OPENAI_API_KEY"]
+    srv.script("openai", fs.reply(f"Your key is {key}, and again: {key}."))
+    run = cli(cli_config, "run", "Show the contents of config.yaml", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["status"] == "completed" and result["provider"] == "openai"
+    assert result["output"] == "Your key is ***, and again: ***."  # the rest still arrives
+    assert srv.requests[0].headers["authorization"] == f"Bearer {key}"
+    assert run.stderr.strip()
+    assert CANARY not in run.stdout and CANARY not in run.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_health_does_not_print_the_redis_password(cli_config: Path, as_json: bool) -> None:
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0?password={REDIS_PASSWORD}"
+    run = cli(cli_config, "health", *(["--json"] if as_json else []), REDIS_URL=url)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    assert "127.0.0.1:6379" in run.stdout  # the Redis line is there, without the password
+    assert CANARY not in run.stdout and CANARY not in run.stderr
