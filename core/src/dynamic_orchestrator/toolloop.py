@@ -69,8 +69,16 @@ async def _run_one(ctx: ExecutionContext, call: ToolCall, tools: dict[str, ToolS
             # The service applies the timeout itself; this is the backstop.
             with anyio.fail_after(timeout + 1.0):
                 text = await service.call_tool(spec.name, dict(call.arguments), timeout=timeout)
-        except TimeoutError:
-            text = f"error: the tool did not answer within {timeout:g}s"
+        except TimeoutError as exc:  # a service names itself and its setting; else say it here
+            text = (
+                f"error: {exc}"
+                if str(exc)
+                else (
+                    f"error: the tool did not answer within {timeout:g}s "
+                    f"(service {spec.service!r}, tools.tool_timeout)"
+                )
+            )
+            log.warning("tool_timed_out", tool=call.name, service=spec.service, error=text)
         except Exception as exc:
             text = f"error: {type(exc).__name__}: {exc}"
         log.info("tool_called", tool=call.name, service=spec.service, chars=len(text))

@@ -42,7 +42,7 @@ from pydantic import JsonValue
 from .environment import child_environment
 from .names import qualified_name
 from .pins import ToolPins, definition_hash
-from .settings import ServiceConfig, Settings
+from .settings import SETTINGS_KEY, ServiceConfig, Settings
 
 __all__ = ["McpService", "ServiceError", "qualified_name", "render_result"]
 
@@ -181,11 +181,26 @@ class McpService:
         """Call one tool and return its result as text (untrusted data).
 
         :raises ServiceError: the tool is unknown or blocked, or the service could not run it.
-        :raises TimeoutError: no answer within ``timeout`` seconds (connecting included).
+        :raises TimeoutError: no answer within ``timeout`` seconds, or the service's own
+            ``timeout`` if shorter (connecting included); the message names the service.
         """
         tool = self._resolve(name)
         if not self._started or self._stopping:
             raise ServiceError(f"service {self.name!r} is not running")
+        own = self.service.timeout
+        limit, setting = (
+            (own, f"plugins.{SETTINGS_KEY}.services.{self.name}.timeout")
+            if own is not None and own < timeout
+            else (timeout, "tools.tool_timeout")
+        )
+        try:
+            return await self._call(tool, arguments, limit)
+        except TimeoutError:
+            raise TimeoutError(
+                f"service {self.name!r} did not answer tool {name!r} within {limit:g}s ({setting})"
+            ) from None
+
+    async def _call(self, tool: str, arguments: dict[str, JsonValue], timeout: float) -> str:
         with anyio.fail_after(timeout):
             client = await self._connected()
             try:

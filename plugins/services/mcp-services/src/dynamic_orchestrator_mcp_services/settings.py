@@ -42,6 +42,12 @@ class ServiceConfig(BaseModel):
     )
     cwd: str | None = Field(default=None, description="Working directory of a stdio child.")
     enabled: bool = Field(default=True, description="False: not started, never routed to.")
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds for one tool call of this service (at most tools.tool_timeout); "
+        "none: tools.tool_timeout.",
+    )
 
     @field_validator("command", mode="before")
     @classmethod
