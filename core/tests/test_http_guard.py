@@ -135,3 +135,30 @@ async def test_a_body_slower_than_its_timeout_gets_408_and_the_connection_is_fre
         )
     assert status == 408
     assert json.loads(body)["error"] == "request_timeout"
+
+
+async def answers_500_on_error(scope: Any, receive: Any, send: Any) -> None:
+    """Reads the body in a task group and answers 500 on any error, as Starlette's
+    ServerErrorMiddleware does behind the MCP SDK, then re-raises."""
+
+    async def read_body() -> None:
+        while (await receive()).get("more_body"):
+            pass
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(read_body)
+    except BaseException:
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+        raise
+
+
+async def test_a_slow_body_gets_408_not_the_apps_500_and_the_connection_closes() -> None:
+    g = RequestGuard(answers_500_on_error, token=None, hosts=None, origins=[], body_timeout=0.2)
+    with anyio.fail_after(5):
+        status, headers, body = await call(
+            g, body=[{"type": "http.request", "body": b"{", "more_body": True}]
+        )
+    assert status == 408 and headers[b"connection"] == b"close"
+    assert json.loads(body)["error"] == "request_timeout"

@@ -222,6 +222,8 @@ class RequestGuard:
 
         async def sending(message: Message) -> None:
             nonlocal started, status
+            if timed_out:
+                return  # the 408 is sent; what the app says after that (a 500) is not
             if message["type"] == "http.response.start":
                 started = True
                 status = message.get("status", 0)
@@ -231,29 +233,34 @@ class RequestGuard:
             await send(message)
 
         body_done = scope.get("method") in ("GET", "HEAD", "DELETE")
+        timed_out = False
 
         async def receiving() -> Message:
-            nonlocal body_done
+            nonlocal body_done, timed_out
             if body_done:
                 return await receive()
             with anyio.move_on_after(self.body_timeout):
                 message = await receive()
                 body_done = message["type"] != "http.request" or not message.get("more_body")
                 return message
-            raise _SlowBody
-
-        if session is not None:
-            self.sessions.enter(session)
-        try:
-            await self.app(scope, receiving, _json_too_large(sending))
-        except _SlowBody:
             if not started:
                 await _reply(
                     send,
                     408,
                     "request_timeout",
                     f"the request body did not arrive within {self.body_timeout:g}s",
+                    [(b"connection", b"close")],  # the rest of the body is never read
                 )
+            timed_out = True
+            raise _SlowBody
+
+        if session is not None:
+            self.sessions.enter(session)
+        try:
+            await self.app(scope, receiving, _json_too_large(sending))
+        except Exception:
+            if not timed_out:  # the app's own failure; after a 408 its echo (a 500) is not
+                raise
         finally:
             if session is not None:
                 self.sessions.leave(session)
