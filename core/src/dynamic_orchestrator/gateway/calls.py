@@ -16,6 +16,7 @@ at the same token counts: an estimate, as that model did not run.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from ..catalog import ModelInfo, measured_cost
 from ..contract import StreamEvent
 from ..errors import ErrorKind, ProviderError
 from ..execution import ExecutionContext
+from ..log import enabled as log_enabled
 from ..log import get_logger
 from ..models import Completion, Prompt, RequestRecord, Selection, ToolSpec
 from ..savings import account
@@ -246,6 +248,8 @@ def record_call(
         reasons=decision.reasons,
     )
     orch.hooks.record(record)
+    if not log_enabled(logging.INFO):
+        return record
     log.info(
         "gateway_call",
         request_id=turn.request_id,
