@@ -75,11 +75,19 @@ async def test_an_escalation_beyond_max_cost_is_not_started(make_orchestrator: A
     assert result.output == "A" and result.cost_usd <= budget
 
 
-def test_an_unknown_verifier_is_refused_at_load_naming_the_setting() -> None:
-    config = {
-        **CONFIG,
-        "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}},
-    }
-    with pytest.raises(ConfigError) as info:
-        parse_config(config)
-    assert "plugins.settings.cascade.verifier" in str(info.value)
+async def test_an_unknown_verifier_is_refused_naming_the_known_ones(
+    make_orchestrator: Any,
+) -> None:
+    config = parse_config(
+        {**CONFIG, "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}}}
+    )
+    provider = Answers({}, default="B")
+    orch = await make_orchestrator(
+        config, plugins=(dynamic_orchestrator_cascade,), providers=(provider,)
+    )
+    message = "unknown verifier 'vibes'; known: agreement, scorer, self_check"
+    with pytest.raises(ConfigError, match=message):  # what start-up reports
+        dynamic_orchestrator_cascade.startup(orch)
+    result = await orch.orchestrate(TEXT)
+    assert result.status == "failed" and message in (result.error or "")
+    assert provider.calls == []  # no model ran on a configuration that names no verifier
