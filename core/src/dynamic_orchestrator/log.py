@@ -12,8 +12,6 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import redact
-
 _configured = False
 _level: int | None = None
 ROUTE_STDLIB = False
@@ -24,6 +22,8 @@ ROUTE_STDLIB = False
 def _redact_event(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
+    from .errors import redact  # not at import: `--version` loads no contract (nor pydantic)
+
     for key, value in event_dict.items():
         if isinstance(value, str):
             event_dict[key] = redact(value)
