@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from dynamic_orchestrator import hookimpl
@@ -26,11 +26,12 @@ from dynamic_orchestrator.models import RequestRecord
 
 from .content import ContentCapture
 from .settings import Settings
-from .sink import TraceSink
-from .spans import AGENT_NAME, SpanBuilder
 
 if TYPE_CHECKING:
     from dynamic_orchestrator import Orchestrator
+
+    from .sink import TraceSink
+    from .spans import SpanBuilder
 
 __all__ = [
     "ContentCapture",
@@ -49,6 +50,20 @@ SCOPE_NAME = "dynamic_orchestrator_otel"
 log = get_logger("metrics.otel")
 
 
+def __getattr__(name: str) -> Any:
+    """The sink and span builder, imported on first use: with no endpoint set (the usual
+    start-up) the OTLP encoding and its protobuf stay unloaded."""
+    if name == "TraceSink":
+        from .sink import TraceSink
+
+        return TraceSink
+    if name == "SpanBuilder":
+        from .spans import SpanBuilder
+
+        return SpanBuilder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _version() -> str:
     try:
         return metadata.version("dynamic-orchestrator-otel")
@@ -61,6 +76,8 @@ def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
     from .encoding import Encoder
+    from .sink import TraceSink
+    from .spans import AGENT_NAME, SpanBuilder
     from .transport import Target, Transport
 
     resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, SDK facts
