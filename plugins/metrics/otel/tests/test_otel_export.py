@@ -451,3 +451,26 @@ def test_an_exporter_that_cannot_run_is_counted_not_silent(
     sink.close()
     assert sink.lost == 3 and sink.exported_spans == 0 and not receiver.bodies
     assert sink.restarts == MAX_RESTARTS  # each death logged (trace_exporter_died)
+
+
+async def test_the_stdio_server_traces_and_keeps_its_stdout(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """stdout is the MCP stream: the exporter writes nothing to it, and the trace arrives."""
+    from mcp import Client, StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), LOG_LEVEL="WARNING")
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "dynamic_orchestrator", "serve"],
+        env=env,
+        cwd=str(tmp_path),
+    )
+    async with Client(server) as client:
+        run = await client.call_tool("orchestrate", {"request": "Create a REST API for users"})
+        again = await client.call_tool("get_metrics", {"period": "1m"})
+    assert run.structured_content is not None and not again.is_error
+    assert run.structured_content["status"] == "delegated"
+    (trace,) = [Trace(receiver.spans())]  # posted when the server shut down
+    assert attrs(trace.root)[P + "request_id"] == run.structured_content["request_id"]
