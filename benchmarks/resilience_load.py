@@ -35,6 +35,7 @@ status 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import shutil
@@ -45,6 +46,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 import anyio
@@ -87,11 +89,73 @@ def faults(rng: random.Random, n: int, rate: float) -> list[fs.Fault]:
     return [rng.choice(kinds)() if rng.random() < rate else fs.reply("ok") for _ in range(n)]
 
 
-def make_config(srv: fs.FakeProviderServer, args: argparse.Namespace, **extra: Any) -> Any:
+def _serve(conn: Connection) -> None:
+    """The child process: a fake provider server driven over ``conn``."""
+    with fs.FakeProviderServer() as srv:
+        conn.send(srv.openai_base_url)
+        while True:
+            method, args, kwargs = conn.recv()
+            if method == "stop":
+                return
+            if method == "calls":
+                conn.send(Counter(r.model for r in srv.requests))
+                continue
+            getattr(srv, method)(*args, **kwargs)
+            conn.send(None)
+
+
+class ProviderProcess:
+    """The fake provider server in a process of its own, as a real provider is.
+
+    In the benchmark's process, its thread would contend for the GIL with the
+    orchestrator's event loop: under a burst the loop then stalls for seconds, calls time
+    out on the client side without the provider being slow, and the breaker counts the
+    harness's stalls as provider faults.
+    """
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self._proc.start()
+        self.openai_base_url: str = self._conn.recv()
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        self._conn.send((method, args, kwargs))
+        return self._conn.recv()
+
+    def reset(self) -> None:
+        self._call("reset")
+
+    def set_latency(self, seconds: float) -> None:
+        self._call("set_latency", seconds)
+
+    def script(self, provider: str, *steps: fs.Fault, model: str | None = None) -> None:
+        self._call("script", provider, *steps, model=model)
+
+    def calls(self) -> Counter[str]:
+        """Requests the server received, per model."""
+        result: Counter[str] = self._call("calls")
+        return result
+
+    def close(self) -> None:
+        self._conn.send(("stop", (), {}))
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+def make_config(srv: ProviderProcess, args: argparse.Namespace, **extra: Any) -> Any:
     tier = {"preferred": PRIMARY, "fallback": [FALLBACK]}
     data: dict[str, Any] = {
         "use_claude_code": False,
-        "providers": {"openai": {"base_url": srv.openai_base_url, "timeout": 10}},
+        "providers": {
+            "openai": {
+                "base_url": srv.openai_base_url,
+                "timeout": 10,
+                "max_concurrent": args.max_concurrent,
+            }
+        },
         "execution": {"simple": tier, "moderate": tier, "complex": tier},
         "retry": {"attempts": 3, "initial_wait": 0, "max_wait": 0, "max_retry_after": 1},
         "circuit_breaker": BREAKERS[args.breaker],
@@ -116,7 +180,7 @@ def redis_spent(url: str, prefix: str) -> float:
 
 
 async def run_pattern(
-    pattern: str, srv: fs.FakeProviderServer, args: argparse.Namespace, redis_url: str | None
+    pattern: str, srv: ProviderProcess, args: argparse.Namespace, redis_url: str | None
 ) -> Outcome:
     out = Outcome(pattern)
     srv.reset()
@@ -185,9 +249,16 @@ async def run_pattern(
     statuses = Counter(r.status for r in results.values())
     out.completed, out.failed = statuses["completed"], statuses["failed"]
     out.lost = n - len(results)
-    out.calls = Counter(r.model for r in srv.requests)
+    out.calls = srv.calls()
     for error in Counter(escaped).most_common(3):
         out.notes.append(f"escaped: {error}")
+    tries = Counter(
+        _kind_of(a.error or "")
+        for r in results.values()
+        for a in (r.attempts or [])
+        if a.outcome == "error"
+    )
+    out.notes.append(f"failed tries: {dict(tries.most_common())}")
     reasons = Counter((r.error or "")[:100] for r in results.values() if r.status == "failed")
     for reason, count in reasons.most_common(3):
         out.notes.append(f"failed x{count}: {reason}")
@@ -211,6 +282,16 @@ async def run_pattern(
         if per_1000 > 50:
             out.misses.append(f"dead model called {per_1000:.0f} times per 1,000 (target 50)")
     return out
+
+
+def _kind_of(error: str) -> str:
+    """A failed try's kind, as the fault it was: an injected HTTP status, or a timeout."""
+    if "timed out" in error:
+        return "client timeout"
+    for status in ("500", "503", "529", "429"):
+        if f"HTTP {status}" in error:
+            return f"HTTP {status}"
+    return error[:40]
 
 
 def free_port() -> int:
@@ -261,12 +342,15 @@ async def main(args: argparse.Namespace) -> int:
         f"faults; provider latency {args.latency * 1000:g} ms\n"
     )
     missed = 0
-    async with fs.FakeProviderServer() as srv:
+    srv = await anyio.to_thread.run_sync(ProviderProcess)
+    try:
         for pattern in args.pattern:
             out = await run_pattern(pattern, srv, args, args.redis)
             report(out, args.requests)
             missed += len(out.misses)
             print()
+    finally:
+        srv.close()
     return 1 if missed else 0
 
 
@@ -279,6 +363,9 @@ if __name__ == "__main__":
     parser.add_argument("--dead-rate", type=float, default=50.0, help="Requests/s, dead primary.")
     parser.add_argument("--latency", type=float, default=0.02, help="Provider seconds per call.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--max-concurrent", type=int, default=25, help="providers.openai.max_concurrent."
+    )
     parser.add_argument("--breaker", choices=tuple(BREAKERS), default="default")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     raise SystemExit(anyio.run(main, parser.parse_args()))

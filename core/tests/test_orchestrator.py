@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from dynamic_orchestrator import Orchestrator, hookimpl
 from dynamic_orchestrator.catalog import lookup_prices
@@ -221,6 +224,76 @@ async def test_timeouts_count_as_transient(make_orchestrator: Any) -> None:
     assert result.attempts[0].error_kind == "transient"
     assert "timed out after 0.05s" in result.attempts[0].error
     assert result.model == "gpt-5-nano"
+
+
+class Gauge(EchoProvider):
+    """An echo provider that notes the most calls it had in flight at once."""
+
+    def __init__(self, name: str, delay: float) -> None:
+        super().__init__(name, delay=delay)
+        self.in_flight = self.most = 0
+
+    async def complete(self, call: Any) -> Any:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            return await super().complete(call)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_burst_waits_for_the_providers_slots_and_the_wait_is_not_its_timeout(
+    make_orchestrator: Any,
+) -> None:
+    # Twelve requests at once, two slots, each call 0.1 s with a 0.3 s timeout: the last
+    # pair waits 0.5 s for a slot, which would time it out if the wait were counted.
+    config = parse_config(
+        {**FAST_RETRY, "providers": {"gemini": {"timeout": 0.3, "max_concurrent": 2}}}
+    )
+    gemini = Gauge("gemini", delay=0.1)
+    orch = await make_orchestrator(config, plugins=(plugin(gemini),))
+    results: list[Any] = []
+
+    async def one(i: int) -> None:
+        results.append(await orch.orchestrate(f"Show the contents of {i}.yaml"))
+
+    async with anyio.create_task_group() as group:
+        for i in range(12):
+            group.start_soon(one, i)
+    assert gemini.most == 2
+    assert [r.status for r in results] == ["completed"] * 12
+    assert all(a.outcome == "ok" for r in results for a in r.attempts)
+
+
+async def test_a_burst_takes_turns_deciding_so_the_event_loop_keeps_turning(
+    make_orchestrator: Any,
+) -> None:
+    ticks = 0
+    seen: list[int] = []
+
+    class Watch:
+        @hookimpl(tryfirst=True)
+        def classify(self, request: Any) -> None:
+            seen.append(ticks)  # how many passes of the loop the ticker made so far
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    orch = await make_orchestrator(
+        parse_config({"use_claude_code": False}), plugins=(plugin(EchoProvider("gemini")), Watch())
+    )
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        async with anyio.create_task_group() as burst:
+            for i in range(20):
+                burst.start_soon(orch.orchestrate, f"Show the contents of {i}.yaml")
+        group.cancel_scope.cancel()
+    assert len(seen) == 20
+    # Each decision had a pass of the loop of its own: other tasks ran between any two.
+    assert all(later > earlier for earlier, later in pairwise(seen))
 
 
 async def test_every_model_failing_lists_every_attempt(make_orchestrator: Any) -> None:

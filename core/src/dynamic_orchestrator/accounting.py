@@ -15,6 +15,7 @@ from .contract import (
     OrchestrationResult,
     Rewrite,
     Usage,
+    redact_known,
 )
 from .decide import Decision
 from .pricing import completion_cost
@@ -69,7 +70,8 @@ def finish(
     )
     return OrchestrationResult(
         status="completed",
-        output=completion.text,
+        # The answer leaves without the process's own keys (a model may echo one it saw).
+        output=None if completion.text is None else redact_known(completion.text),
         analysis=decision.result,
         model=completion.model,
         provider=completion.provider,

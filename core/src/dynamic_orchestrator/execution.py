@@ -11,10 +11,14 @@ hook, and caches by wrapping ``execute``; none of them walks the chain itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import anyio
+import anyio.lowlevel
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -77,10 +81,43 @@ def build_call(
     )
 
 
+@asynccontextmanager
+async def _no_slot() -> AsyncIterator[None]:
+    yield
+
+
+_slots: anyio.lowlevel.RunVar[weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter]] = (
+    anyio.lowlevel.RunVar("provider_slots")
+)
+
+
+def provider_slots(provider: Any, size: int) -> anyio.CapacityLimiter | None:
+    """The bulkhead of one provider: at most ``size`` calls in flight at once.
+
+    A burst of requests does not open a connection each: the calls past ``size`` wait for
+    a slot, and that wait is not part of the call's timeout (so a queue of our own is never
+    taken for a slow provider). One limiter per provider object and event loop.
+    """
+    try:
+        slots = _slots.get()
+    except LookupError:
+        slots = weakref.WeakKeyDictionary()
+        _slots.set(slots)
+    try:
+        found = slots.get(provider)
+        if found is None or found.total_tokens != size:
+            found = slots[provider] = anyio.CapacityLimiter(size)
+    except TypeError:  # not weakly referenceable: no bulkhead
+        return None
+    return found
+
+
 async def call_model(ctx: ExecutionContext, candidate: Candidate, call: ProviderCall) -> Completion:
     """One try on one model, with its timeout; the attempt is appended to ``ctx.attempts``.
 
-    Every exception becomes a :class:`ProviderError` so the caller can act on its kind.
+    The call waits for one of the provider's ``max_concurrent`` slots first
+    (:func:`provider_slots`). Every exception becomes a :class:`ProviderError` so the
+    caller can act on its kind.
     """
     provider = ctx.catalog.providers.get(candidate.provider)
     start = time.perf_counter()
@@ -111,11 +148,21 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
     try:
         warm = getattr(provider, "warm", None)
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
-            await warm()
-            start = time.perf_counter()
+            with anyio.move_on_after(call.timeout) as warming:
+                await warm()
+            if warming.cancelled_caught:
+                raise ProviderError(
+                    ErrorKind.TRANSIENT,
+                    f"provider {candidate.provider}: warm() did not finish "
+                    f"within {call.timeout:g}s",
+                )
+        settings = ctx.config.providers.get(candidate.provider)
+        slots = provider_slots(provider, settings.max_concurrent if settings else 100)
+        async with slots if slots is not None else _no_slot():
+            start = time.perf_counter()  # the wait for a slot is not the call's time
             started_at = time.time()
-        with anyio.fail_after(call.timeout):
-            completion = await provider.complete(call)
+            with anyio.fail_after(call.timeout):
+                completion = await provider.complete(call)
     except ProviderError as exc:
         exc.provider = exc.provider or candidate.provider
         exc.model = exc.model or candidate.model

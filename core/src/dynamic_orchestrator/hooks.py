@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 import pluggy
 
 from . import hookspecs
@@ -178,24 +179,48 @@ class Hooks:
 
     # --- lifecycle -------------------------------------------------------------------
 
-    async def _call_all(self, hook_name: str, **kwargs: Any) -> list[BaseException]:
-        """Call every implementation, awaiting awaitables; return the errors, never raise."""
+    async def _call_all(
+        self, hook_name: str, timeout: float | None = None, **kwargs: Any
+    ) -> list[BaseException]:
+        """Call every implementation, awaiting awaitables; return the errors, never raise.
+
+        Each implementation gets ``timeout`` seconds; one that takes longer is cancelled and
+        its error (a :class:`TimeoutError`) names the plugin, as every error here does.
+        """
         errors: list[BaseException] = []
         caller = getattr(self._hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):
             try:
-                result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-                if inspect.isawaitable(result):
-                    await result
+                with anyio.fail_after(timeout):
+                    result = impl.function(
+                        **{k: v for k, v in kwargs.items() if k in impl.argnames}
+                    )
+                    if inspect.isawaitable(result):
+                        await result
+            except TimeoutError:
+                errors.append(
+                    TimeoutError(
+                        f"plugin {impl.plugin_name}: {hook_name} did not finish within {timeout:g}s"
+                    )
+                )
             except Exception as exc:
-                errors.append(exc)
+                errors.append(
+                    RuntimeError(
+                        f"plugin {impl.plugin_name}: {hook_name} failed: "
+                        f"{type(exc).__name__}: {exc}"
+                    )
+                )
         return errors
 
-    async def startup(self, orchestrator: Host) -> list[BaseException]:
-        return await self._call_all("startup", orchestrator=orchestrator)
+    async def startup(
+        self, orchestrator: Host, timeout: float | None = None
+    ) -> list[BaseException]:
+        return await self._call_all("startup", timeout, orchestrator=orchestrator)
 
-    async def shutdown(self, orchestrator: Host) -> list[BaseException]:
-        return await self._call_all("shutdown", orchestrator=orchestrator)
+    async def shutdown(
+        self, orchestrator: Host, timeout: float | None = None
+    ) -> list[BaseException]:
+        return await self._call_all("shutdown", timeout, orchestrator=orchestrator)
 
     # --- per-request stages ------------------------------------------------------------
 

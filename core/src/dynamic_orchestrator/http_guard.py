@@ -14,12 +14,15 @@ there; the token is the guard.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from .errors import ConfigError, register_secret
 
@@ -135,6 +138,13 @@ class RequestGuard:
     :param api_key_header: also accept the token as ``x-api-key`` (the gateway: Anthropic
         clients send their key there); the header that carried the token is then removed
         before the app sees the request, so it is never mistaken for the client's own key.
+    :param body_timeout: seconds the client has for each part of a request body; a client
+        that sends it slower gets 408 and its connection is freed.
+
+    Sessions are bound to the client that made them: the ``mcp-session-id`` a response
+    hands out is kept with that client's identity (its address and credentials), and a
+    request naming the session from any other client (a call or a ``DELETE``) gets 404, as
+    for an unknown session.
     """
 
     def __init__(
@@ -145,12 +155,16 @@ class RequestGuard:
         hosts: list[str] | None,
         origins: list[str],
         api_key_header: bool = False,
+        body_timeout: float = 10.0,
     ):
         self.app = app
         self.api_key_header = api_key_header
         self.expected = token.encode() if token else None
         self.hosts = hosts
         self.origins = origins
+        self.body_timeout = body_timeout
+        self.sessions: dict[bytes, str] = {}
+        """Session id -> the identity of the client that was given it."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,7 +208,60 @@ class RequestGuard:
                 **scope,
                 "headers": [(k, v) for k, v in scope["headers"] if k.lower() != carrier],
             }
-        await self.app(scope, receive, _json_too_large(send))
+        identity = _identity(scope, headers)
+        session = headers.get(SESSION_HEADER)
+        if session is not None and self.sessions.get(session, identity) != identity:
+            await _reply(send, 404, "session_not_found", "no such session for this client")
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                for key, value in message.get("headers", []):
+                    if key.lower() == SESSION_HEADER.encode():
+                        self.sessions.setdefault(value, identity)
+            await send(message)
+
+        body_done = scope.get("method") in ("GET", "HEAD", "DELETE")
+
+        async def receiving() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            with anyio.move_on_after(self.body_timeout):
+                message = await receive()
+                body_done = message["type"] != "http.request" or not message.get("more_body")
+                return message
+            raise _SlowBody
+
+        try:
+            await self.app(scope, receiving, _json_too_large(sending))
+        except _SlowBody:
+            if not started:
+                await _reply(
+                    send,
+                    408,
+                    "request_timeout",
+                    f"the request body did not arrive within {self.body_timeout:g}s",
+                )
+        if scope.get("method") == "DELETE" and session is not None:
+            self.sessions.pop(session, None)
+
+
+SESSION_HEADER = "mcp-session-id"
+
+
+class _SlowBody(Exception):
+    """The client took longer than the body timeout to send a part of the body."""
+
+
+def _identity(scope: Scope, headers: dict[str, bytes]) -> str:
+    """Who the client is, for binding sessions: its address and what it authenticated with."""
+    client = scope.get("client") or ("", 0)
+    secret = headers.get("authorization", b"") + b"\0" + headers.get("x-api-key", b"")
+    return f"{client[0]}|{hashlib.sha256(secret).hexdigest()}"
 
 
 def _json_too_large(send: Send) -> Send:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from .errors import redact
@@ -118,6 +118,19 @@ def route_stdlib_lazily() -> None:
     handler.set_name("dynamic-orchestrator")
     root.addHandler(handler)
     root.setLevel(logging.getLevelNamesMapping().get(name, logging.WARNING))
+
+
+def own_root_logging(before: Iterable[logging.Handler]) -> None:
+    """One logging path: root handlers added since ``before`` was taken (the MCP SDK's Rich
+    handler, installed when its server is built) are replaced by our redacting handler, so
+    no record prints twice, once of them raw. Handlers that were there are left alone."""
+    root = logging.getLogger()
+    kept = set(before)
+    added = [h for h in root.handlers if h not in kept and h.get_name() != "dynamic-orchestrator"]
+    for handler in added:
+        root.removeHandler(handler)
+    if added:
+        route_stdlib_lazily()
 
 
 class _Logger:

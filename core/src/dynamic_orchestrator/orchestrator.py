@@ -54,6 +54,7 @@ from .log import get_logger
 from .planning import chain_prompts, delegated, failed_plan, model_for, tool_tokens, with_user
 from .plugins import PluginManager, load_entry_points, make_plugin_manager
 from .records import build_record
+from .watchdog import LoopWatchdog, owners
 
 log = get_logger("orchestrator")
 
@@ -134,6 +135,9 @@ class Orchestrator:
         self._initialized = False
         self._closed = False
         self._plugin_states: dict[str, Any] = {}
+        self._deciding = anyio.Lock()
+        self.watchdog: LoopWatchdog | None = None
+        """Names what blocks the event loop (``plugins.loop_block_warning``)."""
         self._ahead: OrderedDict[str, tuple[float, Decision]] = OrderedDict()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -148,7 +152,10 @@ class Orchestrator:
         models = self.hooks.register_models(config)
         self.catalog = build_catalog(config, self.providers.values(), models)
         self.services = self.hooks.register_services(config)
-        for error in await self.hooks.startup(self):
+        if config.plugins.loop_block_warning > 0:
+            names = owners(self.pm.list_name_plugin(), self.providers)
+            self.watchdog = LoopWatchdog(names, config.plugins.loop_block_warning)
+        for error in await self.hooks.startup(self, config.plugins.startup_timeout):
             log.warning("startup_hook_failed", error=redact(str(error)))
         self._initialized = True
         return self
@@ -158,9 +165,25 @@ class Orchestrator:
         if self._closed or not self._initialized:
             return
         self._closed = True
+        if self.watchdog is not None:
+            self.watchdog.stop()
         with anyio.CancelScope(shield=True):
-            for error in await self.hooks.shutdown(self):
+            for error in await self.hooks.shutdown(self, self.config.plugins.startup_timeout):
                 log.warning("shutdown_hook_failed", error=redact(str(error)))
+
+    async def _execute(self, ctx: ExecutionContext) -> Execution:
+        """The ``execute`` hook within ``plugins.execute_timeout``; past it, a failed
+        execution naming the implementations (a plugin's hang is not the client's wait)."""
+        timeout = self.config.plugins.execute_timeout
+        with anyio.move_on_after(timeout):
+            return await self.hooks.execute(ctx)
+        names = sorted({impl.plugin_name for impl in self.pm.hook.execute.get_hookimpls()})
+        error = (
+            f"execute did not finish within {timeout:g}s (plugins.execute_timeout); "
+            f"its implementations: {', '.join(names)}"
+        )
+        log.error("execute_timed_out", request_id=ctx.request.request_id, error=error)
+        return Execution(completion=None, attempts=list(ctx.attempts), error=error)
 
     def plugin_state(self, name: str, factory: Callable[[], T]) -> T:
         """This orchestrator's state object for plugin ``name``, made on first use."""
@@ -388,9 +411,13 @@ class Orchestrator:
 
         await report("analyzing", 0.1)
         stages = trace.stages
-        decision = trace.decision = self._decide_once(
-            trace.request, client, keep=False, stages=stages
-        )
+        # Decisions take their turn, one per pass of the event loop: a burst of requests
+        # does not run every analysis back to back (seconds of CPU under load) while the
+        # calls already in flight wait to read their answers and time out.
+        async with self._deciding:
+            decision = trace.decision = self._decide_once(
+                trace.request, client, keep=False, stages=stages
+            )
         trace.request = decision.request
         selection = decision.selection
         await report(f"selected {decision.result.recommended_model}", 0.3)
@@ -420,7 +447,7 @@ class Orchestrator:
             trace.prompts = with_user(trace.prompts, trace.rewrite.text)
             ctx = self._context(decision, trace.prompts, client, report)
         began = time.perf_counter()
-        execution = trace.execution = await self.hooks.execute(ctx)
+        execution = trace.execution = await self._execute(ctx)
         stages.append(("execute", began, time.perf_counter()))
         # The tools sent to the last model tried (none when nothing was called: a cache hit).
         tried = execution.attempts[-1].model if execution.attempts else None

@@ -28,7 +28,10 @@ from .contract import (
     can_stream,
     register_secret,
 )
+from .log import get_logger
 from .pricing import measured_cost
+
+log = get_logger("providers")
 
 __all__ = [
     "APIProvider",
@@ -294,15 +297,26 @@ class APIProvider:
         )
 
 
-async def warm_providers(providers: Mapping[str, Any]) -> None:
+async def warm_providers(providers: Mapping[str, Any], timeout: float = 30.0) -> None:
     """Build the SDK clients of every callable :class:`APIProvider` now (a server at start-up).
 
     Otherwise each client is built on its provider's first call, which then also pays
-    for importing the SDK.
+    for importing the SDK. Each provider gets ``timeout`` seconds (``plugins.startup_timeout``
+    where a config is at hand); one that takes longer is named in the log and left to warm
+    on its first call.
     """
-    for provider in providers.values():
+    import anyio
+
+    for name, provider in providers.items():
         if isinstance(provider, APIProvider):
-            await provider.warm()
+            with anyio.move_on_after(timeout) as warming:
+                await provider.warm()
+            if warming.cancelled_caught:
+                log.warning(
+                    "provider_warm_timed_out",
+                    provider=name,
+                    error=f"provider {name}: warm() did not finish within {timeout:g}s",
+                )
 
 
 async def close_providers(providers: Mapping[str, Any], kind: type[APIProvider]) -> None:

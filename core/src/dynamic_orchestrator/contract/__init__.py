@@ -49,6 +49,7 @@ from ._errors import (
     ProviderError,
     RequestError,
     redact,
+    redact_known,
     register_secret,
 )
 from ._execution import (
@@ -209,5 +210,6 @@ __all__ = [
     "can_stream",
     "events_from_completion",
     "redact",
+    "redact_known",
     "register_secret",
 ]

@@ -56,6 +56,13 @@ class ProviderConfig(_Section):
     )
     models: list[str] = Field(default_factory=list, description="Extra model names it serves.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds per call.")
+    max_concurrent: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Calls in flight at once to this provider; more wait for a slot "
+        "(the wait is not part of 'timeout').",
+    )
     enabled: bool = Field(default=True, description="Whether the provider is switched on.")
     options: dict[str, Any] = Field(default_factory=dict, description="Provider-specific.")
     client_key: Literal["never", "passthrough"] = Field(
@@ -129,6 +136,11 @@ class ServerConfig(_Section):
     max_request_chars: int = Field(
         default=200_000, gt=0, description="Longest request text accepted."
     )
+    body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has for each part of a request body (then 408).",
+    )
 
 
 Scenario = Literal["default", "background", "think", "longContext", "webSearch", "toolResults"]
@@ -193,6 +205,24 @@ class PluginsConfig(_Section):
         description="Plugins whose hooks run first, in this order; the rest follow by name.",
     )
     strict: bool = Field(default=False, description="Re-raise when a plugin fails to load.")
+    startup_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds each plugin's startup (or shutdown) and each provider's warm-up "
+        "may take; past it the plugin is named in the log and start-up goes on.",
+    )
+    execute_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds one request's execution (its whole chain, retries included) may "
+        "take; past it the request fails, naming the execute implementations.",
+    )
+    loop_block_warning: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds the event loop may be blocked before the plugin or provider "
+        "running at that moment is named in the log (event_loop_blocked); 0: off.",
+    )
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="The older place of a plugin's settings, by name; 'plugins.<name>' wins.",

@@ -130,6 +130,9 @@ _SECRET_PATTERNS = [
     ),
     re.compile(r"\b(sk-(?:ant-|proj-)?)[A-Za-z0-9_\-]{8,}"),
     re.compile(r"\b(AIza)[A-Za-z0-9_\-]{20,}"),
+    # Connection URLs: redis://user:pass@host and ?password=... (Redis, databases).
+    re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^@\s/]+(?=@)"),
+    re.compile(r"(?i)([?&](?:password|passwd|pass|auth)=)[^&\s#]+"),
 ]
 
 _known_secrets: set[str] = set()
@@ -139,6 +142,18 @@ def register_secret(value: str | None) -> None:
     """Remember a secret value (an API key read from the environment) for redaction."""
     if value and len(value) >= 6:
         _known_secrets.add(value)
+
+
+def redact_known(text: str) -> str:
+    """Remove only the secrets this process holds (its API keys) from ``text``.
+
+    For a model's answer: the key-shaped patterns of :func:`redact` would also mangle an
+    answer that shows an example key, so only the process's own keys are taken out.
+    """
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
 
 
 def redact(text: str) -> str:

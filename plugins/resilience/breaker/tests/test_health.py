@@ -79,3 +79,15 @@ def test_health_shows_a_breaker_another_process_opened(
     assert row["state"] == "open" and "quota exhausted" in row["reason"]
     assert row["open_for_s"] > 800  # long_open_duration, 900 s by default
     assert report["models"]["m-big"]["state"] == "closed"
+
+
+def test_health_shows_the_redis_url_without_its_password() -> None:
+    from dynamic_orchestrator_breaker.shared import _safe_url
+
+    for url in (
+        "redis://default:pw-s3cr3t-1@cache:6379/0",
+        "redis://cache:6379/0?password=pw-s3cr3t-1",
+        "redis://user:pw-s3cr3t-1@cache:6379/0?password=pw-s3cr3t-1",
+    ):
+        shown = _safe_url(url)
+        assert "pw-s3cr3t-1" not in shown and "cache:6379/0" in shown

@@ -466,3 +466,23 @@ async def test_the_server_builds_its_own_orchestrator_on_demand(protocol: str) -
         assert len((await client.list_tools()).tools) == 3
         result = await client.call_tool("orchestrate", {"request": REQUEST})
     assert result.structured_content["status"] == "delegated"  # type: ignore[index]
+
+
+def test_building_the_server_leaves_one_logging_path() -> None:
+    import logging
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    for handler in saved:
+        root.removeHandler(handler)
+    try:
+        build_server(Config())
+        names = [type(h).__name__ for h in root.handlers]
+        # The SDK's Rich handler is gone; our redacting handler takes the records.
+        assert "RichHandler" not in names
+        assert [h.get_name() for h in root.handlers] == ["dynamic-orchestrator"]
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved:
+            root.addHandler(handler)

@@ -16,10 +16,11 @@ rates judged from 50; plus a consecutive-failure trip so a dead model is left qu
   ``minimum_calls`` calls, the breaker opens when the failure rate reaches
   ``failure_rate_threshold`` or the slow-call rate reaches ``slow_call_rate_threshold``.
   A call is slow when it took at least ``slow_call_duration`` seconds, failed or not.
-  Independently, ``consecutive_failures`` hard failures in a row (each call counted, see
-  :meth:`Breaker.on_call_failed`) open it whatever the window holds: a dead model is
-  left after a bounded number of calls, while random noise (30% faults make ten in a
-  row a one-in-170,000 event) does not trip it. 0 turns this off.
+  Independently, ``consecutive_failures`` hard failures in a row (see
+  :meth:`Breaker.on_call_failed`; the executor reports one per request, not one per
+  retry) open it whatever the window holds: a dead model is left after a bounded number
+  of requests, while random noise (30% faults make ten in a row a one-in-170,000 event)
+  does not trip it. 0 turns this off.
 - **open**: nothing is permitted until ``open_duration`` has passed (or the longer time a
   forced open set: a rate-limit cool-down, quota exhaustion, a refused key); then the next
   permission check moves to half-open.
@@ -180,7 +181,8 @@ class Breaker:
         return self._record(permit, failed=True, duration=duration)
 
     def on_call_failed(self, permit: Permit) -> Transition | None:
-        """Count one call that failed hard (every try, retries included).
+        """Count one hard failure toward the consecutive run (the caller decides what one
+        is: :class:`~.registry.RequestOutcomes` reports a request's first failed call).
 
         ``consecutive_failures`` of them in a row while closed open the breaker; a failed
         half-open probe call opens it again at once.

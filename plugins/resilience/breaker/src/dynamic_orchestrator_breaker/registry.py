@@ -7,8 +7,11 @@ model across every process. After the call, the outcome goes to the local breake
 change of state is published.
 
 Outage or noise: a request's outcome on a model enters the failure-rate window once,
-whatever its retries (:class:`RequestOutcomes`), while every hard-failed call counts
-toward the consecutive-failure trip. What each error kind does is this plugin's own
+whatever its retries (:class:`RequestOutcomes`), and a request adds to the
+consecutive-failure run once, at its first hard-failed call on the model (its retries do
+not): a run of ``consecutive_failures`` failing *requests* trips the breaker, so a burst
+of retries (or of client-side timeouts) on one request cannot open it alone, while a dead
+model is still left after that many requests. What each error kind does is this plugin's own
 table, :data:`BREAKER_POLICIES`:
 
 ==================  ============  ===========  =====================================
@@ -241,16 +244,20 @@ class BreakerRegistry:
         permit: Permit,
         error: ProviderError,
         provider_models: Callable[[], Iterable[str]],
+        *,
+        in_a_row: bool = True,
     ) -> bool:
         """Act on one failed call at once (see :data:`BREAKER_POLICIES`).
 
         :param provider_models: the models of the failing model's provider, for an auth
             failure that marks the whole provider misconfigured.
+        :param in_a_row: add to the consecutive-failure run (False for a request's retry
+            on a model whose run it already added to; a failed probe reopens regardless).
         :returns: whether the request's outcome on ``model`` counts as a failure.
         """
         breaker = self.breaker(model)
         policy = breaker_policy(error)
-        if policy.in_a_row:
+        if policy.in_a_row and (in_a_row or permit.probe):
             await self._publish(model, breaker.on_call_failed(permit))
         long = breaker.settings.long_open_duration
         if policy.cool_down == "retry_after" and error.retry_after:
@@ -341,6 +348,8 @@ class _Held:
     failed: bool = False
     duration: float = 0.0
     in_flight: int = 0
+    run_generation: int = -1
+    """The breaker generation in which this request last added to the failure run."""
 
 
 @dataclass
@@ -349,9 +358,9 @@ class RequestOutcomes:
 
     The permit taken by the request's first call on a model serves its retries while the
     breaker stays in the state that issued it (otherwise the retry asks again). Each failed
-    call still acts at once (cool-downs, the consecutive-failure count), but the window
-    gets one entry per model: a success as soon as one call answers, a failure when the
-    request moves on (:meth:`settle`).
+    call still acts at once (cool-downs; the first one also adds to the consecutive-failure
+    run), but the window gets one entry per model: a success as soon as one call answers, a
+    failure when the request moves on (:meth:`settle`).
     Same methods as :class:`BreakerRegistry` for a call; :meth:`settle` must run at the end.
     """
 
@@ -391,7 +400,12 @@ class RequestOutcomes:
         provider_models: Callable[[], Iterable[str]],
     ) -> None:
         held = self._held.get(model)
-        counts = await self.registry.call_failed(model, permit, error, provider_models)
+        first = held is None or held.run_generation != permit.generation
+        if held is not None:
+            held.run_generation = permit.generation
+        counts = await self.registry.call_failed(
+            model, permit, error, provider_models, in_a_row=first
+        )
         if held is not None and not held.answered and counts:
             held.failed = True
             held.duration = max(held.duration, duration)

@@ -53,7 +53,7 @@ class BreakerOverride(_Section):
         default=None, gt=0, description="Seconds open before half-open."
     )
     consecutive_failures: int | None = Field(
-        default=None, ge=0, description="Hard failures in a row that open it (0: off)."
+        default=None, ge=0, description="Failing requests in a row that open it (0: off)."
     )
     half_open_probes: int | None = Field(
         default=None, ge=1, description="Calls let through while half-open."
@@ -76,8 +76,8 @@ class CircuitBreakerConfig(_Section):
     consecutive_failures: int = Field(
         default=10,
         ge=0,
-        description="Hard-failed calls in a row that open it whatever the window holds "
-        "(a dead model is left after this many calls); 0: off.",
+        description="Requests in a row that failed hard on the model (one each, however "
+        "many retries) that open it whatever the window holds; 0: off.",
     )
     failure_rate_threshold: float = Field(
         default=0.5, gt=0, le=1, description="Failure share of the window that opens it."

@@ -97,10 +97,11 @@ return total
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its password, for log lines and ``health``."""
+    """The URL without its password (``user:pass@`` or ``?password=``), for log lines and
+    ``health``."""
     if "@" in url:
         scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        url = f"{scheme}://***@{rest.split('@', 1)[1]}"
     return redact(url)
 
 

@@ -92,6 +92,7 @@ def build_http_app(
         token=token,
         hosts=allowed_hosts(host, port),
         origins=allowed_origins(config, host, port),
+        body_timeout=config.server.body_timeout,
     )
 
 
@@ -135,4 +136,6 @@ def run_http(config: Config, host: str, port: int) -> None:
         log_level="warning",
         server_header=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,  # an idle connection is closed after 5 s
+        h11_max_incomplete_event_size=64 * 1024,  # request line and headers: 64 KiB at most
     )

@@ -21,6 +21,7 @@ This module deliberately has no ``from __future__ import annotations``: the SDK 
 tool signatures at registration, and the request-length limit in them comes from config.
 """
 
+import logging
 import os
 import re
 import signal
@@ -240,7 +241,9 @@ class ServerState:
             # importing an SDK.
             from dynamic_orchestrator.providers import warm_providers
 
-            await warm_providers(orchestrator.providers)
+            await warm_providers(
+                orchestrator.providers, orchestrator.config.plugins.startup_timeout
+            )
         except Exception as exc:  # the first tool call reports it
             _log().warning("orchestrator_warm_up_failed", error=redact(str(exc)))
 
@@ -487,7 +490,9 @@ def build_server(
 
         config = orchestrator.config if orchestrator is not None else load_config()
     from dynamic_orchestrator import __version__
+    from dynamic_orchestrator.log import own_root_logging
 
+    before = list(logging.getLogger().handlers)
     server: MCPServer[ServerState] = MCPServer(
         SERVER_NAME,
         title="Dynamic Orchestrator",
@@ -497,6 +502,7 @@ def build_server(
         middleware=[_warm_after_tools_list, _no_prompts, _clear_tool_argument_errors],
         log_level=_log_level(),
     )
+    own_root_logging(before)  # the SDK's Rich handler out: every record redacted, once
     _advertise_tools_only(server)
     RequestArg = Annotated[
         str,

@@ -57,7 +57,7 @@ def create_app(orchestrator: Orchestrator, *, owned: bool = True) -> Starlette:
         await app.state.gateway.ready()
         from dynamic_orchestrator.providers import warm_providers
 
-        await warm_providers(orchestrator.providers)
+        await warm_providers(orchestrator.providers, orchestrator.config.plugins.startup_timeout)
         try:
             yield
         finally:
