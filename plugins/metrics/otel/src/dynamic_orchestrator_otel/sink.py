@@ -123,6 +123,7 @@ class TraceSink:
         self._child: _Child | None = None
         self._started = 0  # exporters started
         self._cpu_before = 0.0  # CPU of the exporters that are gone
+        self._cpu0 = 0.0  # the sender thread's CPU clock when it started
         self._progress = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -180,12 +181,11 @@ class TraceSink:
     # --- the sender thread --------------------------------------------------------------
 
     def _run(self) -> None:
-        cpu0 = time.thread_time()
+        self._cpu0 = time.thread_time()
         self._ensure_child()  # start-up in the background, before the first batch
         while True:
             if self.pending:
                 self._send(self._take())
-                self.sender_cpu_s = time.thread_time() - cpu0
                 continue
             if self._stop.is_set():
                 break
@@ -269,6 +269,7 @@ class TraceSink:
         if lost is not None:
             self.lost += len(rows)
             log.warning("trace_records_lost", records=len(rows), lost=self.lost, why=lost)
-        with self._progress:
+        with self._progress:  # CPU first: who sees the rows done sees the CPU they took
+            self.sender_cpu_s = time.thread_time() - self._cpu0
             self._done += len(rows)
             self._progress.notify_all()
