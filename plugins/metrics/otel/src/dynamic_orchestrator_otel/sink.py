@@ -8,9 +8,10 @@ serving process only keeps a row per request, and a child process
 - :meth:`TraceSink.add` (the record hook) turns the record into a row of plain values
   (:mod:`dynamic_orchestrator_otel.rows`) and appends it to a bounded deque: a few
   microseconds, never blocks, never raises; a full queue drops the row and counts it.
-- A sender thread wakes every ``OTEL_BSP_SCHEDULE_DELAY`` milliseconds, or as soon as a
-  batch is full, pickles the waiting rows once and writes them to the exporter's pipe,
-  then waits (GIL released) for the exporter's answer: spans accepted and refused.
+- A sender thread wakes every ``OTEL_BSP_SCHEDULE_DELAY`` milliseconds, or as soon as
+  :data:`BATCH` rows wait (or on flush and close), pickles the waiting rows once per
+  batch and writes them to the exporter's pipe, then waits (GIL released) for the
+  exporter's answer: spans accepted and refused.
 - The exporter is started by the sender thread as soon as the sink starts, so its
   start-up is paid in the background, not by the first request. stdin and stdout are
   ``/dev/null`` to it (a stdio MCP server owns both); it logs to the shared stderr.
@@ -184,20 +185,25 @@ class TraceSink:
         self._cpu0 = time.thread_time()
         self._ensure_child()  # start-up in the background, before the first batch
         while True:
-            if self.pending:
-                self._send(self._take())
-                continue
-            if self._stop.is_set():
+            if not self._stop.is_set():
+                self._wake.wait(self.schedule_delay_s)
+                self._wake.clear()
+            # What waits now, in batches; rows that come meanwhile wait for the next turn,
+            # so a busy exporter is not fed a trickle of tiny batches.
+            todo = len(self.pending)
+            while todo > 0:
+                rows = self._take(min(todo, BATCH))
+                todo -= len(rows)
+                self._send(rows)
+            if self._stop.is_set() and not self.pending:
                 break
-            self._wake.wait(self.schedule_delay_s)
-            self._wake.clear()
         if self._child is not None:
             self._child.stop(EXIT_WAIT_S)
             self._child = None
 
-    def _take(self) -> list[Row]:
-        pending = self.pending
-        return [pending.popleft() for _ in range(min(len(pending), BATCH))]
+    def _take(self, count: int) -> list[Row]:
+        popleft = self.pending.popleft
+        return [popleft() for _ in range(count)]
 
     def _ensure_child(self) -> _Child | None:
         """The running exporter; a new one when it is gone; None when none can be had.
