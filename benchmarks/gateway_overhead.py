@@ -20,8 +20,11 @@ the upstream is the project's fake provider server in its own process, answering
 
 Printed per contender: time to the first streamed event (p50, p90) and to the end (p50)
 over ``--requests`` sequential streams, the time each adds over direct, and streams per
-second with ``--concurrency`` streams in flight (``--streams`` in all), plus the machine's
-load average before and after. A contender that cannot be installed or started here is
+second with ``--concurrency`` streams in flight (``--streams`` in all), the CPU time the
+serving process spent per stream (user + system, read from ``/proc`` for the process
+listening on the contender's port: less swayed by other work on the machine than the
+times; for direct, the fake upstream's own), plus the machine's load average before and
+after. A contender that cannot be installed or started here is
 reported as skipped, with the reason. Targets (issue 13): ours adds at most 2 ms to the
 TTFB p50 and at most 0.5x what ccr adds; our throughput is at least 1.5x ccr's.
 """
@@ -29,6 +32,7 @@ TTFB p50 and at most 0.5x what ccr adds; our throughput is at least 1.5x ccr's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -97,6 +101,26 @@ def process(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def listener_pid(url: str) -> int | None:
+    """The process listening on the URL's port (``ss``), to read its CPU time; None if unknown."""
+    port = url.rsplit(":", 1)[1]
+    ss = shutil.which("ss")
+    if ss is None:
+        return None
+    out = subprocess.run([ss, "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    found = re.search(r"pid=(\d+)", out)
+    return int(found.group(1)) if found else None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux ``/proc``), None if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -291,15 +315,23 @@ def main() -> None:
         starters = {"ours": ours, "ccr": ccr, "litellm": litellm}
         for contender in args.only:
             try:
-                if contender == "direct":
+                with (
+                    contextlib.nullcontext(upstream)
+                    if contender == "direct"
+                    else starters[contender](upstream, tmp)
+                ) as url:
+                    pid = listener_pid(url)
+                    before = cpu_seconds(pid)
                     results[contender] = anyio.run(
-                        measure, upstream, args.requests, args.concurrency, args.streams
+                        measure, url, args.requests, args.concurrency, args.streams
                     )
-                else:
-                    with starters[contender](upstream, tmp) as url:
-                        results[contender] = anyio.run(
-                            measure, url, args.requests, args.concurrency, args.streams
-                        )
+                    after = cpu_seconds(pid)
+                    runs = args.requests + args.streams + 20
+                    results[contender]["cpu_ms"] = (
+                        (after - before) * 1000 / runs
+                        if before is not None and after is not None
+                        else float("nan")
+                    )
             except Exception as exc:  # a contender that cannot run here is reported, not fatal
                 skipped[contender] = f"{type(exc).__name__}: {exc}"
     direct = results.get("direct")
@@ -307,8 +339,11 @@ def main() -> None:
         f"\n{args.requests} sequential streams each; throughput: {args.streams} streams, "
         f"{args.concurrency} in flight (milliseconds, measured)"
     )
-    heads = ("TTFB p50", "TTFB p90", "total p50", "added TTFB", "streams/s")
-    print(f"{'':10} {heads[0]:>9} {heads[1]:>9} {heads[2]:>10} {heads[3]:>11} {heads[4]:>10}")
+    heads = ("TTFB p50", "TTFB p90", "total p50", "added TTFB", "streams/s", "CPU ms")
+    print(
+        f"{'':10} {heads[0]:>9} {heads[1]:>9} {heads[2]:>10} {heads[3]:>11} {heads[4]:>10} "
+        f"{heads[5]:>7}"
+    )
     for contender, r in results.items():
         added = (
             f"{r['ttfb_p50'] - direct['ttfb_p50']:+.2f}"
@@ -317,7 +352,7 @@ def main() -> None:
         )
         print(
             f"{contender:10} {r['ttfb_p50']:9.2f} {r['ttfb_p90']:9.2f} {r['total_p50']:10.2f} "
-            f"{added:>11} {r['streams_per_s']:10.1f}"
+            f"{added:>11} {r['streams_per_s']:10.1f} {r['cpu_ms']:7.2f}"
         )
     for contender, why in skipped.items():
         print(f"{contender:10} skipped: {why}")

@@ -3,12 +3,13 @@ HTTP, against the fake provider server: what ran, why, and what it cost."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dynamic_orchestrator_cascade
 import dynamic_orchestrator_openai
 import pytest
+from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator_testing import fake_server as fs
 from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 
@@ -118,3 +119,56 @@ async def test_self_check_over_http_counts_the_check_call(
     assert result.output == "Paris, France"
     assert "self-check" in (result.attempts[-1].reason or "")
     assert_cost_is_the_sum(result)
+
+
+class AcmeVerifiers:
+    """A third-party plugin: a verifier that keeps any cheap answer of a few words (one
+    call), where the default ``agreement`` asks a second cheap model and escalates."""
+
+    plugin_name = "acme_verifiers"  # sorts before the cascade: registered before its hook
+
+    @hookimpl(optionalhook=True)
+    def register_verifiers(self, register: Callable[[str, Any], None]) -> None:
+        register("short_enough", lambda request: ShortEnough())
+
+
+class ShortEnough:
+    name = "short_enough"
+
+    def judge(self, answers: Sequence[str | None]) -> tuple[str, str]:
+        words = len((answers[0] or "").split())
+        if 0 < words <= 8:
+            return "accept", f"short_enough: {words} words"
+        return "escalate", f"short_enough: {words} words"
+
+
+async def test_a_plugin_verifier_changes_what_is_accepted(
+    fake_provider_server: FakeProviderServer,
+    server_config: Callable[..., Any],
+    make_orchestrator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-0123456789")
+    chain = {"preferred": STRONG, "fallback": CHEAP}
+    srv = fake_provider_server
+    results = {}
+    for verifier in ("agreement", "short_enough"):
+        config = server_config(
+            use_claude_code=False,
+            execution={tier: chain for tier in ("simple", "moderate", "complex")},
+            plugins={"settings": {"cascade": {"enabled": True, "verifier": verifier}}},
+        )
+        orch = await make_orchestrator(
+            config,
+            plugins=(dynamic_orchestrator_openai, dynamic_orchestrator_cascade, AcmeVerifiers()),
+        )
+        srv.reset()
+        answer(srv, **{CHEAP[0]: "Paris is the capital.", CHEAP[1]: "Lyon", STRONG: "Paris."})
+        results[verifier] = (await orch.orchestrate("Capital of France?"), models_called(srv))
+    default, called = results["agreement"]  # the two cheap answers disagree: escalated
+    assert called == [*CHEAP, STRONG] and default.output == "Paris."
+    plugin, called = results["short_enough"]
+    assert called == [CHEAP[0]]  # accepted by the plugin's verifier: one cheap call
+    assert plugin.output == "Paris is the capital." and plugin.model == CHEAP[0]
+    assert plugin.attempts[0].reason == "cheapest model first"
+    assert_cost_is_the_sum(plugin)

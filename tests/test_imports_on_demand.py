@@ -2,8 +2,8 @@
 
 Run in fresh interpreters with every default and extra plugin installed (the development
 environment): the heavy stacks (the provider SDKs, the ``mcp`` SDK, numpy, genai-prices'
-bundled data, structlog, prometheus_client, the stemmer) stay out until something uses
-them.
+bundled data, structlog, prometheus_client, the stemmer, OpenTelemetry and its protobuf)
+stay out until something uses them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ HEAVY = (
     "starlette",
     "uvicorn",
     "pydantic_settings",
+    "google.protobuf",
+    "opentelemetry",
 )
 
 
@@ -75,6 +77,21 @@ def _cli(*args: str) -> str:
 )
 def test_heavy_stacks_stay_out(code: str) -> None:
     assert _imported(code) == set()
+
+
+def test_version_imports_no_pydantic_nor_the_contract() -> None:
+    probe = (
+        "import sys\n"
+        "sys.argv = ['dynamic-orchestrator', '--version']\n"
+        "from dynamic_orchestrator.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydantic', 'dynamic_orchestrator.contract') if m in sys.modules))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_a_recorded_request_builds_the_installed_metrics_sinks_only() -> None:

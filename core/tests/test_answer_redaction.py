@@ -25,7 +25,9 @@ def providers(*items: EchoProvider) -> object:
 async def test_a_model_that_echoes_the_key_answers_without_it(make_orchestrator: Any) -> None:
     register_secret(KEY)
     config = parse_config({"use_claude_code": False})
-    orch = await make_orchestrator(config, plugins=(providers(EchoProvider("gemini")),))
+    orch = await make_orchestrator(
+        config, plugins=(providers(EchoProvider("gemini", prices_provider="google")),)
+    )
     result = await orch.orchestrate(f"Show the contents of config.yaml, key {KEY}")
     assert result.status == "completed" and result.output is not None
     assert KEY not in result.output and "[REDACTED]" in result.output

@@ -230,7 +230,7 @@ class Gauge(EchoProvider):
     """An echo provider that notes the most calls it had in flight at once."""
 
     def __init__(self, name: str, delay: float) -> None:
-        super().__init__(name, delay=delay)
+        super().__init__(name, delay=delay, prices_provider="google")
         self.in_flight = self.most = 0
 
     async def complete(self, call: Any) -> Any:

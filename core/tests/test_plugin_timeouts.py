@@ -56,7 +56,9 @@ async def test_a_hanging_execute_fails_the_request_at_its_timeout_naming_the_plu
 ) -> None:
     config = parse_config({"use_claude_code": False, "plugins": {"execute_timeout": 0.2}})
     hanging = HangingExecute()
-    orch = await make_orchestrator(config, plugins=(providers(EchoProvider("gemini")), hanging))
+    orch = await make_orchestrator(
+        config, plugins=(providers(EchoProvider("gemini", prices_provider="google")), hanging)
+    )
     name = orch.pm.get_name(hanging)
     with anyio.fail_after(10):
         result = await orch.orchestrate("Show the contents of config.yaml")
@@ -77,7 +79,10 @@ async def test_a_provider_whose_warm_up_hangs_is_named_and_the_chain_moves_on(
         }
     )
     orch = await make_orchestrator(
-        config, plugins=(providers(ColdProvider("gemini"), EchoProvider("openai")),)
+        config,
+        plugins=(
+            providers(ColdProvider("gemini", prices_provider="google"), EchoProvider("openai")),
+        ),
     )
     with anyio.fail_after(10):
         result = await orch.orchestrate("Show the contents of config.yaml")
@@ -99,7 +104,9 @@ async def test_a_provider_blocking_the_event_loop_is_named_by_the_watchdog(
     make_orchestrator: Any,
 ) -> None:
     config = parse_config({"use_claude_code": False, "plugins": {"loop_block_warning": 0.2}})
-    orch = await make_orchestrator(config, plugins=(providers(BlockingProvider("gemini")),))
+    orch = await make_orchestrator(
+        config, plugins=(providers(BlockingProvider("gemini", prices_provider="google")),)
+    )
     result = await orch.orchestrate("Show the contents of config.yaml")
     assert result.status == "completed"
     await anyio.sleep(0.3)  # the watchdog reads the stack while the loop is blocked

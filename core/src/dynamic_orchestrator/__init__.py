@@ -99,12 +99,23 @@ def __getattr__(name: str) -> Any:
         value: Any = _version()
     elif name in _EXPORTS:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    elif not name.startswith("_") and name in (contract := _contract()).__all__:
+    elif (
+        not name.startswith("_")
+        and not _is_submodule(name)
+        and name in (contract := _contract()).__all__
+    ):
         value = getattr(contract, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def _is_submodule(name: str) -> bool:
+    """True for ``from . import name`` of a module of this package: the contract stays unloaded."""
+    from importlib.util import find_spec
+
+    return find_spec(f"{__name__}.{name}") is not None
 
 
 def _contract() -> Any:

@@ -48,15 +48,22 @@ class Decision:
 
 
 def input_tokens(
-    config: Config, request: Request, route: ServiceRoute, system_tokens: int = 0
+    config: Config,
+    request: Request,
+    route: ServiceRoute,
+    system_tokens: int = 0,
+    context_tokens: int | None = None,
 ) -> int:
     """Estimated input tokens of the prompt that will be sent (context cut to its budget).
 
     :param system_tokens: the prompt plugin's estimate of its instructions
         (the ``system_prompt_tokens`` hook).
+    :param context_tokens: ``estimate_json_tokens(request.context)`` when already known.
     """
+    if context_tokens is None:
+        context_tokens = estimate_json_tokens(request.context)
     context_chars = config.prompt.max_context_chars
-    context_tokens = min(estimate_json_tokens(request.context), (context_chars + 3) // 4)
+    context_tokens = min(context_tokens, (context_chars + 3) // 4)
     return (
         estimate_tokens(request.text)
         + context_tokens
@@ -92,16 +99,17 @@ def decide(
     ) or ServiceRoute()
     t3 = clock()
     system_tokens = hooks.system_prompt_tokens(request, intent, complexity, route)
+    context_tokens = estimate_json_tokens(request.context)  # serialised once, used twice
     analysis = RequestAnalysis(
         intent=intent,
         complexity=complexity,
         route=route,
-        estimated_input_tokens=input_tokens(config, request, route, system_tokens),
+        estimated_input_tokens=input_tokens(config, request, route, system_tokens, context_tokens),
         estimated_output_tokens=estimate_output_tokens(
             hooks.intents.get(intent.intent), complexity.level, constraints.max_tokens
         ),
         baseline_input_tokens=baseline_input_tokens(
-            request.text, request.context, route.tool_tokens_available
+            request.text, request.context, route.tool_tokens_available, context_tokens
         ),
     )
     t4 = clock()

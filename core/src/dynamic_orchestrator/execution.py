@@ -10,6 +10,7 @@ hook, and caches by wrapping ``execute``; none of them walks the chain itself.
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -45,6 +46,7 @@ from .contract import (
 )
 from .hooks import Hooks
 from .hookspecs import hookimpl
+from .log import enabled as log_enabled
 from .log import get_logger
 from .toolloop import complete_with_tools
 
@@ -134,7 +136,8 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
             started_at=started_at,
         )
         ctx.attempts.append(attempt)
-        log.debug("model_attempt", **attempt.model_dump())
+        if log_enabled(logging.DEBUG):
+            log.debug("model_attempt", **attempt.model_dump())
 
     if provider is None:
         error = ProviderError(

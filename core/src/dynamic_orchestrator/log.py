@@ -12,9 +12,8 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import redact
-
 _configured = False
+_level: int | None = None
 ROUTE_STDLIB = False
 """Whether logging, when it configures itself, also routes the standard library's logging
 (the provider SDKs log there) through the same redaction. The command line sets it."""
@@ -23,6 +22,8 @@ ROUTE_STDLIB = False
 def _redact_event(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
+    from .errors import redact  # not at import: `--version` loads no contract (nor pydantic)
+
     for key, value in event_dict.items():
         if isinstance(value, str):
             event_dict[key] = redact(value)
@@ -40,7 +41,7 @@ def configure_logging(
     """
     import structlog  # imported here: start-up paths that never log do not pay for it
 
-    global _configured
+    global _configured, _level
     if stdlib is None:
         stdlib = ROUTE_STDLIB
     name = (level or os.environ.get("LOG_LEVEL") or "WARNING").upper()
@@ -65,7 +66,17 @@ def configure_logging(
     )
     if stdlib:
         _route_stdlib(numeric, renderer)
+    _level = numeric
     _configured = True
+
+
+def enabled(level: int) -> bool:
+    """Whether an event at ``level`` would be written: a caller can skip building a costly
+    event (the level comes from ``LOG_LEVEL`` until logging is configured)."""
+    if _level is not None:
+        return level >= _level
+    name = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
+    return level >= logging.getLevelNamesMapping().get(name, logging.WARNING)
 
 
 def _route_stdlib(level: int, renderer: Any) -> None:

@@ -23,14 +23,19 @@ from .contract import CatalogView
 from .tokens import MESSAGE_OVERHEAD, estimate_json_tokens, estimate_tokens
 
 
-def baseline_input_tokens(text: str, context: dict[str, Any], tool_tokens_available: int) -> int:
-    """Estimated input tokens of the unoptimized request."""
-    return (
-        estimate_tokens(text)
-        + estimate_json_tokens(context)
-        + tool_tokens_available
-        + MESSAGE_OVERHEAD
-    )
+def baseline_input_tokens(
+    text: str,
+    context: dict[str, Any],
+    tool_tokens_available: int,
+    context_tokens: int | None = None,
+) -> int:
+    """Estimated input tokens of the unoptimized request.
+
+    :param context_tokens: ``estimate_json_tokens(context)`` when already known.
+    """
+    if context_tokens is None:
+        context_tokens = estimate_json_tokens(context)
+    return estimate_tokens(text) + context_tokens + tool_tokens_available + MESSAGE_OVERHEAD
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""OpenAI streaming through the official SDK over real HTTP against the fake server."""
+"""OpenAI streaming over real HTTP against the fake server: the pooled session and the SDK."""
 
 from __future__ import annotations
 
@@ -133,3 +133,64 @@ async def test_an_error_before_the_first_event_is_a_provider_error(
     with pytest.raises(ProviderError) as caught:
         await anext(provider.stream(call(body)))
     assert caught.value.kind is ErrorKind.RATE_LIMITED and caught.value.retry_after == 3
+
+
+async def test_the_streamed_request_carries_what_the_sdk_sends(
+    provider: Any, fake_provider_server: FakeProviderServer
+) -> None:
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    await collect(provider.stream(call(body)))
+    streamed = fake_provider_server.requests[-1]
+    await provider.complete(ProviderCall(model=call(body).model, system="", messages=[]))
+    plain = fake_provider_server.requests[-1]
+    assert streamed.path == plain.path == "/v1/chat/completions"
+    for name in ("authorization", "user-agent", "x-stainless-lang"):
+        assert streamed.headers[name] == plain.headers[name]
+    assert streamed.body["stream"] is True and streamed.body["model"] == "gpt-5-mini"
+
+
+@pytest.mark.parametrize(
+    ("step", "kind"),
+    [(fs.server_error(), ErrorKind.TRANSIENT), (fs.unauthorized(), ErrorKind.AUTH)],
+)
+async def test_http_errors_keep_the_sdk_meaning(
+    provider: Any, fake_provider_server: FakeProviderServer, step: Any, kind: ErrorKind
+) -> None:
+    fake_provider_server.script("openai", step)
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(ProviderError) as caught:
+        await anext(provider.stream(call(body)))
+    assert caught.value.kind is kind and caught.value.provider == "openai"
+
+
+async def test_a_refused_connection_is_transient(
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-key-0123456789")
+    config = parse_config({"providers": {"openai": {"base_url": f"http://127.0.0.1:{port}/v1"}}})
+    orch = await make_orchestrator(config, plugins=(plugin,))
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(ProviderError) as caught:
+        await anext(orch.providers["openai"].stream(call(body)))
+    assert caught.value.kind is ErrorKind.TRANSIENT and "connection failed" in str(caught.value)
+
+
+async def test_with_a_proxy_set_the_sdk_sends_the_stream(
+    fake_provider_server: FakeProviderServer,
+    make_orchestrator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-key-0123456789")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # only https URLs would use it
+    config = parse_config(
+        {"providers": {"openai": {"base_url": fake_provider_server.openai_base_url}}}
+    )
+    orch = await make_orchestrator(config, plugins=(plugin,))
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    done = await collect(orch.providers["openai"].stream(call(body)))
+    assert done.completion.text == "echo: hi"

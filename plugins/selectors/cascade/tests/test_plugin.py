@@ -6,8 +6,8 @@ from typing import Any
 
 import dynamic_orchestrator_cascade
 import pytest
+import structlog
 from dynamic_orchestrator.config import parse_config
-from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator_testing.fakes import EchoProvider
@@ -75,11 +75,20 @@ async def test_an_escalation_beyond_max_cost_is_not_started(make_orchestrator: A
     assert result.output == "A" and result.cost_usd <= budget
 
 
-def test_an_unknown_verifier_is_refused_at_load_naming_the_setting() -> None:
-    config = {
-        **CONFIG,
-        "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}},
-    }
-    with pytest.raises(ConfigError) as info:
-        parse_config(config)
-    assert "plugins.settings.cascade.verifier" in str(info.value)
+async def test_an_unknown_verifier_is_refused_naming_the_known_ones(
+    make_orchestrator: Any,
+) -> None:
+    config = parse_config(
+        {**CONFIG, "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}}}
+    )
+    provider = Answers({}, default="B")
+    with structlog.testing.capture_logs() as logs:
+        orch = await make_orchestrator(
+            config, plugins=(dynamic_orchestrator_cascade,), providers=(provider,)
+        )
+    message = "unknown verifier 'vibes'; known: agreement, scorer, self_check"
+    said = [e["error"] for e in logs if e.get("event") == "startup_hook_failed"]
+    assert any(message in error for error in said), logs  # reported at start-up
+    result = await orch.orchestrate(TEXT)
+    assert result.status == "failed" and message in (result.error or "")
+    assert provider.calls == []  # no model ran on a configuration that names no verifier

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -200,3 +201,24 @@ def test_eval_cascade_prints_each_verifier_and_scorer_settings(
     assert code == 0, output
     assert "chosen at 35% (all verifiers, fold 1):" in output
     assert "scorer settings fitted on all these rows" in output
+    assert "honest best point:" in output and "of the best model's cost" in output
+
+
+def _report(at_35: dict[str, float | None], bound: float) -> dict[str, Any]:
+    return {
+        "best_single_quality": 0.879,
+        "per_task": {k: {"quality_at_35": q} for k, q in at_35.items()},
+        "in_sample": {"best_at_35": bound},
+    }
+
+
+def test_the_best_point_says_when_the_bound_rules_the_target_out() -> None:
+    from dynamic_orchestrator_router.cli import best_point
+
+    point = best_point(_report({"agree2": 0.853, "vote": 0.847, "all": 0.853}, bound=0.853))
+    assert point["verifier"] == "agree2" and point["quality"] == 0.853
+    assert "not reachable within 35%" in point["reading"] and "0.853" in point["reading"]
+    reachable = best_point(_report({"agree2": 0.85, "scorer": None}, bound=0.9))
+    assert "might" in reachable["reading"]
+    matched = best_point(_report({"agree2": 0.85, "vote": 0.879}, bound=0.9))
+    assert matched["verifier"] == "vote" and matched["reading"] == "matches the best single model"

@@ -93,3 +93,41 @@ def test_verdicts_change_what_training_learns(tmp_path: Path) -> None:
     small, large = liked_small.models.index("small"), liked_small.models.index("large")
     assert a[small] > a[large]
     assert b[large] > b[small]
+
+
+async def test_a_retry_labels_the_earlier_answer_and_router_train_reads_it(
+    make_orchestrator: Any, tmp_path: Path
+) -> None:
+    """The same request again through the orchestrator marks the earlier answer wrong; the
+    command that trains reads that verdict (and the client's thumbs up) as labels."""
+    from click.testing import CliRunner
+    from dynamic_orchestrator.cli import cli
+
+    path = tmp_path / "outcomes.jsonl"
+    config = parse_config(
+        {"use_claude_code": False, "plugins": {"settings": {"router": {"outcomes": str(path)}}}}
+    )
+    orch = await make_orchestrator(
+        config, plugins=(dynamic_orchestrator_router,), providers=(EchoProvider("openai"),)
+    )
+    first = await orch.orchestrate("Summarise report number 7")
+    other = await orch.orchestrate("Rename the helper in utils.py")  # not a retry of it
+    retry = await orch.orchestrate("Summarise report number 7")
+    assert orch.feedback(other.request_id, True) == 1
+    await orch.close()
+
+    items = [json.loads(line) for line in path.read_text().splitlines()]
+    verdicts = [(i["request_id"], i["verdict"], i["source"]) for i in items if "verdict" in i]
+    assert verdicts == [(first.request_id, False, "retry"), (other.request_id, True, "feedback")]
+    assert retry.request_id not in {rid for rid, _, _ in verdicts}  # not judged yet
+
+    out = tmp_path / "r.npz"
+    result = CliRunner().invoke(
+        cli, ["router", "train", "--out", str(out), str(path)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "trained on 2 prompts" in result.output
+    assert "1 outcomes without a verdict (success null) skipped" in result.output
+    table = read_outcomes([path])
+    labels = dict(zip(table.prompts, table.success[:, 0].tolist(), strict=True))
+    assert labels == {"Summarise report number 7": 0.0, "Rename the helper in utils.py": 1.0}

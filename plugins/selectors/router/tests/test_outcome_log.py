@@ -163,3 +163,21 @@ def test_the_log_writes_retry_failure_and_feedback_verdicts(tmp_path: Path) -> N
     items = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
     verdicts = [(i["request_id"], i["verdict"], i["source"]) for i in items if "verdict" in i]
     assert verdicts == [("r1", False, "retry"), ("r2", False, "failed"), ("r2", True, "feedback")]
+
+
+def test_the_same_text_after_the_retry_window_is_not_a_retry(tmp_path: Path) -> None:
+    from dynamic_orchestrator_router.outcome_log import RETRY_WINDOW
+
+    log = OutcomeLog(tmp_path / "o.jsonl")
+    log.start()
+    try:
+        times = (("r1", 100.0), ("r2", 100.0 + RETRY_WINDOW + 1), ("r3", 100.0 + RETRY_WINDOW + 2))
+        for rid, when in times:
+            log.remember(Request(text="same question", request_id=rid))
+            log.add(_record(rid, timestamp=when))
+        assert log.flush()
+    finally:
+        log.close()
+    items = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    verdicts = [(i["request_id"], i["verdict"], i["source"]) for i in items if "verdict" in i]
+    assert verdicts == [("r2", False, "retry")]  # r1 was asked again too late to count

@@ -16,7 +16,7 @@ text go into spans only with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTEN
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from dynamic_orchestrator import hookimpl
@@ -25,11 +25,12 @@ from dynamic_orchestrator.models import RequestRecord
 
 from .content import ContentCapture
 from .settings import Settings
-from .sink import TraceSink
-from .spans import SpanBuilder
 
 if TYPE_CHECKING:
     from dynamic_orchestrator import Orchestrator
+
+    from .sink import TraceSink
+    from .spans import SpanBuilder
 
 __all__ = [
     "ContentCapture",
@@ -47,8 +48,25 @@ CONTENT_NAME = "dynamic_orchestrator_otel.content"
 log = get_logger("metrics.otel")
 
 
+def __getattr__(name: str) -> Any:
+    """The sink and span builder, imported on first use: with no endpoint set (the usual
+    start-up) the sink stays unloaded, and the OTLP encoding and its protobuf are only ever
+    loaded by the exporter process."""
+    if name == "TraceSink":
+        from .sink import TraceSink
+
+        return TraceSink
+    if name == "SpanBuilder":
+        from .spans import SpanBuilder
+
+        return SpanBuilder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
     """A sink whose exporter process posts by OTLP/HTTP as the environment says."""
+    from .sink import TraceSink
+
     known: list[bool] = []
 
     def breakers() -> bool:
@@ -73,7 +91,7 @@ class OtelSinkPlugin:
 
     @hookimpl(trylast=True)
     def record(self, record: RequestRecord) -> None:
-        """Queue a finished request for the trace worker; never blocks."""
+        """Queue a finished request for the exporter process; never blocks."""
         self.sink.add(record)
 
 

@@ -43,6 +43,7 @@ from dynamic_orchestrator.streaming import Assembly, request_body
 from dynamic_orchestrator.tokens import estimate_json_tokens, estimate_tokens
 
 from .streaming import to_events, to_request
+from .wire import Wire, wire_for
 
 if TYPE_CHECKING:  # the SDK is imported when a client is built, not with the plugin
     import openai
@@ -59,6 +60,7 @@ class OpenAIProvider(APIProvider):
     sdk = "openai"
     install_hint = "pip install 'dynamic-orchestrator[openai]'"
     options: ClassVar[Mapping[str, type]] = {"max_tokens_field": str}
+    _wire: Wire | None = None
 
     def make_client(self, api_key: str | None, base_url: str | None) -> openai.AsyncOpenAI:
         """The async client, SDK retries off; a keyless compatible endpoint gets a dummy key."""
@@ -71,9 +73,13 @@ class OpenAIProvider(APIProvider):
             timeout=self.settings.timeout,
         )
         _ = client.chat.completions  # import the resource now, off the event loop
+        self._wire = wire_for(client)
         return client
 
     async def close_client(self, client: Any) -> None:
+        wire = self._wire
+        if wire is not None:
+            await wire.aclose()
         await client.close()
 
     def _request(self, call: ProviderCall) -> dict[str, Any]:
@@ -156,16 +162,21 @@ class OpenAIProvider(APIProvider):
         model = call.model.name
         request = to_request(body, model, self.option("max_tokens_field", default_field))
         client = await self.get_client()
+        wire = self._wire
         assembly = Assembly()
         try:
-            raw = await client.post(
-                "/chat/completions",
-                cast_to=object,
-                body=request,
-                options={"timeout": call.timeout},
-                stream=True,
-                stream_cls=openai.AsyncStream[object],
-            )
+            raw: AsyncIterator[Any]
+            if wire is not None:  # the pooled session: the same request, less CPU per call
+                raw = wire.chunks(request, call.timeout)
+            else:
+                raw = await client.post(
+                    "/chat/completions",
+                    cast_to=object,
+                    body=request,
+                    options={"timeout": call.timeout},
+                    stream=True,
+                    stream_cls=openai.AsyncStream[object],
+                )
             async for event in to_events(raw, self.name):
                 assembly.add(event)
                 yield event

@@ -3,7 +3,9 @@
 Opt-in with ``plugins.cascade.enabled: true``. Its ``execute`` runs first
 (``tryfirst``): the cheapest model of the selected chain answers and a verifier judges it
 (``verifier``: ``agreement`` with the second cheapest model's answer, the default; a
-trained ``scorer``; or a ``self_check`` by the cheap model; see :mod:`.verifiers`); when
+trained ``scorer``; a ``self_check`` by the cheap model (see :mod:`.verifiers`); or any
+verifier an installed plugin adds through the cascade's ``register_verifiers`` hook, see
+:mod:`.hookspecs`); when
 it is accepted the cheap answer is kept, else the selector's first choice answers. Every
 call is an entry of ``attempts`` with its ``reason`` and ``cost_usd``; the cost of the
 calls whose answer was not kept is ``extra_cost_usd``, so the request's cost is the sum of
@@ -15,18 +17,23 @@ runs the stage (its providers open a stream each and answer no text to verify)."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo, measured_cost
-from dynamic_orchestrator.contract import PluginSettings
+from dynamic_orchestrator.contract import Config, ConfigError, PluginSettings
 from dynamic_orchestrator.execution import ExecutionContext, build_call, call_model
 from dynamic_orchestrator.models import Attempt, Candidate, Completion, Execution
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cascade import Outcome, plan, run_cascade
+from .hookspecs import VerifierFactory, VerifierRequest
+from .registry import collect, unknown
 from .verifiers import Agreement, Scorer, SelfCheck, Verifier
+
+if TYPE_CHECKING:
+    from dynamic_orchestrator import Orchestrator
 
 __all__ = [
     "Agreement",
@@ -36,10 +43,14 @@ __all__ = [
     "ScorerSettings",
     "SelfCheck",
     "Verifier",
+    "VerifierFactory",
+    "VerifierRequest",
     "execute",
     "plan",
     "plugin_settings",
+    "register_verifiers",
     "run_cascade",
+    "startup",
     "verifier_from",
 ]
 
@@ -66,8 +77,13 @@ class CascadeSettings(BaseModel):
     enabled: bool = Field(
         default=False, description="Run the cascade (off: a cascade calls more than one model)."
     )
-    verifier: Literal["agreement", "scorer", "self_check"] = Field(
-        default="agreement", description="What judges the cheap answer."
+    verifier: str = Field(
+        default="agreement",
+        min_length=1,
+        description=(
+            "What judges the cheap answer: agreement, scorer, self_check, or a verifier "
+            "an installed plugin registers (an unknown name is refused at start-up)."
+        ),
     )
     code: bool = Field(
         default=False,
@@ -95,18 +111,80 @@ def _enabled(context: ExecutionContext) -> bool:
     return _settings(context).enabled
 
 
-def verifier_from(settings: CascadeSettings, request: str) -> Verifier:
-    """The verifier the settings name (``verifier``: agreement, scorer or self_check)."""
-    if settings.verifier == "self_check":
-        return SelfCheck(request=request)
-    if settings.verifier == "scorer":
-        return Scorer(
-            weights=settings.scorer.weights,
-            intercept=settings.scorer.intercept,
-            threshold=settings.scorer.threshold,
-            code=settings.code,
-        )
-    return Agreement(code=settings.code)
+def _settings_of(config: Config) -> CascadeSettings:
+    return config.plugin_settings("cascade", CascadeSettings)
+
+
+def _agreement(request: VerifierRequest) -> Verifier:
+    return Agreement(code=_settings_of(request.config).code)
+
+
+def _scorer(request: VerifierRequest) -> Verifier:
+    settings = _settings_of(request.config)
+    return Scorer(
+        weights=settings.scorer.weights,
+        intercept=settings.scorer.intercept,
+        threshold=settings.scorer.threshold,
+        code=settings.code,
+    )
+
+
+def _self_check(request: VerifierRequest) -> Verifier:
+    return SelfCheck(request=request.text)
+
+
+BUILTIN: dict[str, VerifierFactory] = {
+    "agreement": _agreement,
+    "scorer": _scorer,
+    "self_check": _self_check,
+}
+"""The verifiers the cascade ships, registered through its own hook like any other."""
+
+
+@hookimpl(trylast=True, optionalhook=True)
+def register_verifiers(register: Callable[[str, VerifierFactory], None]) -> None:
+    """The built-in verifiers: agreement, scorer, self_check."""
+    for name, factory in BUILTIN.items():
+        register(name, factory)
+
+
+class _Verifiers(dict[str, VerifierFactory]):
+    """An orchestrator's registered verifiers (its ``plugin_state("cascade")``)."""
+
+
+@hookimpl
+def startup(orchestrator: Orchestrator) -> None:
+    """Gather the registered verifiers; refuse a configured name nothing registered."""
+    found = collect(orchestrator.pm)
+    verifiers = orchestrator.plugin_state("cascade", _Verifiers)
+    verifiers.clear()
+    verifiers.update(found)
+    settings = _settings_of(orchestrator.config)
+    if settings.verifier not in verifiers:
+        raise ConfigError(unknown(settings.verifier, verifiers))
+
+
+def verifier_from(
+    settings: CascadeSettings,
+    request: VerifierRequest,
+    verifiers: dict[str, VerifierFactory] | None = None,
+) -> Verifier:
+    """The verifier ``settings.verifier`` names, among ``verifiers`` (the built-ins when
+    None).
+
+    :raises ConfigError: no verifier of that name is registered.
+    """
+    known = BUILTIN if verifiers is None else verifiers
+    factory = known.get(settings.verifier)
+    if factory is None:
+        raise ConfigError(unknown(settings.verifier, known))
+    return factory(request)
+
+
+def _registered(context: ExecutionContext) -> dict[str, VerifierFactory]:
+    if context.host is None:
+        return BUILTIN
+    return context.host.plugin_state("cascade", _Verifiers) or BUILTIN
 
 
 async def _execute(
@@ -128,13 +206,17 @@ async def _execute(
             completion = completion.model_copy(update={"cost_usd": cost})
         return completion
 
+    try:
+        verifier = verifier_from(
+            _settings(context),
+            VerifierRequest(text=context.request.text, config=context.config),
+            _registered(context),
+        )
+    except ConfigError as exc:  # also said at start-up; no model is called
+        return Execution(completion=None, attempts=[], error=f"cascade: {exc}")
     start = len(context.attempts)
     outcome = await run_cascade(
-        cheap,
-        strong,
-        call,
-        max_cost=context.request.options.max_cost,
-        verifier=verifier_from(_settings(context), context.request.text),
+        cheap, strong, call, max_cost=context.request.options.max_cost, verifier=verifier
     )
     # call_model appended one attempt per started call, in order: add reason and cost.
     started = [s for s in outcome.steps if s.started]

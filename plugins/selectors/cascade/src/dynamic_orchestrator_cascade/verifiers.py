@@ -5,7 +5,8 @@ needs one more answer to judge) ``more``. Which answer the next call gives is th
 verifier's to say: by default the next cheap model answers the request; a verifier with a
 :meth:`check_prompt` instead has the first cheap model judge its own answer.
 
-Three are offered, chosen by ``plugins.settings.cascade.verifier``:
+Three are built in, registered through the cascade's ``register_verifiers`` hook like any
+plugin's (:mod:`.hookspecs`) and chosen by ``plugins.cascade.verifier``:
 
 - ``agreement`` (:class:`Agreement`): two cheap answers agree — exact for choices and
   numbers, normalised for short text, and with ``code: true`` code answers compared by

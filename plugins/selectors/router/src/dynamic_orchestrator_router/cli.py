@@ -375,7 +375,7 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
             "chosen_at_35": chosen[max(within)] if within else [],
         }
     frontier, bound, bound_cost, bound_match = in_sample_frontier(table, agree)
-    return {
+    report: dict[str, Any] = {
         "protocol": f"{folds}-fold cross-validation (seed {seed}); cascades chosen on the "
         "training folds, replayed on the held-out fold from the recorded answers",
         "self_check": "not evaluated: a self-check needs a model call the files do not record",
@@ -391,6 +391,39 @@ def _cascade_report(full: OutcomeTable, table: OutcomeTable, folds: int, seed: i
             "cost_to_match": bound_match,
         },
     }
+    report["best_point"] = best_point(report)
+    return report
+
+
+BUDGET = 0.35
+"""The budget the cascade is judged at: the best single model's quality for at most 35%
+of its cost."""
+
+
+def best_point(report: dict[str, Any]) -> dict[str, Any]:
+    """The honest best point of a ``--cascade`` report: the best held-out quality within
+    35% of the best single model's cost (and which verifier gave it), whether it matches
+    that model, and when it does not, whether the in-sample upper bound says it could.
+    A tie goes to the first verifier listed (``all``, every verifier as an option, last)."""
+    best_q = report["best_single_quality"]
+    kind, quality = max(
+        ((k, c["quality_at_35"]) for k, c in report["per_task"].items()),
+        key=lambda kq: -1.0 if kq[1] is None else kq[1],
+    )
+    bound = report["in_sample"]
+    if quality is not None and quality >= best_q - 1e-9:
+        why = "matches the best single model"
+    elif bound["best_at_35"] is not None and bound["best_at_35"] < best_q - 1e-9:
+        why = (
+            f"below the best single model's {best_q:.3f}, which is not reachable within 35% "
+            f"with these models: the in-sample upper bound there is {bound['best_at_35']:.3f}"
+        )
+    else:
+        why = (
+            f"below the best single model's {best_q:.3f}; the in-sample upper bound within "
+            "35% reaches it, so better choices among these options might"
+        )
+    return {"budget_share": BUDGET, "verifier": kind, "quality": quality, "reading": why}
 
 
 def _print_cascade(report: dict[str, Any]) -> None:
@@ -439,6 +472,11 @@ def _print_cascade(report: dict[str, Any]) -> None:
         f"  in-sample upper bound within 35%: {bound['best_at_35']:.3f} "
         f"at {_pct(bound['its_cost_share'])}; cost to match the best model: "
         f"{_pct(bound['cost_to_match'])}"
+    )
+    point = report["best_point"]
+    click.echo(
+        f"  honest best point: {_num(point['quality'])} at {_pct(point['budget_share'])} of "
+        f"the best model's cost ({point['verifier']}, held out); {point['reading']}"
     )
     click.echo("  scorer settings fitted on all these rows, per task (for the cascade plugin):")
     for fit in report["scorer_settings"]:

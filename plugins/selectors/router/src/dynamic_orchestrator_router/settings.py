@@ -87,8 +87,12 @@ def parse_settings(data: Any) -> RouterSettings:
 
 
 def settings_of(config: Config) -> RouterSettings:
-    """The router settings of a configuration."""
-    return parse_settings(config.plugin_settings("router"))
+    """The router settings of a configuration (the host's validated ones, without a copy:
+    this runs at every decision)."""
+    try:
+        return config.plugin_settings("router", RouterSettings)
+    except ValidationError:  # a configuration no host resolved: the same message as ever
+        return parse_settings(config.raw_plugin_settings("router"))
 
 
 def resolve_file(settings: RouterSettings, config: Config) -> Path | None:

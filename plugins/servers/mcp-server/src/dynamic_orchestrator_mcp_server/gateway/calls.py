@@ -16,6 +16,7 @@ at the same token counts: an estimate, as that model did not run.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from dynamic_orchestrator.catalog import ModelInfo, measured_cost
 from dynamic_orchestrator.contract import StreamEvent
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.execution import ExecutionContext
+from dynamic_orchestrator.log import enabled as log_enabled
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import Completion, Prompt, RequestRecord, Selection, ToolSpec
 from dynamic_orchestrator.savings import account
@@ -250,6 +252,8 @@ def record_call(
         reasons=decision.reasons,
     )
     orch.hooks.record(record)
+    if not log_enabled(logging.INFO):
+        return record
     log.info(
         "gateway_call",
         request_id=turn.request_id,
