@@ -10,9 +10,14 @@ parents, GenAI attributes and ours; the canary key is in no body.
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import dynamic_orchestrator_anthropic
@@ -21,6 +26,9 @@ import dynamic_orchestrator_openai
 import dynamic_orchestrator_otel
 import pytest
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.models import RequestRecord
+from dynamic_orchestrator_otel.rows import from_row, to_row
+from dynamic_orchestrator_otel.sink import MAX_RESTARTS, TraceSink
 from dynamic_orchestrator_testing import fake_server as fs
 from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -343,3 +351,126 @@ async def test_the_exporter_variables_are_honoured_and_a_503_is_retried(
     (trace,) = [Trace(receiver.spans())]
     assert trace.root.name == "invoke_agent dynamic-orchestrator"
     assert attrs(trace.root)[P + "request_id"] == result.request_id
+
+
+# --- the exporter process ---------------------------------------------------------------
+
+
+def sink_of(orch: Any) -> TraceSink:
+    plugin = orch.pm.get_plugin(dynamic_orchestrator_otel.ATTACHED_NAME)
+    assert isinstance(plugin, dynamic_orchestrator_otel.OtelSinkPlugin)
+    return plugin.sink
+
+
+def record(i: int) -> RequestRecord:
+    return RequestRecord(
+        timestamp=1_700_000_000.0 + i,
+        request_id=f"{i + 1:032x}",
+        status="delegated",
+        model="claude-sonnet-4-5",
+        duration_ms=1.5,
+        stages=[("classify", 0.0, 0.5), ("generate_prompt", 0.5, 1.0)],
+    )
+
+
+async def test_every_request_queued_before_close_is_posted(
+    make_orchestrator: Any,
+    fake_provider_server: FakeProviderServer,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")  # only close sends anything
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-{CANARY}-openai")
+    orch = await make_orchestrator(config(fake_provider_server), plugins=PLUGINS)
+    sink = sink_of(orch)
+    results = [await orch.orchestrate(f"Show the contents of file{i}.yaml") for i in range(30)]
+    while sink.pid is None:  # the exporter starts in the background
+        time.sleep(0.01)
+    pid = sink.pid
+    assert not receiver.bodies
+    await orch.close()
+    traces = {s.trace_id.hex() for s in receiver.spans()}
+    assert traces == {r.request_id for r in results}
+    assert sink.lost == sink.dropped == sink.failed_spans == 0
+    assert sink.exported_spans == len(receiver.spans())
+    with pytest.raises(ProcessLookupError):  # the exporter has exited and been reaped
+        os.kill(pid, 0)
+    assert not any(CANARY.encode() in body for body in receiver.bodies)
+
+
+async def test_the_exporter_owns_neither_stdin_nor_stdout(
+    make_orchestrator: Any, receiver: Receiver
+) -> None:
+    orch = await make_orchestrator(plugins=PLUGINS)
+    sink = sink_of(orch)
+    sink.add(record(0))
+    assert sink.flush(30.0)
+    assert sink.pid is not None
+    fds = {fd: os.readlink(f"/proc/{sink.pid}/fd/{fd}") for fd in (0, 1)}
+    await orch.close()
+    assert fds == {0: "/dev/null", 1: "/dev/null"}
+    assert len(receiver.spans()) == 3
+
+
+def test_a_killed_exporter_is_restarted_and_the_next_batch_reaches_it(
+    receiver: Receiver,
+) -> None:
+    sink = TraceSink(schedule_delay_s=0.05)
+    sink.start()
+    sink.add(record(0))
+    assert sink.flush(30.0)
+    first = sink.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    while Path(f"/proc/{first}/stat").read_text().split()[2] != "Z":  # dead, not yet reaped
+        time.sleep(0.01)
+    for i in range(1, 4):
+        sink.add(record(i))
+    assert sink.flush(30.0)
+    sink.close()
+    assert sink.restarts == 1 and sink.pid is None
+    # The batch the dead exporter could not read went to the new one.
+    assert sink.lost == 0 and len({s.trace_id for s in receiver.spans()}) == 4
+    assert sink.exported_spans == len(receiver.spans())
+
+
+def test_rows_cost_nothing_in_fidelity() -> None:
+    original = record(7).model_copy(update={"services": ["git"], "reasons": ["cheap"]})
+    values, content = to_row(original, {"gen_ai.input.messages": "[]"})
+    assert from_row(values) == original and content == {"gen_ai.input.messages": "[]"}
+
+
+def test_an_exporter_that_cannot_run_is_counted_not_silent(
+    receiver: Receiver,
+) -> None:
+    sink = TraceSink(schedule_delay_s=0.05, command=(sys.executable, "-c", "raise SystemExit(3)"))
+    sink.start()
+    for i in range(3):
+        sink.add(record(i))
+    assert sink.flush(60.0)
+    sink.close()
+    assert sink.lost == 3 and sink.exported_spans == 0 and not receiver.bodies
+    assert sink.restarts == MAX_RESTARTS  # each death logged (trace_exporter_died)
+
+
+async def test_the_stdio_server_traces_and_keeps_its_stdout(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """stdout is the MCP stream: the exporter writes nothing to it, and the trace arrives."""
+    from mcp import Client, StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), LOG_LEVEL="WARNING")
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "dynamic_orchestrator", "serve"],
+        env=env,
+        cwd=str(tmp_path),
+    )
+    async with Client(server) as client:
+        run = await client.call_tool("orchestrate", {"request": "Create a REST API for users"})
+        again = await client.call_tool("get_metrics", {"period": "1m"})
+    assert run.structured_content is not None and not again.is_error
+    assert run.structured_content["status"] == "delegated"
+    (trace,) = [Trace(receiver.spans())]  # posted when the server shut down
+    assert attrs(trace.root)[P + "request_id"] == run.structured_content["request_id"]

@@ -4,8 +4,8 @@ Every finished request becomes one trace, exported by OTLP over HTTP to the endp
 standard ``OTEL_EXPORTER_OTLP_*`` variables name (:mod:`.settings`): a span for the
 request, a child per stage and, under ``execute``, a child per provider attempt, named and
 attributed by the OpenTelemetry GenAI semantic conventions (:mod:`.spans`). The spans are
-built from the record after the fact, on a worker thread, and exported in batches
-(:mod:`.sink`): the request path only queues the record.
+built from the record after the fact and exported in batches by a child process
+(:mod:`.sink`, :mod:`.exporter`): the request path only queues a row of the record's values.
 
 At ``startup`` the plugin attaches one :class:`OtelSinkPlugin` to the orchestrator's
 plugin manager when an endpoint is set; without one it does nothing. Prompt and answer
@@ -16,7 +16,6 @@ text go into spans only with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTEN
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -45,14 +44,14 @@ __all__ = [
 
 ATTACHED_NAME = "dynamic_orchestrator_otel.sink"
 CONTENT_NAME = "dynamic_orchestrator_otel.content"
-SCOPE_NAME = "dynamic_orchestrator_otel"
 
 log = get_logger("metrics.otel")
 
 
 def __getattr__(name: str) -> Any:
     """The sink and span builder, imported on first use: with no endpoint set (the usual
-    start-up) the OTLP encoding and its protobuf stay unloaded."""
+    start-up) the sink stays unloaded, and the OTLP encoding and its protobuf are only ever
+    loaded by the exporter process."""
     if name == "TraceSink":
         from .sink import TraceSink
 
@@ -64,26 +63,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _version() -> str:
-    try:
-        return metadata.version("dynamic-orchestrator-otel")
-    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "0"
-
-
 def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
-    """A sink exporting by OTLP/HTTP as the environment says."""
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-
-    from .encoding import Encoder
+    """A sink whose exporter process posts by OTLP/HTTP as the environment says."""
     from .sink import TraceSink
-    from .spans import AGENT_NAME, SpanBuilder
-    from .transport import Target, Transport
 
-    resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, SDK facts
-    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: AGENT_NAME}))
-    builder = SpanBuilder(Encoder(resource.attributes, SCOPE_NAME, _version()))
     known: list[bool] = []
 
     def breakers() -> bool:
@@ -93,8 +76,6 @@ def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
 
     content = orchestrator.pm.get_plugin(CONTENT_NAME)
     return TraceSink(
-        Transport(Target.from_env()),
-        builder,
         schedule_delay_s=settings.schedule_delay_s,
         max_queue_size=settings.max_queue_size,
         breakers=breakers,
@@ -110,7 +91,7 @@ class OtelSinkPlugin:
 
     @hookimpl(trylast=True)
     def record(self, record: RequestRecord) -> None:
-        """Queue a finished request for the trace worker; never blocks."""
+        """Queue a finished request for the exporter process; never blocks."""
         self.sink.add(record)
 
 
