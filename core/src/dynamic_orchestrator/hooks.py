@@ -273,6 +273,17 @@ class Hooks:
         rewrite = await result
         return None if rewrite is None else _expect(rewrite, Rewrite, "rewrite_prompt")
 
+    def rewrites(self, context: ExecutionContext, orchestrator: Host) -> bool:
+        """Whether a plugin would rewrite this request's prompts (nothing is run: the
+        awaitable ``rewrite_prompt`` answers with is closed unawaited)."""
+        result = self._hook.rewrite_prompt(context=context, orchestrator=orchestrator)
+        if result is None:
+            return False
+        close = getattr(result, "close", None) or getattr(result, "cancel", None)
+        if callable(close):
+            close()
+        return True
+
     def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
         if context.host is None:
             context.host = self.host

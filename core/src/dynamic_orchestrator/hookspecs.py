@@ -289,7 +289,9 @@ def rewrite_prompt(
     goes through the host's own call (``dynamic_orchestrator.execution.call_model``) on a
     context of its own, so its attempt is not one of the chain's; its tokens and cost, in
     the :class:`~dynamic_orchestrator.contract.Rewrite`, count in the request's totals.
-    The ``compact`` plugin implements it, on with ``prompt.rewrite``.
+    The ``compact`` plugin implements it, on with ``plugins.compact.rewrite``. The host
+    may also call it only to learn whether a rewrite would happen, and close the awaitable
+    unawaited: do the work inside the awaitable, not before returning it.
 
     :param context: the request, its analysis, the chain and its prompts.
     :param orchestrator: the host, for the plugin's state (a cache of rewrites, say).

@@ -26,7 +26,6 @@ from ._catalog import (
 from ._config import (
     APP_NAME,
     Config,
-    GatewayConfig,
     ModelOverride,
     PluginsConfig,
     PluginSettings,
@@ -152,7 +151,6 @@ __all__ = [
     "ErrorKind",
     "Execution",
     "ExecutionContext",
-    "GatewayConfig",
     "Host",
     "Intent",
     "IntentInfo",

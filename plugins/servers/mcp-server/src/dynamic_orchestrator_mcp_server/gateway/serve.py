@@ -34,13 +34,16 @@ def guarded_app(config: Config, host: str, port: int, orchestrator: Orchestrator
         read_auth_token,
     )
 
-    token = read_auth_token(config)
+    from ..settings import settings_of
+
+    server = settings_of(config).server
+    token = read_auth_token(server.auth_token_env)
     check_binding(host, token)
     return RequestGuard(
         create_app(orchestrator),
         token=token,
         hosts=allowed_hosts(host, port),
-        origins=allowed_origins(config, host, port),
+        origins=allowed_origins(host, port, server.allowed_origins),
         api_key_header=True,
     )
 

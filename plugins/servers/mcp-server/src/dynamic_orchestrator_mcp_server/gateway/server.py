@@ -50,6 +50,7 @@ class GatewayServer:
         """Serve; returns once ``GET /v1/models`` answers 200."""
         from dynamic_orchestrator.http_guard import read_auth_token
 
+        from ..settings import settings_of
         from .serve import guarded_app
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -73,7 +74,7 @@ class GatewayServer:
             target=self._server.run, kwargs={"sockets": [sock]}, name="gateway", daemon=True
         )
         self._thread.start()
-        token = read_auth_token(self.config)
+        token = read_auth_token(settings_of(self.config).server.auth_token_env)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         deadline = time.monotonic() + 30
         while True:
