@@ -7,6 +7,7 @@ install.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from .contract import (
     INTENTS,
     PROJECT,
     ComplexityResult,
+    ConfigError,
     IntentInfo,
     IntentResult,
     MetricsSummary,
@@ -140,9 +142,12 @@ class Hooks:
         return self._collect("register_providers", lambda p: p.name, config=config)
 
     def register_intents(self, config: Config) -> dict[str, IntentInfo]:
-        """The vocabulary: the default intents and those plugins register, by name.
+        """The vocabulary: the default intents and those plugins register, by name, with
+        the estimates the configuration gives (``intents.<name>.output_tokens``) over theirs.
 
         Also what :meth:`classify` checks answers against from then on.
+
+        :raises ConfigError: the configuration names an intent nobody registered.
         """
         registered = self._collect("register_intents", lambda i: i.name, config=config)
         bad = [item for item in registered if not isinstance(item, IntentInfo)]
@@ -151,10 +156,19 @@ class Hooks:
                 f"register_intents takes IntentInfo objects, got {type(bad[0]).__name__}",
                 hook="register_intents",
             )
-        self.intents = {
+        intents = {
             **{name: IntentInfo(name) for name in INTENTS},
             **{item.name: item for item in registered},
         }
+        for name, said in config.intents.items():
+            if name not in intents:
+                raise ConfigError(
+                    f"intents.{name}: no plugin registers this intent (known: {', '.join(intents)})"
+                )
+            info = intents[name]
+            tokens = {**info.output_tokens, **said.output_tokens}
+            intents[name] = dataclasses.replace(info, output_tokens=tokens)
+        self.intents = intents
         return self.intents
 
     def register_services(self, config: Config) -> list[Service]:

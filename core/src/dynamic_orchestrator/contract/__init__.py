@@ -26,6 +26,7 @@ from ._catalog import (
 from ._config import (
     APP_NAME,
     Config,
+    IntentConfig,
     ModelOverride,
     PluginsConfig,
     PluginSettings,
@@ -153,6 +154,7 @@ __all__ = [
     "ExecutionContext",
     "Host",
     "Intent",
+    "IntentConfig",
     "IntentInfo",
     "IntentResult",
     "MessageEnd",

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, model_validator
 
-from ._models import BUILD_ON_FIRST_USE, Tier
+from ._models import BUILD_ON_FIRST_USE, Complexity, Tier
 
 APP_NAME = "dynamic-orchestrator"
 M = TypeVar("M", bound=BaseModel)
@@ -101,6 +101,17 @@ class PromptConfig(SharedSection):
     """The prompts sent to models (rewriting them is the compact plugin's: `plugins.compact`)."""
 
     max_context_chars: int = Field(default=4000, ge=0, description="Context budget per request.")
+
+
+class IntentConfig(_Section):
+    """What the configuration says of one intent (``intents.<name>``), over what the plugin
+    that registers it says."""
+
+    output_tokens: dict[Complexity, PositiveInt] = Field(
+        default_factory=dict,
+        description="Expected answer length in tokens by complexity level; a level not given "
+        "keeps the registering plugin's figure.",
+    )
 
 
 class ToolsConfig(_Section):
@@ -230,6 +241,10 @@ class Config(_Section):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    intents: dict[str, IntentConfig] = Field(
+        default_factory=dict,
+        description="Per intent a plugin registers, estimates that replace the plugin's.",
+    )
     server: ServerConfig = Field(default_factory=ServerConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     source: str | None = Field(default=None, exclude=True, description="Where it was loaded.")
