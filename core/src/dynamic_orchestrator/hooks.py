@@ -215,7 +215,9 @@ class Hooks:
 
     def classify(self, request: Request) -> IntentResult:
         """The intent, which must be one of :attr:`intents`."""
-        result = _expect(self._hook.classify(request=request), IntentResult, "classify")
+        result = _expect(
+            self._hook.classify(request=request, host=self.host), IntentResult, "classify"
+        )
         if result.intent not in self.intents:
             raise PluginError(
                 f"hook 'classify' answered intent {result.intent!r}, which no plugin "
@@ -226,7 +228,7 @@ class Hooks:
         return result
 
     def score_complexity(self, request: Request, intent: IntentResult) -> ComplexityResult:
-        result = self._hook.score_complexity(request=request, intent=intent)
+        result = self._hook.score_complexity(request=request, intent=intent, host=self.host)
         return _expect(result, ComplexityResult, "score_complexity")
 
     def route_services(
@@ -263,7 +265,11 @@ class Hooks:
         constraints: Constraints,
     ) -> Selection:
         result = self._hook.select_model(
-            request=request, analysis=analysis, catalog=catalog, constraints=constraints
+            request=request,
+            analysis=analysis,
+            catalog=catalog,
+            constraints=constraints,
+            host=self.host,
         )
         return _expect(result, Selection, "select_model")
 
@@ -271,7 +277,7 @@ class Hooks:
         self, request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
     ) -> Prompt:
         result = self._hook.generate_prompt(
-            request=request, analysis=analysis, model=model, config=config
+            request=request, analysis=analysis, model=model, config=config, host=self.host
         )
         return _expect(result, Prompt, "generate_prompt")
 
@@ -323,7 +329,9 @@ class Hooks:
 
     def record_verdict(self, request_id: str, verdict: bool | float, source: str) -> int:
         """Pass a verdict to every implementation; how many stored it."""
-        results = self._hook.record_verdict(request_id=request_id, verdict=verdict, source=source)
+        results = self._hook.record_verdict(
+            request_id=request_id, verdict=verdict, source=source, host=self.host
+        )
         return sum(1 for r in results or [] if r)
 
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:

@@ -315,7 +315,7 @@ async def test_without_an_endpoint_nothing_is_attached(
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     orch = await make_orchestrator(plugins=(dynamic_orchestrator_otel,))
-    assert orch.pm.get_plugin(dynamic_orchestrator_otel.ATTACHED_NAME) is None
+    assert dynamic_orchestrator_otel.state(orch).sink is None
     assert (await orch.orchestrate("Show the contents of config.yaml")).status == "delegated"
 
 
