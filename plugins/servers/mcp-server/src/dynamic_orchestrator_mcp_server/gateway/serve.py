@@ -65,11 +65,15 @@ def run_gateway(
     # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    bound = int(sock.getsockname()[1])
-    app = guarded_app(config, host, bound, Orchestrator(config))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        bound = int(sock.getsockname()[1])
+        app = guarded_app(config, host, bound, Orchestrator(config))
+    except BaseException:
+        sock.close()  # a port taken or a refused binding (no token): the socket is ours
+        raise
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:

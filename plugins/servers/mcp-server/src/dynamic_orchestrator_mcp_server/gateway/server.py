@@ -54,11 +54,15 @@ class GatewayServer:
         from .serve import guarded_app
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
-        self.port = int(sock.getsockname()[1])
-        app = guarded_app(self.config, self.host, self.port, self.orchestrator)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.bind((self.host, self.port))
+            self.port = int(sock.getsockname()[1])
+            app = guarded_app(self.config, self.host, self.port, self.orchestrator)
+        except BaseException:
+            sock.close()  # uvicorn closes it once it serves; until then it is ours
+            raise
         config = uvicorn.Config(
             app,
             loop="asyncio",
