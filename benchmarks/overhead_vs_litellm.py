@@ -124,6 +124,15 @@ class Run:
     hook: float | None = None  # us per request in the trace sink's record hook (its queue)
 
 
+def _otel_sink(orch: Any) -> Any:
+    """The orchestrator's OTel trace sink, or None (not installed, or no endpoint)."""
+    try:
+        import dynamic_orchestrator_otel
+    except ImportError:
+        return None
+    return dynamic_orchestrator_otel.state(orch).sink
+
+
 async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -> Run:
     """Our timings; with ``otel`` the trace sink on, every span posted before it returns."""
     tier = {"preferred": MODEL, "fallback": []}
@@ -141,7 +150,7 @@ async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -
     pm.register(ProviderPlugin())
     async with Orchestrator(config, plugin_manager=pm) as orch:
         assert "breaker" in pm.infos, "the breaker plugin is not installed"
-        trace_sink = getattr(pm.get_plugin("dynamic_orchestrator_otel.sink"), "sink", None)
+        trace_sink = _otel_sink(orch)
         assert (trace_sink is not None) == otel, "the OTel sink is not exporting"
 
         async def one(i: int) -> None:

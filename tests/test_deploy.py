@@ -51,8 +51,9 @@ def test_the_compose_file_builds_the_server_beside_redis() -> None:
 
 def test_the_container_demands_the_token_the_compose_file_passes() -> None:
     config = parse_config(yaml.safe_load((REPO / "deploy/config.yaml").read_text()), "deploy")
-    token_env = config.server.auth_token_env
-    assert token_env and config.server.host == "0.0.0.0"
+    server = config.plugin_settings("mcp_server")["server"]
+    token_env = server["auth_token_env"]
+    assert token_env and server["host"] == "0.0.0.0"
     environment = yaml.safe_load(COMPOSE.read_text())["services"]["orchestrator"]["environment"]
     # ${VAR:?message}: compose refuses to start without it
     assert re.fullmatch(rf"\$\{{{token_env}:\?.+\}}", environment[token_env])

@@ -13,7 +13,7 @@ from dynamic_orchestrator import hookimpl, hookspecs
 from dynamic_orchestrator.catalog import ModelInfo, PriceTiers
 from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.contract import Rewrite
-from dynamic_orchestrator.errors import PluginError, RequestError
+from dynamic_orchestrator.errors import ConfigError, PluginError, RequestError
 from dynamic_orchestrator.execution import ExecutionContext
 from dynamic_orchestrator.hooks import Hooks
 from dynamic_orchestrator.models import (
@@ -172,6 +172,43 @@ async def test_an_unregistered_intent_fails_the_request_naming_it(make_orchestra
         await orch.analyze("say hello in French")
     result = await orch.orchestrate("say hello in French")
     assert result.status == "failed" and "register_intents" in (result.error or "")
+
+
+async def test_the_configuration_sets_an_intents_output_tokens(make_orchestrator: Any) -> None:
+    class Plugin:
+        @hookimpl
+        def register_intents(self, register: Any, config: Config) -> None:
+            register(IntentInfo("translate", output_tokens={"simple": 77, "complex": 900}))
+
+        @hookimpl
+        def classify(self, request: Any) -> IntentResult:
+            return IntentResult(intent="translate", confidence=0.8, reasons=["house rule"])
+
+        @hookimpl
+        def score_complexity(self, request: Any, intent: IntentResult) -> ComplexityResult:
+            return ComplexityResult(level="simple", score=0.1)
+
+    config = parse_config(
+        {
+            "intents": {
+                "translate": {"output_tokens": {"simple": 40}},
+                "write": {"output_tokens": {"complex": 3000}},
+            }
+        }
+    )
+    orch = await make_orchestrator(config, plugins=(Plugin(),))
+    # the configuration's figure wins; a level it does not give keeps the plugin's
+    assert dict(orch.intents["translate"].output_tokens) == {"simple": 40, "complex": 900}
+    assert orch.intents["write"].output_tokens["complex"] == 3000  # over the rules plugin's
+    result = await orch.analyze("say hello in French")
+    assert (result.intent, result.estimated_output_tokens) == ("translate", 40)
+
+    with pytest.raises(
+        ConfigError, match=r"intents\.translate\.output_tokens\.simple: .*greater than 0"
+    ):
+        parse_config({"intents": {"translate": {"output_tokens": {"simple": 0}}}})
+    with pytest.raises(ConfigError, match=r"intents\.summarise: no plugin registers"):
+        await make_orchestrator(parse_config({"intents": {"summarise": {}}}))
 
 
 def test_an_intent_name_is_checked() -> None:

@@ -101,29 +101,3 @@ async def test_the_record_says_whether_a_saving_was_claimed(make_orchestrator: A
     assert claimed.saving_claimed and claimed.saved_usd == ran.saved_usd != 0
     assert not not_priced.saving_claimed and not_priced.cost_usd is None
     assert not delegated.saving_claimed and delegated.saved_usd == 0
-
-
-def test_attached_plugins_live_per_manager_until_the_last_owner_leaves(
-    plugin_manager: Any,
-) -> None:
-    class Stateful:
-        @hookimpl
-        def record(self, record: RequestRecord) -> None:
-            return None
-
-    made: list[Stateful] = []
-
-    def factory() -> Stateful:
-        made.append(Stateful())
-        return made[-1]
-
-    first, second = object(), object()
-    a = plugin_manager.attach("stateful", factory, owner=first)
-    b = plugin_manager.attach("stateful", factory, owner=second)
-    assert a is b and len(made) == 1
-    assert plugin_manager.get_plugin("stateful") is a
-    assert plugin_manager.detach("stateful", owner=first) is None  # second still holds it
-    assert plugin_manager.get_plugin("stateful") is a
-    assert plugin_manager.detach("stateful", owner=second) is a
-    assert plugin_manager.get_plugin("stateful") is None
-    assert plugin_manager.detach("never-attached", owner=first) is None

@@ -23,7 +23,7 @@ from .contract._config import (
     APP_NAME,
     RESERVED_PLUGIN_NAMES,
     Config,
-    GatewayConfig,
+    IntentConfig,
     ModelOverride,
     PluginsConfig,
     PluginSettings,
@@ -31,6 +31,7 @@ from .contract._config import (
     ProviderConfig,
     RetryConfig,
     ServerConfig,
+    SharedSection,
     TierExecution,
     ToolsConfig,
 )
@@ -41,7 +42,7 @@ __all__ = [
     "ENV_CONFIG",
     "LOCAL_CONFIG",
     "Config",
-    "GatewayConfig",
+    "IntentConfig",
     "ModelOverride",
     "PluginSettings",
     "PluginsConfig",
@@ -164,15 +165,24 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def resolve_plugin_settings(config: Config, settings: Iterable[PluginSettings]) -> Config:
     """Validate each plugin's settings with its model and keep them in the configuration.
 
-    A plugin's older keys (its ``aliases``) are read into ``plugins.<name>`` first, which
-    wins where both set a key; ``providers.<name>.options`` is checked by the model of its
-    provider type. A top-level key or ``plugins.<name>`` section that no plugin declares is
-    an unknown key. Every problem names its key path as written in the file.
+    A plugin's older keys (its ``aliases``, top-level or inside a host section such as
+    ``prompt.rewrite``) are read into ``plugins.<name>`` first, which wins where both set a
+    key; ``providers.<name>.options`` is checked by the model of its provider type. A
+    top-level key (or a host section's extra key) or a ``plugins.<name>`` section that no
+    plugin declares is an unknown key. Every problem names its key path as written in the file.
 
     :raises ConfigError: one line per problem.
     """
     source = config.source or "<config>"
     top: dict[str, Any] = _plain(config.model_extra or {})
+    # Keys a host section holds for plugins (``prompt.rewrite``): read like top-level ones.
+    shared = {
+        key: _plain(extra)
+        for key in type(config).model_fields
+        if isinstance(section := getattr(config, key), SharedSection)
+        and (extra := section.model_extra)
+    }
+    top.update(shared)
     sections: dict[str, Any] = _plain(config.plugins.model_extra or {})
     errors: list[str] = []
     resolved: dict[str, BaseModel] = {}
@@ -237,7 +247,7 @@ def resolve_plugin_settings(config: Config, settings: Iterable[PluginSettings]) 
 
             errors.append(format_validation_error(exc, source, under))
     for key, value in top.items():
-        if key in alias_roots and isinstance(value, dict) and value:
+        if (key in alias_roots or key in shared) and isinstance(value, dict) and value:
             errors.extend(f"{source}: {key}.{sub}: unknown key" for sub in value)
         else:
             errors.append(f"{source}: {key}: unknown key")

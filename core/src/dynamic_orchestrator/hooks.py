@@ -7,6 +7,7 @@ install.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from .contract import (
     INTENTS,
     PROJECT,
     ComplexityResult,
+    ConfigError,
     IntentInfo,
     IntentResult,
     MetricsSummary,
@@ -141,9 +143,12 @@ class Hooks:
         return self._collect("register_providers", lambda p: p.name, config=config)
 
     def register_intents(self, config: Config) -> dict[str, IntentInfo]:
-        """The vocabulary: the default intents and those plugins register, by name.
+        """The vocabulary: the default intents and those plugins register, by name, with
+        the estimates the configuration gives (``intents.<name>.output_tokens``) over theirs.
 
         Also what :meth:`classify` checks answers against from then on.
+
+        :raises ConfigError: the configuration names an intent nobody registered.
         """
         registered = self._collect("register_intents", lambda i: i.name, config=config)
         bad = [item for item in registered if not isinstance(item, IntentInfo)]
@@ -152,10 +157,19 @@ class Hooks:
                 f"register_intents takes IntentInfo objects, got {type(bad[0]).__name__}",
                 hook="register_intents",
             )
-        self.intents = {
+        intents = {
             **{name: IntentInfo(name) for name in INTENTS},
             **{item.name: item for item in registered},
         }
+        for name, said in config.intents.items():
+            if name not in intents:
+                raise ConfigError(
+                    f"intents.{name}: no plugin registers this intent (known: {', '.join(intents)})"
+                )
+            info = intents[name]
+            tokens = {**info.output_tokens, **said.output_tokens}
+            intents[name] = dataclasses.replace(info, output_tokens=tokens)
+        self.intents = intents
         return self.intents
 
     def register_services(self, config: Config) -> list[Service]:
@@ -226,7 +240,9 @@ class Hooks:
 
     def classify(self, request: Request) -> IntentResult:
         """The intent, which must be one of :attr:`intents`."""
-        result = _expect(self._hook.classify(request=request), IntentResult, "classify")
+        result = _expect(
+            self._hook.classify(request=request, host=self.host), IntentResult, "classify"
+        )
         if result.intent not in self.intents:
             raise PluginError(
                 f"hook 'classify' answered intent {result.intent!r}, which no plugin "
@@ -237,7 +253,7 @@ class Hooks:
         return result
 
     def score_complexity(self, request: Request, intent: IntentResult) -> ComplexityResult:
-        result = self._hook.score_complexity(request=request, intent=intent)
+        result = self._hook.score_complexity(request=request, intent=intent, host=self.host)
         return _expect(result, ComplexityResult, "score_complexity")
 
     def route_services(
@@ -274,7 +290,11 @@ class Hooks:
         constraints: Constraints,
     ) -> Selection:
         result = self._hook.select_model(
-            request=request, analysis=analysis, catalog=catalog, constraints=constraints
+            request=request,
+            analysis=analysis,
+            catalog=catalog,
+            constraints=constraints,
+            host=self.host,
         )
         return _expect(result, Selection, "select_model")
 
@@ -282,7 +302,7 @@ class Hooks:
         self, request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
     ) -> Prompt:
         result = self._hook.generate_prompt(
-            request=request, analysis=analysis, model=model, config=config
+            request=request, analysis=analysis, model=model, config=config, host=self.host
         )
         return _expect(result, Prompt, "generate_prompt")
 
@@ -297,6 +317,17 @@ class Hooks:
             )
         rewrite = await result
         return None if rewrite is None else _expect(rewrite, Rewrite, "rewrite_prompt")
+
+    def rewrites(self, context: ExecutionContext, orchestrator: Host) -> bool:
+        """Whether a plugin would rewrite this request's prompts (nothing is run: the
+        awaitable ``rewrite_prompt`` answers with is closed unawaited)."""
+        result = self._hook.rewrite_prompt(context=context, orchestrator=orchestrator)
+        if result is None:
+            return False
+        close = getattr(result, "close", None) or getattr(result, "cancel", None)
+        if callable(close):
+            close()
+        return True
 
     def execute(self, context: ExecutionContext) -> Awaitable[Execution]:
         if context.host is None:
@@ -323,7 +354,9 @@ class Hooks:
 
     def record_verdict(self, request_id: str, verdict: bool | float, source: str) -> int:
         """Pass a verdict to every implementation; how many stored it."""
-        results = self._hook.record_verdict(request_id=request_id, verdict=verdict, source=source)
+        results = self._hook.record_verdict(
+            request_id=request_id, verdict=verdict, source=source, host=self.host
+        )
         return sum(1 for r in results or [] if r)
 
     def metrics_summary(self, period: str, persistent: bool) -> MetricsSummary | None:

@@ -178,12 +178,15 @@ def shutdown(orchestrator: Host) -> Awaitable[None] | None:
 
 
 @hookspec(firstresult=True)
-def classify(request: Request) -> IntentResult | None:
+def classify(request: Request, host: Host) -> IntentResult | None:
     """Classify the intent of a request.
 
     Stops at the first non-None result.
 
     :param request: the validated request (text, context, options).
+    :param host: the orchestrator asking, for the plugin's settings and its state
+        (``host.plugin_state``); an implementation that needs neither leaves it out of its
+        parameters and pluggy does not pass it.
     :return: the intent (``read``, ``write``, ``search``, ``analyze``, ``manage``, or one
         a plugin registered with :func:`register_intents`) with a confidence in [0, 1] and
         the reasons for it, or None to let another plugin decide.
@@ -191,13 +194,16 @@ def classify(request: Request) -> IntentResult | None:
 
 
 @hookspec(firstresult=True)
-def score_complexity(request: Request, intent: IntentResult) -> ComplexityResult | None:
+def score_complexity(request: Request, intent: IntentResult, host: Host) -> ComplexityResult | None:
     """Score how hard a request is.
 
     Stops at the first non-None result.
 
     :param request: the validated request.
     :param intent: the result of :func:`classify`.
+    :param host: the orchestrator asking, for the plugin's settings and its state
+        (``host.plugin_state``); an implementation that needs neither leaves it out of its
+        parameters and pluggy does not pass it.
     :return: ``simple``, ``moderate`` or ``complex`` with a score in [0, 1] and reasons,
         or None.
     """
@@ -240,7 +246,11 @@ def system_prompt_tokens(
 
 @hookspec(firstresult=True)
 def select_model(
-    request: Request, analysis: RequestAnalysis, catalog: CatalogView, constraints: Constraints
+    request: Request,
+    analysis: RequestAnalysis,
+    catalog: CatalogView,
+    constraints: Constraints,
+    host: Host,
 ) -> Selection | None:
     """Choose the models to try, in order.
 
@@ -252,6 +262,9 @@ def select_model(
         usable now (:meth:`~dynamic_orchestrator.contract.CatalogView.usable`).
     :param constraints: ``max_cost``, ``preferred_models``, a forced ``model`` and
         whether the client can sample.
+    :param host: the orchestrator asking, for the plugin's settings and its state
+        (``host.plugin_state``); an implementation that needs neither leaves it out of its
+        parameters and pluggy does not pass it.
     :return: a :class:`~dynamic_orchestrator.contract.Selection`: the primary model then
         its fallbacks, each with its estimated cost, none of which may exceed
         ``max_cost``; an empty chain with a reason when nothing fits; or None.
@@ -260,7 +273,7 @@ def select_model(
 
 @hookspec(firstresult=True)
 def generate_prompt(
-    request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config
+    request: Request, analysis: RequestAnalysis, model: ModelInfo, config: Config, host: Host
 ) -> Prompt | None:
     """Write the messages actually sent to a model.
 
@@ -271,6 +284,9 @@ def generate_prompt(
     :param analysis: intent, complexity, routed services and tools.
     :param model: the model that will receive the prompt.
     :param config: the configuration (``prompt.max_context_chars`` is the context budget).
+    :param host: the orchestrator asking, for the plugin's settings and its state
+        (``host.plugin_state``); an implementation that needs neither leaves it out of its
+        parameters and pluggy does not pass it.
     :return: the system and user messages and the tools to send, or None.
     """
 
@@ -289,7 +305,9 @@ def rewrite_prompt(
     goes through the host's own call (``dynamic_orchestrator.execution.call_model``) on a
     context of its own, so its attempt is not one of the chain's; its tokens and cost, in
     the :class:`~dynamic_orchestrator.contract.Rewrite`, count in the request's totals.
-    The ``compact`` plugin implements it, on with ``prompt.rewrite``.
+    The ``compact`` plugin implements it, on with ``plugins.compact.rewrite``. The host
+    may also call it only to learn whether a rewrite would happen, and close the awaitable
+    unawaited: do the work inside the awaitable, not before returning it.
 
     :param context: the request, its analysis, the chain and its prompts.
     :param orchestrator: the host, for the plugin's state (a cache of rewrites, say).
@@ -352,7 +370,7 @@ def record(record: RequestRecord, host: Host) -> None:
 
 
 @hookspec
-def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool | None:
+def record_verdict(request_id: str, verdict: bool | float, source: str, host: Host) -> bool | None:
     """Receive a verdict on an earlier request, to label its outcome.
 
     Every implementation is called. ``verdict`` is true/false (the client's thumbs up or
@@ -365,6 +383,9 @@ def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool 
     :param request_id: the ``request_id`` of the result the verdict is about.
     :param verdict: true/false or a score in [0, 1].
     :param source: where the verdict came from.
+    :param host: the orchestrator asking, for the plugin's settings and its state
+        (``host.plugin_state``); an implementation that needs neither leaves it out of its
+        parameters and pluggy does not pass it.
     :return: True when this implementation stored the verdict, else False or None.
     """
 

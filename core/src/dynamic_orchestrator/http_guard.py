@@ -23,14 +23,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from .errors import ConfigError, register_secret
-
-if TYPE_CHECKING:
-    from .config import Config
 
 # The ASGI types, as the ASGI specification (and Starlette) spell them.
 Scope = MutableMapping[str, Any]
@@ -52,12 +49,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_auth_token(config: Config) -> str | None:
-    """The bearer token from the variable ``server.auth_token_env`` names, or None if unset.
+def read_auth_token(env: str | None) -> str | None:
+    """The bearer token from the environment variable ``env`` (the setting
+    ``server.auth_token_env`` names it), or None if no variable is named.
 
     :raises ConfigError: when the variable is named but empty or missing.
     """
-    env = config.server.auth_token_env
     if not env:
         return None
     value = os.environ.get(env, "")
@@ -115,13 +112,13 @@ def allowed_hosts(host: str, port: int) -> list[str] | None:
     return [f"{name}:{suffix}" for name in names] + (names if port in (0, 80) else [])
 
 
-def allowed_origins(config: Config, host: str, port: int) -> list[str]:
-    """``Origin`` values accepted: the server's own, plus ``server.allowed_origins``."""
+def allowed_origins(host: str, port: int, extra: Iterable[str] = ()) -> list[str]:
+    """``Origin`` values accepted: the server's own, plus ``extra`` (``server.allowed_origins``)."""
     suffix = "*" if port == 0 else str(port)
     own = [
         f"{scheme}://{name}:{suffix}" for name in _host_names(host) for scheme in ("http", "https")
     ]
-    return [*own, *config.server.allowed_origins]
+    return [*own, *extra]
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

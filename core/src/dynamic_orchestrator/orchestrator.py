@@ -299,11 +299,11 @@ class Orchestrator:
         (MCP 2026-07-28), the front door asks the client's model before the pipeline runs
         (:mod:`dynamic_orchestrator.sampling`). The decision made here is kept, and the
         pipeline runs on it (same request id, no second analysis). None when the client's
-        model does not lead the chain, when nothing will be executed, or when prompt
-        rewriting (which calls a model first) is on.
+        model does not lead the chain, when nothing will be executed, or when a plugin
+        rewrites the prompts (which calls a model first).
         """
         self._require_initialized()
-        if not req.options.execute or self.config.prompt.rewrite:
+        if not req.options.execute:
             return None
         decision = self._decide_once(req, client, keep=True)
         selection = decision.selection
@@ -313,6 +313,8 @@ class Orchestrator:
         ctx = self._context(
             decision, chain_prompts(self.hooks, self.config, self.catalog, decision), client
         )
+        if self.hooks.rewrites(ctx, self):
+            return None
         model = model_for(self.catalog, first)
         return build_call(ctx, first, model, ctx.prompt_for(model))
 

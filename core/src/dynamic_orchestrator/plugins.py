@@ -102,7 +102,6 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.report = LoadReport()
-        self._owners: dict[str, set[int]] = {}
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin``; a hook name no spec defines is refused, naming the plugin."""
@@ -131,39 +130,6 @@ class PluginManager(pluggy.PluginManager):
         if name is not None:
             self.infos.pop(name, None)
         return removed
-
-    def attach(self, name: str, factory: Callable[[], object], owner: object) -> Any:
-        """Register a stateful plugin object once per manager, for ``owner`` (an orchestrator).
-
-        A plugin module is shared by every manager that loads it, so per-run state (a
-        metrics sink, say) lives in an object the module attaches at ``startup``. The first
-        owner creates and registers it; later owners on the same manager share it.
-
-        :return: the attached object.
-        """
-        plugin = self.get_plugin(name)
-        if plugin is None:
-            plugin = factory()
-            self.register(plugin, name=name)
-        self._owners.setdefault(name, set()).add(id(owner))
-        return plugin
-
-    def detach(self, name: str, owner: object) -> Any:
-        """Release ``owner``'s hold on an attached object; the last one unregisters it.
-
-        :return: the object when it was unregistered (to close it), else None.
-        """
-        owners = self._owners.get(name)
-        if owners is None:
-            return None
-        owners.discard(id(owner))
-        if owners:
-            return None
-        self._owners.pop(name, None)
-        plugin = self.get_plugin(name)
-        if plugin is not None:
-            self.unregister(name=name)
-        return plugin
 
     def unknown_hooks(self, plugin: object) -> list[str]:
         """Hooks this plugin implements that no spec defines (a misspelt name, say)."""

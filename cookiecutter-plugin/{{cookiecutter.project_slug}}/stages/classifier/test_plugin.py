@@ -33,7 +33,9 @@ def test_the_hook_answers_through_a_plugin_manager(
     plugin_manager: Any, register_plugin: Any
 ) -> None:
     register_plugin(plugin, "{{ cookiecutter.entry_point }}")
-    result = plugin_manager.hook.classify(request=Request(text="rollback yesterday's deploy"))
+    result = plugin_manager.hook.classify(
+        request=Request(text="rollback yesterday's deploy"), host=None
+    )
     assert result.intent == "manage"
 
 

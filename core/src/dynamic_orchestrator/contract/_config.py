@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, model_validator
 
-from ._models import BUILD_ON_FIRST_USE, Tier
+from ._models import BUILD_ON_FIRST_USE, Complexity, Tier
 
 APP_NAME = "dynamic-orchestrator"
 M = TypeVar("M", bound=BaseModel)
@@ -97,13 +97,27 @@ class RetryConfig(_Section):
     )
 
 
-class PromptConfig(_Section):
-    """The prompts sent to models."""
+class SharedSection(_Section):
+    # A host section that also holds older keys of plugins' settings (``prompt.rewrite`` is
+    # the compact plugin's): they are kept as written until the host reads them into
+    # ``plugins.<name>``; one no plugin claims is an unknown key all the same.
+    model_config = ConfigDict(extra="allow")
+
+
+class PromptConfig(SharedSection):
+    """The prompts sent to models (rewriting them is the compact plugin's: `plugins.compact`)."""
 
     max_context_chars: int = Field(default=4000, ge=0, description="Context budget per request.")
-    rewrite: bool = Field(default=False, description="Let a cheap model rewrite the prompt.")
-    rewrite_model: str | None = Field(
-        default=None, description="The rewriting model; default: the first usable simple one."
+
+
+class IntentConfig(_Section):
+    """What the configuration says of one intent (``intents.<name>``), over what the plugin
+    that registers it says."""
+
+    output_tokens: dict[Complexity, PositiveInt] = Field(
+        default_factory=dict,
+        description="Expected answer length in tokens by complexity level; a level not given "
+        "keeps the registering plugin's figure.",
     )
 
 
@@ -119,20 +133,10 @@ class ToolsConfig(_Section):
     )
 
 
-class ServerConfig(_Section):
-    """The MCP server's streamable HTTP transport."""
+class ServerConfig(SharedSection):
+    """What every front door accepts (its transports are the mcp-server plugin's:
+    `plugins.mcp_server`)."""
 
-    host: str = Field(default="127.0.0.1", description="Address to listen on.")
-    port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
-    auth_token_env: str | None = Field(
-        default=None, description="Env var holding the bearer token; required off loopback."
-    )
-    allowed_origins: list[str] = Field(
-        default_factory=list, description="Origins accepted besides the server's own."
-    )
-    max_request_bytes: int = Field(
-        default=1_000_000, gt=0, description="Largest HTTP body accepted."
-    )
     max_request_chars: int = Field(
         default=200_000, gt=0, description="Longest request text accepted."
     )
@@ -141,54 +145,6 @@ class ServerConfig(_Section):
         gt=0,
         description="Seconds a client has for each part of a request body (then 408).",
     )
-
-
-Scenario = Literal["default", "background", "think", "longContext", "webSearch", "toolResults"]
-ScenarioTarget = Literal["auto", "requested", "simple", "moderate", "complex"]
-
-
-def _default_scenarios() -> dict[Scenario, ScenarioTarget]:
-    return {
-        "default": "auto",
-        "background": "simple",
-        "think": "auto",
-        "longContext": "auto",
-        "webSearch": "requested",
-        "toolResults": "auto",
-    }
-
-
-class GatewayConfig(_Section):
-    """The HTTP gateway (``dynamic-orchestrator gateway``): routing per call."""
-
-    host: str = Field(default="127.0.0.1", description="Address to listen on.")
-    port: int = Field(default=8787, ge=0, le=65535, description="Port to listen on.")
-    route: bool = Field(
-        default=True, description="False: every call goes to the model the client asked for."
-    )
-    passthrough: list[str] = Field(
-        default_factory=list, description="Model names always served as asked (pinned)."
-    )
-    scenarios: dict[Scenario, ScenarioTarget] = Field(
-        default_factory=_default_scenarios,
-        description="Per scenario: 'auto' (the classifier decides the tier), 'requested' (the "
-        "model asked for), or a tier.",
-    )
-    long_context_tokens: int = Field(
-        default=60_000, gt=0, description="Above this many input tokens a turn is longContext."
-    )
-    background_models: list[str] = Field(
-        default_factory=lambda: ["haiku"],
-        description="A requested model whose name holds one of these is a background call.",
-    )
-    max_request_bytes: int = Field(
-        default=32_000_000, gt=0, description="Largest request body accepted."
-    )
-
-    @field_validator("scenarios", mode="before")
-    @classmethod
-    def _complete_scenarios(cls, value: Any) -> Any:
-        return {**_default_scenarios(), **value} if isinstance(value, dict) else value
 
 
 class PluginsConfig(_Section):
@@ -315,8 +271,11 @@ class Config(_Section):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    intents: dict[str, IntentConfig] = Field(
+        default_factory=dict,
+        description="Per intent a plugin registers, estimates that replace the plugin's.",
+    )
     server: ServerConfig = Field(default_factory=ServerConfig)
-    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     source: str | None = Field(default=None, exclude=True, description="Where it was loaded.")
 

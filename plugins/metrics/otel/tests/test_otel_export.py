@@ -323,7 +323,7 @@ async def test_without_an_endpoint_nothing_is_attached(
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     orch = await make_orchestrator(plugins=(dynamic_orchestrator_otel,))
-    assert orch.pm.get_plugin(dynamic_orchestrator_otel.ATTACHED_NAME) is None
+    assert dynamic_orchestrator_otel.state(orch).sink is None
     assert (await orch.orchestrate("Show the contents of config.yaml")).status == "delegated"
 
 
@@ -357,9 +357,9 @@ async def test_the_exporter_variables_are_honoured_and_a_503_is_retried(
 
 
 def sink_of(orch: Any) -> TraceSink:
-    plugin = orch.pm.get_plugin(dynamic_orchestrator_otel.ATTACHED_NAME)
-    assert isinstance(plugin, dynamic_orchestrator_otel.OtelSinkPlugin)
-    return plugin.sink
+    sink = dynamic_orchestrator_otel.state(orch).sink
+    assert sink is not None
+    return sink
 
 
 def record(i: int) -> RequestRecord:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.errors import ConfigError
+from dynamic_orchestrator_compact.settings import CompactSettings, settings_of
 from dynamic_orchestrator_testing.fakes import EchoProvider
 
 
@@ -44,3 +47,38 @@ async def test_rewriting_off_sends_the_prompt_as_made(make_orchestrator: Any) ->
     assert result.status == "completed"
     (call,) = gemini.calls
     assert call.messages[0].content == "Show the contents of config.yaml"
+
+
+def test_rewriting_is_this_plugins_setting_and_the_seed_keys_still_set_it() -> None:
+    seed = parse_config({"prompt": {"rewrite": True, "rewrite_model": "gpt-5-nano"}})
+    own = parse_config({"plugins": {"compact": {"rewrite": True, "rewrite_model": "gpt-5-nano"}}})
+    assert (
+        settings_of(seed)
+        == settings_of(own)
+        == CompactSettings(rewrite=True, rewrite_model="gpt-5-nano")
+    )
+    assert seed.prompt.max_context_chars == 4000  # the host's key beside them is untouched
+    with pytest.raises(ConfigError, match=r"prompt\.rewrtie: unknown key"):
+        parse_config({"prompt": {"rewrtie": True}})
+    with pytest.raises(ConfigError, match=r"prompt\.rewrite: Input should be a valid boolean"):
+        parse_config({"prompt": {"rewrite": "often"}})
+
+
+class _Client:
+    """An MCP client that offers sampling; never asked here."""
+
+    can_sample = True
+
+    async def sample(self, params: Any) -> Any:
+        raise AssertionError("not asked ahead")
+
+
+async def test_the_client_model_is_not_asked_ahead_when_rewriting_is_on(
+    make_orchestrator: Any,
+) -> None:
+    # Rewriting calls a cheap model first, so the front door must not ask the client ahead.
+    text = "Show the contents of config.yaml"
+    plain = await make_orchestrator()
+    assert plain.plan_client_call(plain.make_request(text), client=_Client()) is not None
+    on = await make_orchestrator(parse_config({"prompt": {"rewrite": True}}))
+    assert on.plan_client_call(on.make_request(text), client=_Client()) is None

@@ -15,7 +15,7 @@ import httpx2
 import pytest
 import uvicorn
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.config import Config, parse_config
 from dynamic_orchestrator.errors import ConfigError
 from dynamic_orchestrator.http_guard import (
     allowed_hosts,
@@ -27,6 +27,7 @@ from dynamic_orchestrator.http_guard import (
 from dynamic_orchestrator.models import INTENTS
 from dynamic_orchestrator.orchestrator import Orchestrator
 from dynamic_orchestrator_mcp_server.http_transport import http_app
+from dynamic_orchestrator_mcp_server.settings import settings_of
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -224,7 +225,7 @@ async def test_plugin_routes_are_served_beside_mcp_behind_the_same_checks(
     if token:
         monkeypatch.setenv("DO_ROUTE_TOKEN", token)
         settings["auth_token_env"] = "DO_ROUTE_TOKEN"
-    config = Config.model_validate({"server": settings})
+    config = parse_config({"server": settings})
     port = free_port()
     orchestrator = Orchestrator(config, plugin_manager=plugin_manager)
     app = http_app(config, "127.0.0.1", port, orchestrator=orchestrator)
@@ -264,13 +265,15 @@ def test_loopback_and_binding_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert allowed_hosts("0.0.0.0", 8080) is None, "a wildcard bind cannot list Host values"
     assert allowed_hosts("127.0.0.1", 8080) == ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"]
 
-    config = Config.model_validate({"server": {"auth_token_env": "DO_ABSENT_TOKEN"}})
+    # the seed's top-level key still names the variable, now a setting of this plugin
+    env = settings_of(parse_config({"server": {"auth_token_env": "DO_ABSENT_TOKEN"}}))
+    assert env.server.auth_token_env == "DO_ABSENT_TOKEN"
     monkeypatch.delenv("DO_ABSENT_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="DO_ABSENT_TOKEN is not set"):
-        read_auth_token(config)
+        read_auth_token(env.server.auth_token_env)
     monkeypatch.setenv("DO_ABSENT_TOKEN", "s3cr3t-value")
-    assert read_auth_token(config) == "s3cr3t-value"
-    assert read_auth_token(Config()) is None
+    assert read_auth_token(env.server.auth_token_env) == "s3cr3t-value"
+    assert read_auth_token(settings_of(Config()).server.auth_token_env) is None
 
 
 def test_beyond_loopback_the_app_is_built_only_with_a_token(
@@ -279,7 +282,7 @@ def test_beyond_loopback_the_app_is_built_only_with_a_token(
     monkeypatch.delenv("DO_TEST_TOKEN", raising=False)
     with pytest.raises(ConfigError, match=r"refusing to listen on 0\.0\.0\.0"):
         http_app(Config(), "0.0.0.0", 8080)
-    config = Config.model_validate({"server": {"auth_token_env": "DO_TEST_TOKEN"}})
+    config = parse_config({"server": {"auth_token_env": "DO_TEST_TOKEN"}})
     with pytest.raises(ConfigError, match="DO_TEST_TOKEN is not set"):
         http_app(config, "0.0.0.0", 8080)
     monkeypatch.setenv("DO_TEST_TOKEN", TOKEN)

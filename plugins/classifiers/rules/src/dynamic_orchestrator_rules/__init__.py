@@ -27,11 +27,13 @@ from .model import JointModel, LinearModel, Prediction
 
 if TYPE_CHECKING:
     import click
-    from dynamic_orchestrator import Orchestrator
     from dynamic_orchestrator.config import Config
+    from dynamic_orchestrator.contract import Host
 
 __all__ = [
+    "Classifier",
     "RulesSettings",
+    "classifier",
     "classify",
     "load_models",
     "plugin_settings",
@@ -41,6 +43,7 @@ __all__ = [
     "startup",
 ]
 
+NAME = "rules"
 WEIGHTS = Path(__file__).parent / "weights"
 _LEVEL_SCORE = {"simple": 0.0, "moderate": 0.5, "complex": 1.0}
 
@@ -72,19 +75,34 @@ def load_models(folder: str | None = None) -> JointModel:
     return model
 
 
-_settings: dict[str, str | None] = {"weights": None}
-_last: list[tuple[Request, tuple[Prediction, Prediction]]] = []
+class Classifier:
+    """One orchestrator's classifier: its weights folder and its last request's decisions."""
+
+    def __init__(self, weights: str | None = None) -> None:
+        self.weights = weights
+        self.last: tuple[Request, tuple[Prediction, Prediction]] | None = None
+
+    @property
+    def models(self) -> JointModel:
+        return load_models(self.weights)
+
+    def predict(self, request: Request) -> tuple[Prediction, Prediction]:
+        """Both decisions for a request, computed once for the two hooks (the last is kept)."""
+        if self.last is not None and self.last[0] is request:
+            return self.last[1]
+        result = self.models.predict_parts(extract_parts(request.text, request.context))
+        self.last = (request, result)
+        return result
 
 
-def _predict(request: Request) -> tuple[Prediction, Prediction]:
-    """Both decisions for a request, computed once for the two hooks (the last is kept)."""
-    if _last and _last[0][0] is request:
-        return _last[0][1]
-    result = load_models(_settings["weights"]).predict_parts(
-        extract_parts(request.text, request.context)
+def classifier(host: Host | None) -> Classifier:
+    """The orchestrator's classifier, made from its ``plugins.rules`` on first use (the
+    shipped weights for a call with no orchestrator behind it)."""
+    if host is None:
+        return Classifier()
+    return host.plugin_state(
+        NAME, lambda: Classifier(host.config.plugin_settings(NAME, RulesSettings).weights)
     )
-    _last[:] = [(request, result)]
-    return result
 
 
 class RulesSettings(BaseModel):
@@ -100,16 +118,15 @@ class RulesSettings(BaseModel):
 @hookimpl
 def plugin_settings() -> PluginSettings:
     """``plugins.rules`` (or ``plugins.settings.rules``): the weights folder."""
-    return PluginSettings("rules", RulesSettings)
+    return PluginSettings(NAME, RulesSettings)
 
 
 @hookimpl
-def startup(orchestrator: Orchestrator) -> None:
-    """Use the weights folder named by ``plugins.rules.weights`` (process-wide)."""
-    folder = orchestrator.config.plugin_settings("rules", RulesSettings).weights
+def startup(orchestrator: Host) -> None:
+    """Check the weights folder named by ``plugins.rules.weights``: a bad one fails at once."""
+    folder = classifier(orchestrator).weights
     if folder is not None and not (Path(folder) / "intent.json").is_file():
         raise ValueError(f"plugins.settings.rules.weights: no intent.json in {folder}")
-    _settings["weights"] = folder
 
 
 @hookimpl(trylast=True)
@@ -120,9 +137,9 @@ def register_intents(register: Callable[[IntentInfo], None], config: Config) -> 
 
 
 @hookimpl(trylast=True)
-def classify(request: Request) -> IntentResult:
+def classify(request: Request, host: Host) -> IntentResult:
     """Intent with its probability as confidence and the features that decided it."""
-    prediction, _ = _predict(request)
+    prediction, _ = classifier(host).predict(request)
     return IntentResult(
         intent=prediction.label,
         confidence=round(prediction.confidence, 4),
@@ -131,11 +148,12 @@ def classify(request: Request) -> IntentResult:
 
 
 @hookimpl(trylast=True)
-def score_complexity(request: Request, intent: IntentResult) -> ComplexityResult:
+def score_complexity(request: Request, intent: IntentResult, host: Host) -> ComplexityResult:
     """Level by the most probable class; score = expected level on a 0 / 0.5 / 1 scale."""
-    predicted_intent, prediction = _predict(request)
+    state = classifier(host)
+    predicted_intent, prediction = state.predict(request)
     if predicted_intent.label != intent.intent:  # another plugin decided the intent
-        complexity_model = load_models(_settings["weights"]).complexity
+        complexity_model = state.models.complexity
         features = [*extract(request.text, request.context), f"intent:{intent.intent}"]
         prediction = complexity_model.predict(features)
     score = sum(_LEVEL_SCORE[c] * p for c, p in prediction.probabilities.items())

@@ -7,15 +7,16 @@ attributed by the OpenTelemetry GenAI semantic conventions (:mod:`.spans`). The 
 built from the record after the fact and exported in batches by a child process
 (:mod:`.sink`, :mod:`.exporter`): the request path only queues a row of the record's values.
 
-At ``startup`` the plugin attaches one :class:`OtelSinkPlugin` to the orchestrator's
-plugin manager when an endpoint is set; without one it does nothing. Prompt and answer
-text go into spans only with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``
-(:mod:`.content`); keys never do (the record holds none).
+At ``startup`` the plugin makes one sink per orchestrator, kept in its plugin state
+(``host.plugin_state``), when an endpoint is set; without one it does nothing. Prompt and
+answer text go into spans only with
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (:mod:`.content`); keys never
+do (the record holds none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Generator
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -28,22 +29,27 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from dynamic_orchestrator import Orchestrator
+    from dynamic_orchestrator.contract import ExecutionContext, Host
+    from dynamic_orchestrator.models import Execution, Prompt, Request
 
     from .sink import TraceSink
     from .spans import SpanBuilder
 
 __all__ = [
     "ContentCapture",
-    "OtelSinkPlugin",
+    "OtelState",
     "Settings",
     "SpanBuilder",
     "TraceSink",
+    "execute",
+    "generate_prompt",
+    "record",
     "shutdown",
     "startup",
+    "state",
 ]
 
-ATTACHED_NAME = "dynamic_orchestrator_otel.sink"
-CONTENT_NAME = "dynamic_orchestrator_otel.content"
+STATE_NAME = "otel"
 
 log = get_logger("metrics.otel")
 
@@ -63,58 +69,89 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def make_sink(orchestrator: Orchestrator, settings: Settings) -> TraceSink:
+def make_sink(
+    orchestrator: Orchestrator, settings: Settings, content: ContentCapture | None = None
+) -> TraceSink:
     """A sink whose exporter process posts by OTLP/HTTP as the environment says."""
     from .sink import TraceSink
 
     known: list[bool] = []
 
     def breakers() -> bool:
-        if not known:  # the breaker plugin attaches at its own start-up: ask once, later
+        if not known:  # the breaker plugin starts at its own start-up: ask once, later
             known.append(bool(orchestrator.hooks.circuit_states()))
         return known[0]
 
-    content = orchestrator.pm.get_plugin(CONTENT_NAME)
     return TraceSink(
         schedule_delay_s=settings.schedule_delay_s,
         max_queue_size=settings.max_queue_size,
         breakers=breakers,
-        content=content.pop if isinstance(content, ContentCapture) else None,
+        content=content.pop if content is not None else None,
     )
 
 
-class OtelSinkPlugin:
-    """The ``record`` hook of one attached :class:`TraceSink`."""
+class OtelState:
+    """One orchestrator's trace sink and content capture, when they are switched on."""
 
-    def __init__(self, sink: TraceSink) -> None:
-        self.sink = sink
+    sink: TraceSink | None = None
+    content: ContentCapture | None = None
 
-    @hookimpl(trylast=True)
-    def record(self, record: RequestRecord) -> None:
-        """Queue a finished request for the exporter process; never blocks."""
-        self.sink.add(record)
+
+def state(host: Host | None) -> OtelState:
+    """The orchestrator's state (empty for a call with no orchestrator behind it)."""
+    return OtelState() if host is None else host.plugin_state(STATE_NAME, OtelState)
 
 
 @hookimpl(trylast=True)
 def startup(orchestrator: Orchestrator) -> None:
-    """Attach a trace sink when an OTLP endpoint is configured; else do nothing."""
+    """Make this orchestrator's trace sink when an OTLP endpoint is configured; else nothing."""
     settings = Settings.from_env()
     if not settings.enabled:  # silent: logging here would import structlog at every start
         return
-    pm = orchestrator.pm
+    own = state(orchestrator)
+    if own.sink is not None:
+        return
     if settings.capture_content:
-        pm.attach(CONTENT_NAME, ContentCapture, owner=orchestrator)
-    plugin: OtelSinkPlugin = pm.attach(
-        ATTACHED_NAME, lambda: OtelSinkPlugin(make_sink(orchestrator, settings)), owner=orchestrator
-    )
-    plugin.sink.start()
+        own.content = ContentCapture()
+    own.sink = make_sink(orchestrator, settings, own.content)
+    own.sink.start()
+
+
+@hookimpl(trylast=True)
+def record(record: RequestRecord, host: Host) -> None:
+    """Queue a finished request for the exporter process; never blocks."""
+    sink = state(host).sink
+    if sink is not None:
+        sink.add(record)
+
+
+@hookimpl(wrapper=True)
+def generate_prompt(request: Request, host: Host) -> Generator[None, Prompt | None, Prompt | None]:
+    """Keep the prompt a request sends, when content capture is on."""
+    prompt = yield
+    content = state(host).content
+    if prompt is not None and content is not None:
+        content.keep_prompt(request.request_id, prompt)
+    return prompt
+
+
+@hookimpl(wrapper=True)
+def execute(
+    context: ExecutionContext,
+) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
+    """Keep the execution's answer once it is awaited, when content capture is on."""
+    pending = yield
+    content = state(context.host).content
+    if pending is None or content is None:
+        return pending
+    return content.watch(context.request.request_id, pending)
 
 
 @hookimpl(trylast=True)
 def shutdown(orchestrator: Orchestrator) -> Awaitable[None] | None:
-    """Export what is queued and stop when the manager's last orchestrator closes."""
-    orchestrator.pm.detach(CONTENT_NAME, owner=orchestrator)
-    plugin = orchestrator.pm.detach(ATTACHED_NAME, owner=orchestrator)
-    if not isinstance(plugin, OtelSinkPlugin):
+    """Export what is queued and stop this orchestrator's sink."""
+    own = state(orchestrator)
+    sink, own.sink, own.content = own.sink, None, None
+    if sink is None:
         return None
-    return anyio.to_thread.run_sync(plugin.sink.close)
+    return anyio.to_thread.run_sync(sink.close)

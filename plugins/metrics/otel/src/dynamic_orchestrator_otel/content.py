@@ -1,26 +1,23 @@
 """Message content on spans, only when the user opts in.
 
 The record a sink receives holds no request text, by design. With
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` the plugin also registers a
-:class:`ContentCapture`: hook wrappers that watch the prompt each request sends
-(``generate_prompt``) and the answer it gets (``execute``) without changing either, and
-keep them by request id until the record arrives. They become the GenAI conventions'
-``gen_ai.system_instructions``, ``gen_ai.input.messages`` and ``gen_ai.output.messages``
-(JSON) on the request's span. Without the switch nothing is registered and nothing kept.
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` each orchestrator also keeps a
+:class:`ContentCapture` in its plugin state: the plugin's ``generate_prompt`` and
+``execute`` wrappers hand it the prompt each request sends and the answer it gets, without
+changing either, and it keeps them by request id until the record arrives. They become
+the GenAI conventions' ``gen_ai.system_instructions``, ``gen_ai.input.messages`` and
+``gen_ai.output.messages`` (JSON) on the request's span. Without the switch nothing is kept.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Generator, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from dynamic_orchestrator import hookimpl
-
 if TYPE_CHECKING:
-    from dynamic_orchestrator.execution import ExecutionContext
-    from dynamic_orchestrator.models import Execution, Prompt, Request
+    from dynamic_orchestrator.models import Execution, Prompt
 
 LIMIT = 1024  # requests whose content waits for its record at once
 
@@ -62,23 +59,12 @@ class ContentCapture:
             )
         return attributes
 
-    @hookimpl(wrapper=True)
-    def generate_prompt(self, request: Request) -> Generator[None, Prompt | None, Prompt | None]:
+    def keep_prompt(self, request_id: str, prompt: Prompt) -> None:
         """Keep the prompt a request sends (the last one, when several models are tried)."""
-        prompt = yield
-        if prompt is not None:
-            self._entry(request.request_id)["prompt"] = prompt
-        return prompt
+        self._entry(request_id)["prompt"] = prompt
 
-    @hookimpl(wrapper=True)
-    def execute(
-        self, context: ExecutionContext
-    ) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
-        """Keep the answer of the execution, once it is awaited."""
-        pending = yield
-        if pending is None:
-            return None
-        request_id = context.request.request_id
+    def watch(self, request_id: str, pending: Awaitable[Execution]) -> Awaitable[Execution]:
+        """``pending``, keeping the execution's answer once it is awaited."""
 
         async def watched() -> Execution:
             execution = await pending

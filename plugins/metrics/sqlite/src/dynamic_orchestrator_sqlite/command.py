@@ -76,7 +76,7 @@ def dashboard(port: int, period: str, open_browser: bool | None, config_path: st
         dashboard_app(path, period=period, retention_days=settings.retention_days),
         token=None,  # loopback only: a browser sends no bearer token
         hosts=allowed_hosts(HOST, port),
-        origins=allowed_origins(config, HOST, port),
+        origins=allowed_origins(HOST, port),
     )
     url = f"http://{HOST}:{port}/dashboard"
     click.echo(f"dynamic-orchestrator: dashboard of {path} at {url}", err=True)

@@ -6,8 +6,9 @@ estimates a model is chosen on. The user message is the
 request followed by the context entries it needs, within ``prompt.max_context_chars``:
 entries the request mentions come first, long values are trimmed, empty ones dropped, and
 what was left out is noted (in ``Prompt.notes``, never silently). Tools are sent only
-when the services stage routed some and the model supports tools. With ``prompt.rewrite``
-on, a cheap model first rewrites the user message (:mod:`.rewrite`).
+when the services stage routed some and the model supports tools. With
+``plugins.compact.rewrite`` on (the seed's ``prompt.rewrite``; :mod:`.settings`), a cheap
+model first rewrites the user message (:mod:`.rewrite`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.catalog import ModelInfo
 from dynamic_orchestrator.config import Config
+from dynamic_orchestrator.contract import PluginSettings
 from dynamic_orchestrator.models import (
     ComplexityResult,
     IntentResult,
@@ -34,6 +36,7 @@ __all__ = [
     "INSTRUCTIONS",
     "generate_prompt",
     "instructions",
+    "plugin_settings",
     "render_context",
     "rewrite_prompt",
     "system_prompt_tokens",
@@ -96,6 +99,15 @@ def render_context(request: Request, budget: int) -> tuple[str, list[str]]:
 def instructions(intent: str, level: str) -> str:
     """The system message for an intent and complexity level, tools aside."""
     return f"{INSTRUCTIONS.get(intent, GENERAL)} {DEPTH[level]}"
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.compact``: prompt rewriting; the seed's ``prompt.rewrite`` and
+    ``prompt.rewrite_model`` still set it."""
+    from .settings import SETTINGS
+
+    return SETTINGS
 
 
 @hookimpl(trylast=True)

@@ -1,8 +1,8 @@
 """Optional prompt rewriting: a cheap model rewrites the user message before the chain runs.
 
-On with ``prompt.rewrite``. The rewriting call's tokens and cost count in the request's
-totals; its answers are cached per orchestrator (by model and message) so a repeated
-request pays once.
+On with ``plugins.compact.rewrite`` (the seed's ``prompt.rewrite``). The rewriting call's
+tokens and cost count in the request's totals; its answers are cached per orchestrator (by
+model and message) so a repeated request pays once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from dynamic_orchestrator.contract import (
 from dynamic_orchestrator.execution import build_call, call_model
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.pricing import completion_cost
+
+from .settings import settings_of
 
 __all__ = ["INSTRUCTION", "RewriteCache", "rewrite", "rewrite_prompt"]
 
@@ -56,7 +58,7 @@ class RewriteCache:
 async def rewrite(context: ExecutionContext, cache: RewriteCache) -> Rewrite | None:
     """The rewrite of the chain's user message, or None when no cheap model is usable."""
     config, catalog = context.config, context.catalog
-    settings = config.prompt
+    settings = settings_of(config)
     name = settings.rewrite_model or next(
         (m for m in config.execution["simple"].models if catalog.usable(m)), None
     )
@@ -107,7 +109,7 @@ async def rewrite(context: ExecutionContext, cache: RewriteCache) -> Rewrite | N
 def rewrite_prompt(
     context: ExecutionContext, orchestrator: Host
 ) -> Awaitable[Rewrite | None] | None:
-    """A cheap model's compact rewrite of the user message, when ``prompt.rewrite`` is on."""
-    if not context.config.prompt.rewrite:
+    """A cheap model's compact rewrite of the user message, when ``rewrite`` is on."""
+    if not settings_of(context.config).rewrite:
         return None
     return rewrite(context, orchestrator.plugin_state("compact.rewrite", RewriteCache))

@@ -30,11 +30,14 @@ from .selector import Declined, preload, select_with_router
 from .settings import SETTINGS, resolve_outcomes, settings_of
 
 if TYPE_CHECKING:
+    from dynamic_orchestrator.contract import Host
+
     from .model import Router
+
+NAME = "router.outcomes"
 
 __all__ = [
     "Router",
-    "feedback",
     "plugin_settings",
     "record",
     "register_commands",
@@ -52,8 +55,17 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_outcome_log: OutcomeLog | None = None
-"""The process's outcome log, when ``plugins.settings.router.outcomes`` is set."""
+class _Outcomes:
+    """One orchestrator's outcome log, open while it runs, when
+    ``plugins.router.outcomes`` is set."""
+
+    log: OutcomeLog | None = None
+
+
+def _outcomes(host: Host | None) -> _Outcomes:
+    if host is None:  # a call with no orchestrator behind it logs nothing
+        return _Outcomes()
+    return host.plugin_state(NAME, _Outcomes)
 
 
 @hookimpl
@@ -64,15 +76,20 @@ def plugin_settings() -> PluginSettings:
 
 @hookimpl(wrapper=True)
 def select_model(
-    request: Request, analysis: RequestAnalysis, catalog: Catalog, constraints: Constraints
+    request: Request,
+    analysis: RequestAnalysis,
+    catalog: Catalog,
+    constraints: Constraints,
+    host: Host,
 ) -> Generator[None, Selection | None, Selection | None]:
     """The router's chain for this prompt, around the other selectors.
 
     Without a router file the other selectors' choice stands; when the router declines
     (no model fits, a bad file), theirs stands with the reason ``router not used: <why>``.
     """
-    if _outcome_log is not None:
-        _outcome_log.remember(request)
+    log = _outcomes(host).log
+    if log is not None:
+        log.remember(request)
     decided = select_with_router(request, analysis, catalog, constraints)
     chosen = yield
     if isinstance(decided, Selection):
@@ -84,51 +101,44 @@ def select_model(
 
 
 @hookimpl
-def startup(orchestrator: Any) -> None:
+def startup(orchestrator: Host) -> None:
     """Read the configured router file at start-up, so a bad one is reported at once, and
-    open the outcome log if one is configured (process-wide)."""
-    global _outcome_log
+    open this orchestrator's outcome log if one is configured."""
     preload(orchestrator.config)
     path = resolve_outcomes(settings_of(orchestrator.config), orchestrator.config)
-    if path is None or (_outcome_log is not None and _outcome_log.path == path):
+    state = _outcomes(orchestrator)
+    if path is None or (state.log is not None and state.log.path == path):
         return
-    if _outcome_log is not None:
-        _outcome_log.close()
-    _outcome_log = OutcomeLog(path)
-    _outcome_log.start()
+    if state.log is not None:
+        state.log.close()
+    state.log = OutcomeLog(path)
+    state.log.start()
 
 
 @hookimpl
-def record(record: RequestRecord) -> None:
+def record(record: RequestRecord, host: Host) -> None:
     """Queue the request's outcome line, when the outcome log is on."""
-    if _outcome_log is not None:
-        _outcome_log.add(record)
+    log = _outcomes(host).log
+    if log is not None:
+        log.add(record)
 
 
 @hookimpl
-def shutdown(orchestrator: Any) -> None:
+def shutdown(orchestrator: Host) -> None:
     """Write the queued outcome lines and close the log."""
-    global _outcome_log
-    if _outcome_log is not None:
-        _outcome_log.close()
-        _outcome_log = None
+    state = _outcomes(orchestrator)
+    if state.log is not None:
+        state.log.close()
+        state.log = None
 
 
 @hookimpl
-def record_verdict(request_id: str, verdict: bool | float, source: str) -> bool:
+def record_verdict(request_id: str, verdict: bool | float, source: str, host: Host) -> bool:
     """Queue the verdict beside the request's outcome line, when the outcome log is on."""
-    if _outcome_log is None:
+    log = _outcomes(host).log
+    if log is None:
         return False
-    _outcome_log.verdict(request_id, verdict, source=source)
-    return True
-
-
-def feedback(request_id: str, verdict: bool | float) -> bool:
-    """Record the client's verdict on an earlier request (thumbs up/down, or a score in
-    [0, 1]) in this process's outcome log; False when no outcome log is configured."""
-    if _outcome_log is None:
-        return False
-    _outcome_log.verdict(request_id, verdict, source="feedback")
+    log.verdict(request_id, verdict, source=source)
     return True
 
 

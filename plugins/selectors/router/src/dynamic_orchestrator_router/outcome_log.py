@@ -22,7 +22,7 @@ Two sources are automatic: a **retry** (the same request text again within
 :data:`RETRY_WINDOW` seconds marks the earlier answer ``false``) and a **failed** request
 (status ``failed``: no usable answer, ``false``). The client's own thumbs up or down comes
 through :meth:`OutcomeLog.verdict`, from the ``dynamic-orchestrator router feedback``
-command or from code holding the log (:func:`dynamic_orchestrator_router.feedback`).
+command or through the host (:meth:`Orchestrator.feedback`, the ``record_verdict`` hook).
 
 The metrics record carries no request text by design, so the text is taken when the
 router's ``select_model`` sees the request and kept (bounded) until its record arrives.

@@ -10,7 +10,8 @@ Installed (``pip install dynamic-orchestrator`` brings it), it adds three comman
 - ``claude``: Claude Code with its base URL on a gateway of its own.
 
 The host itself (``dynamic-orchestrator-core``) needs neither the ``mcp`` SDK nor a web
-stack; they come with this distribution. Importing this package imports only the
+stack; they come with this distribution. Its settings are ``plugins.mcp_server``
+(:mod:`.settings`). Importing this package imports only the
 command definitions' module when the command line asks for them.
 """
 
@@ -23,8 +24,18 @@ from dynamic_orchestrator import hookimpl
 
 if TYPE_CHECKING:
     import click
+    from dynamic_orchestrator.contract import PluginSettings
 
-__all__ = ["register_commands"]
+__all__ = ["plugin_settings", "register_commands"]
+
+
+@hookimpl
+def plugin_settings() -> PluginSettings:
+    """``plugins.mcp_server``: the HTTP transport (``server``) and the gateway; the seed's
+    ``gateway`` section and ``server``'s transport keys still set them."""
+    from .settings import SETTINGS
+
+    return SETTINGS
 
 
 @hookimpl(trylast=True)

@@ -53,9 +53,11 @@ def serve(transport: str, host: str | None, port: int | None, config_path: str |
         run_stdio(config)
         return
     from .http_transport import run_http
+    from .settings import settings_of
 
-    bind_host = host or config.server.host
-    bind_port = config.server.port if port is None else port
+    server = settings_of(config).server
+    bind_host = host or server.host
+    bind_port = server.port if port is None else port
     try:
         run_http(config, bind_host, bind_port)
     except ConfigError as exc:

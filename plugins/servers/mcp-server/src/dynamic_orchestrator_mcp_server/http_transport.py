@@ -24,6 +24,8 @@ from dynamic_orchestrator.http_guard import (
     read_auth_token,
 )
 
+from .settings import settings_of
+
 if TYPE_CHECKING:
     from dynamic_orchestrator.config import Config
     from dynamic_orchestrator.orchestrator import Orchestrator
@@ -42,7 +44,7 @@ def transport_security(config: Config, host: str, port: int) -> TransportSecurit
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=hosts is not None,
         allowed_hosts=hosts or [],
-        allowed_origins=allowed_origins(config, host, port),
+        allowed_origins=allowed_origins(host, port, settings_of(config).server.allowed_origins),
     )
 
 
@@ -77,7 +79,7 @@ def build_http_app(
         streamable_http_path=MCP_PATH,
         json_response=False,
         stateless_http=False,
-        max_request_body_size=config.server.max_request_bytes,
+        max_request_body_size=settings_of(config).server.max_request_bytes,
         transport_security=transport_security(config, host, port),
         host=host,
     )
@@ -91,7 +93,7 @@ def build_http_app(
         app,
         token=token,
         hosts=allowed_hosts(host, port),
-        origins=allowed_origins(config, host, port),
+        origins=allowed_origins(host, port, settings_of(config).server.allowed_origins),
         body_timeout=config.server.body_timeout,
     )
 
@@ -109,7 +111,7 @@ def http_app(
 
     from .server import build_server
 
-    token = read_auth_token(config)
+    token = read_auth_token(settings_of(config).server.auth_token_env)
     check_binding(host, token)
     orchestrator = orchestrator or Orchestrator(config)
     routes = orchestrator.hooks.register_http_routes(config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Iterator
 
 import anthropic
@@ -22,6 +24,21 @@ TOKEN = "gateway-token-0123456789abcdef"
 def test_a_non_loopback_bind_without_a_token_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"server\.auth_token_env"):
         guarded_app(Config(), "0.0.0.0", 8787, Orchestrator(Config()))
+
+
+def test_a_refused_start_closes_the_socket_it_bound(
+    fake_provider_server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DO_ABSENT_GATEWAY_TOKEN", raising=False)
+    config = gateway_config(
+        fake_provider_server, server={"auth_token_env": "DO_ABSENT_GATEWAY_TOKEN"}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(ConfigError, match="DO_ABSENT_GATEWAY_TOKEN is not set"):
+            GatewayServer(config).start()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import anthropic
 import anyio
 from dynamic_orchestrator import hookimpl
-from dynamic_orchestrator.config import GatewayConfig
 from dynamic_orchestrator.models import RequestRecord
 from dynamic_orchestrator_mcp_server.gateway.routing import read_signals, scenario, strip_wrappers
 from dynamic_orchestrator_mcp_server.gateway.server import GatewayServer
+from dynamic_orchestrator_mcp_server.settings import GatewayConfig
 from dynamic_orchestrator_testing import fake_server as fs
 from dynamic_orchestrator_testing.fake_server import FakeProviderServer
 

@@ -17,6 +17,7 @@ from dynamic_orchestrator.streaming import Assembly
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..settings import settings_of
 from .calls import Opened, Turn
 from .front import Gateway, answer_headers, request_id
 from .routing import read_signals
@@ -147,7 +148,7 @@ async def count_tokens(request: Request) -> Response:
     problem = _validate({**body, "max_tokens": 1})
     if problem:
         return _invalid(problem, rid)
-    signals = read_signals(body, str(body["model"]), gateway.config.gateway, size)
+    signals = read_signals(body, str(body["model"]), settings_of(gateway.config).gateway, size)
     return JSONResponse(
         {"input_tokens": signals.input_tokens},
         headers=answer_headers(str(body["model"]), "-", rid),

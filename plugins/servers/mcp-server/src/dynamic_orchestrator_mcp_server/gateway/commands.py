@@ -58,14 +58,16 @@ def gateway_command(host: str | None, port: int | None, config_path: str | None)
     """The HTTP gateway: /v1/messages, /v1/chat/completions, /v1/models."""
     from dynamic_orchestrator.commands import UsageFailure
 
+    from ..settings import settings_of
     from .serve import run_gateway
 
     config = _load(config_path)
+    gateway = settings_of(config).gateway
     try:
         run_gateway(
             config,
-            host or config.gateway.host,
-            config.gateway.port if port is None else port,
+            host or gateway.host,
+            gateway.port if port is None else port,
         )
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None

@@ -27,6 +27,7 @@ from dynamic_orchestrator.streaming import Assembly, can_stream
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from ..settings import settings_of
 from .calls import Opened, Turn, open_stream, record_call
 from .routing import decide
 
@@ -96,7 +97,7 @@ class Gateway:
 
         :raises RequestError: too large, not JSON, or not an object.
         """
-        limit = self.config.gateway.max_request_bytes
+        limit = settings_of(self.config).gateway.max_request_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise RequestError(f"request body: {declared} bytes, more than the limit of {limit}")

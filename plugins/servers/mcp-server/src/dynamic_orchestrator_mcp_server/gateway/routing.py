@@ -35,9 +35,12 @@ from dynamic_orchestrator.models import (
 from dynamic_orchestrator.streaming import can_stream
 from dynamic_orchestrator.tokens import estimate_output_tokens
 
+from ..settings import settings_of
+
 if TYPE_CHECKING:
-    from dynamic_orchestrator.config import GatewayConfig
     from dynamic_orchestrator.orchestrator import Orchestrator
+
+    from ..settings import GatewayConfig
 
 __all__ = ["Decision", "Signals", "decide", "newest_words", "read_signals", "strip_wrappers"]
 
@@ -210,7 +213,7 @@ def decide(
     client_key: bool = False,
 ) -> Decision:
     """Decide which models may serve this call, through the orchestrator's own hooks."""
-    config = orch.config.gateway
+    config = settings_of(orch.config).gateway
     baseline = orch.catalog.get(requested)
     signals = read_signals(body, requested, config, raw_bytes)
     asked = _candidate(orch, requested, "the model the client asked for", client_key)

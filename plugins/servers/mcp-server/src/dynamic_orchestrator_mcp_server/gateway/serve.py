@@ -34,13 +34,16 @@ def guarded_app(config: Config, host: str, port: int, orchestrator: Orchestrator
         read_auth_token,
     )
 
-    token = read_auth_token(config)
+    from ..settings import settings_of
+
+    server = settings_of(config).server
+    token = read_auth_token(server.auth_token_env)
     check_binding(host, token)
     return RequestGuard(
         create_app(orchestrator),
         token=token,
         hosts=allowed_hosts(host, port),
-        origins=allowed_origins(config, host, port),
+        origins=allowed_origins(host, port, server.allowed_origins),
         api_key_header=True,
     )
 
@@ -62,11 +65,15 @@ def run_gateway(
     # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    bound = int(sock.getsockname()[1])
-    app = guarded_app(config, host, bound, Orchestrator(config))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        bound = int(sock.getsockname()[1])
+        app = guarded_app(config, host, bound, Orchestrator(config))
+    except BaseException:
+        sock.close()  # a port taken or a refused binding (no token): the socket is ours
+        raise
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:

@@ -50,14 +50,19 @@ class GatewayServer:
         """Serve; returns once ``GET /v1/models`` answers 200."""
         from dynamic_orchestrator.http_guard import read_auth_token
 
+        from ..settings import settings_of
         from .serve import guarded_app
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
-        self.port = int(sock.getsockname()[1])
-        app = guarded_app(self.config, self.host, self.port, self.orchestrator)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.bind((self.host, self.port))
+            self.port = int(sock.getsockname()[1])
+            app = guarded_app(self.config, self.host, self.port, self.orchestrator)
+        except BaseException:
+            sock.close()  # uvicorn closes it once it serves; until then it is ours
+            raise
         config = uvicorn.Config(
             app,
             loop="asyncio",
@@ -73,7 +78,7 @@ class GatewayServer:
             target=self._server.run, kwargs={"sockets": [sock]}, name="gateway", daemon=True
         )
         self._thread.start()
-        token = read_auth_token(self.config)
+        token = read_auth_token(settings_of(self.config).server.auth_token_env)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         deadline = time.monotonic() + 30
         while True:
