@@ -6,8 +6,9 @@ Serves ``providers.gemini`` (key from ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``, 
 the host retries. Every SDK error becomes a
 :class:`~dynamic_orchestrator.errors.ProviderError` of the shared taxonomy: a 429 with a
 per-day ``QuotaFailure`` is quota exhausted, otherwise rate limited with the delay of its
-``RetryInfo``; a timeout (the SDK raises the transport's ``TimeoutException``) is
-transient. Output tokens include thinking tokens, which Google bills as output.
+``RetryInfo``; a timeout or a failed connection (httpx's errors, or aiohttp's when it is
+installed, which the SDK then uses) is transient. Output tokens include thinking tokens,
+which Google bills as output.
 
 Options (``providers.<name>.options``): ``api_version`` (``v1``, ``v1beta``; default: the
 SDK's).
@@ -102,7 +103,6 @@ class GeminiProvider(APIProvider):
 
     async def complete(self, call: ProviderCall) -> Completion:
         """One ``generateContent`` call; SDK errors become :class:`ProviderError`."""
-        import httpx2
         from google.genai import errors as genai_errors
 
         model = call.model.name
@@ -113,7 +113,7 @@ class GeminiProvider(APIProvider):
             )
         except genai_errors.APIError as exc:
             raise _api_error(exc, self.name, model) from None
-        except httpx2.TransportError as exc:
+        except _transport_errors() as exc:
             raise transport_error(exc, provider=self.name, model=model) from None
         return self._completion(response, call)
 
@@ -178,7 +178,6 @@ class GeminiProvider(APIProvider):
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamEvent]:
         """The answer as contract events, from ``streamGenerateContent``."""
-        import httpx2
         from google.genai import errors as genai_errors
 
         body = request_body(call)
@@ -196,7 +195,7 @@ class GeminiProvider(APIProvider):
                 yield event
         except genai_errors.APIError as exc:
             raise _api_error(exc, self.name, model) from None
-        except httpx2.TransportError as exc:
+        except _transport_errors() as exc:
             raise transport_error(exc, provider=self.name, model=model) from None
         estimated = assembly.input_tokens is None
         if estimated:
@@ -302,3 +301,17 @@ def register_providers(register: Any, config: Config) -> None:
 def shutdown(orchestrator: Any) -> Any:
     """Close the SDK clients this plugin opened."""
     return close_providers(orchestrator.providers, GeminiProvider)
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What the SDK's transport raises for a timeout or a failed connection: httpx's errors,
+    or aiohttp's when aiohttp is installed (google-genai then makes its async calls with it,
+    and a timeout is a bare ``TimeoutError``)."""
+    import httpx2
+
+    errors: tuple[type[BaseException], ...] = (httpx2.TransportError, TimeoutError)
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - aiohttp comes with the openai plugin
+        return errors
+    return (*errors, aiohttp.ClientError)
