@@ -20,7 +20,7 @@ class SQLiteSettings(BaseModel):
         default=7.0, gt=0, description="Persisted records older than this are deleted."
     )
     queue_size: int = Field(
-        default=1_000,
+        default=10_000,
         ge=1,
         description=(
             "Records accepted and not yet committed; more are dropped (and counted). A killed "

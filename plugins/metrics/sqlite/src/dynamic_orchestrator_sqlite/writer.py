@@ -48,7 +48,7 @@ class SQLiteSink:
         self,
         path: Path,
         *,
-        queue_size: int = 1_000,
+        queue_size: int = 10_000,
         retention_days: float = 7.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
