@@ -100,19 +100,15 @@ def plugin_settings() -> PluginSettings:
     return PluginSettings("cascade", CascadeSettings)
 
 
-def _settings(context: ExecutionContext) -> CascadeSettings:
+def _settings_of(config: Config) -> CascadeSettings:
     try:
-        return context.config.plugin_settings("cascade", CascadeSettings)
+        return config.plugin_settings("cascade", CascadeSettings)
     except ValidationError:  # a configuration no host checked: off, as before
         return CascadeSettings()
 
 
 def _enabled(context: ExecutionContext) -> bool:
-    return _settings(context).enabled
-
-
-def _settings_of(config: Config) -> CascadeSettings:
-    return config.plugin_settings("cascade", CascadeSettings)
+    return _settings_of(context.config).enabled
 
 
 def _agreement(request: VerifierRequest) -> Verifier:
@@ -208,7 +204,7 @@ async def _execute(
 
     try:
         verifier = verifier_from(
-            _settings(context),
+            _settings_of(context.config),
             VerifierRequest(text=context.request.text, config=context.config),
             _registered(context),
         )
