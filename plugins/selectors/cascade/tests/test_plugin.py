@@ -8,6 +8,7 @@ import dynamic_orchestrator_cascade
 import pytest
 import structlog
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.log import configure_logging
 from dynamic_orchestrator.models import Completion
 from dynamic_orchestrator.providers import ProviderCall
 from dynamic_orchestrator_testing.fakes import EchoProvider
@@ -82,6 +83,9 @@ async def test_an_unknown_verifier_is_refused_naming_the_known_ones(
         {**CONFIG, "plugins": {"settings": {"cascade": {"enabled": True, "verifier": "vibes"}}}}
     )
     provider = Answers({}, default="B")
+    # Configured first: the host configures logging on its first event, which inside the
+    # capture would replace the capturing processors (the test then saw nothing when run alone).
+    configure_logging()
     with structlog.testing.capture_logs() as logs:
         orch = await make_orchestrator(
             config, plugins=(dynamic_orchestrator_cascade,), providers=(provider,)
