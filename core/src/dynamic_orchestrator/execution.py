@@ -10,6 +10,7 @@ hook, and caches by wrapping ``execute``; none of them walks the chain itself.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import weakref
@@ -211,13 +212,18 @@ def _retryable(max_retry_after: float, last: bool) -> Callable[[BaseException], 
     return check
 
 
-def _wait(initial: float, maximum: float) -> Callable[[RetryCallState], float]:
+def _wait(initial: float, maximum: float, done: int = 0) -> Callable[[RetryCallState], float]:
+    """The wait before the next try: the error's ``Retry-After``, else jittered exponential
+    back-off. ``done``: tries made before tenacity's first (its attempt numbers start after)."""
     jitter = wait_random_exponential(multiplier=initial, max=maximum)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ProviderError) and exc.retry_after is not None:
             return exc.retry_after
+        if done:
+            state = copy.copy(state)
+            state.attempt_number += done
         return float(jitter(state))
 
     return wait
@@ -238,17 +244,35 @@ async def call_with_retries(
     without ``Retry-After`` is retried with back-off instead of falling back.
     """
     retry = ctx.config.retry
+
+    async def attempt() -> Completion:
+        if hooks is None:
+            return await call_model(ctx, candidate, call)
+        return await hooks.call_model(ModelCall(context=ctx, candidate=candidate, call=call))
+
+    retryable = _retryable(retry.max_retry_after, last)
+    # The first try outside tenacity: most calls succeed at once, and building and running
+    # a retry loop costs about a tenth of a gateway call's own CPU.
+    try:
+        return await attempt()
+    except ProviderError as exc:
+        if retry.attempts <= 1 or not retryable(exc):
+            raise
+        first = exc
+    wait = _wait(retry.initial_wait, retry.max_wait, done=1)
     retrying = AsyncRetrying(
-        retry=retry_if_exception(_retryable(retry.max_retry_after, last)),
-        stop=stop_after_attempt(retry.attempts),
-        wait=_wait(retry.initial_wait, retry.max_wait),
+        retry=retry_if_exception(retryable),
+        stop=stop_after_attempt(retry.attempts - 1),
+        wait=wait,
         reraise=True,
     )
+    state = RetryCallState(retrying, None, (), {})  # the first try's outcome, for its wait
+    state.set_exception((type(first), first, first.__traceback__))
+    state.attempt_number = 0
+    await anyio.sleep(wait(state))
     async for try_ in retrying:
         with try_:
-            if hooks is None:
-                return await call_model(ctx, candidate, call)
-            return await hooks.call_model(ModelCall(context=ctx, candidate=candidate, call=call))
+            return await attempt()
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -8,6 +8,7 @@ providers that call a hosted API through an official async SDK.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -87,6 +88,13 @@ def provider_entries(
     return entries
 
 
+@functools.cache
+def installed_plugin_names() -> frozenset[str]:
+    """The names of the installed plugins (their entry points), read once per process
+    (reading entry points scans every installed distribution: milliseconds, not per call)."""
+    return frozenset(ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
 def missing_provider_reason(config: Config, name: str) -> str:
     """Why no provider named ``name`` is registered: disabled, not loaded, or not installed."""
     settings = config.providers.get(name)
@@ -94,8 +102,7 @@ def missing_provider_reason(config: Config, name: str) -> str:
         return f"provider {name!r} is disabled (providers.{name}.enabled is false)"
     plugin = (settings.type if settings else None) or name
     what = f"provider {name!r}" + (f" (type {plugin!r})" if plugin != name else "")
-    installed = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    if plugin in installed:
+    if plugin in installed_plugin_names():
         return (
             f"{what} is not loaded: its plugin {plugin!r} is installed but disabled or failed "
             "to load (see 'dynamic-orchestrator plugins')"
@@ -111,10 +118,9 @@ def missing_provider_reason(config: Config, name: str) -> str:
 def unserved_prices_reason(prices_id: str) -> str:
     """Why a model genai-prices lists under ``prices_id`` has no provider: no loaded plugin
     declares that id (``prices_provider``)."""
-    installed = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     where = (
         f"the plugin {prices_id!r} is installed but disabled or failed to load"
-        if prices_id in installed
+        if prices_id in installed_plugin_names()
         else "is its provider plugin installed?"
     )
     return (

@@ -201,7 +201,8 @@ async def run_resilient(
         _discard(inner)
         return Execution(completion=None, error=str(exc))
     key: str | None = None
-    if state.cache.enabled:
+    # A gateway call opens a stream and has no whole answer to store: no key to compute.
+    if state.cache.enabled and not ctx.plugin_state.get("gateway", {}).get("opens_streams"):
         key = cache_key(ctx.request, state.fingerprint)
         hit = await state.cache.get(key)
         if hit is not None:

@@ -7,10 +7,12 @@ OpenAI's), streamed or whole, and records it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -215,8 +217,19 @@ class Gateway:
             finally:
                 with anyio.CancelScope(shield=True):
                     await _close(opened.events)
-                record_call(
-                    orch, turn, decision, opened, done, attempts=outcome.attempts, error=failure
+                # Recorded on the loop's next turn: after the answer's last bytes are written,
+                # so the metrics sinks' work does not delay the end of the response.
+                asyncio.get_running_loop().call_soon(
+                    partial(
+                        record_call,
+                        orch,
+                        turn,
+                        decision,
+                        opened,
+                        done,
+                        attempts=outcome.attempts,
+                        error=failure,
+                    )
                 )
 
         return StreamingResponse(
