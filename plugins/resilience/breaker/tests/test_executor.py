@@ -85,6 +85,34 @@ async def test_an_open_breaker_is_skipped_and_listed(resilient: Any, echo: EchoP
     assert len(echo.calls) == calls_before  # no call reached the open model
 
 
+async def test_a_model_skipped_past_its_open_breaker_passes_its_tries_on(
+    resilient: Any, echo: EchoProvider, echo2: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN))
+    state_of(orch).breakers.breaker("m-small").force_open(60, "dead")
+    echo2.fail(*[ErrorKind.TRANSIENT] * 3)  # m-small2 answers at its fourth try
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.status == "completed" and result.model == "m-small2"
+    assert outcomes(result) == [
+        ("m-small", "skipped", "unavailable"),
+        *[("m-small2", "error", "transient")] * 3,
+        ("m-small2", "ok", None),
+    ]
+
+
+async def test_a_model_that_was_called_keeps_its_tries_to_itself(
+    resilient: Any, echo: EchoProvider, echo2: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN))
+    echo.fail(*[ErrorKind.TRANSIENT] * 2)
+    echo2.fail(*[ErrorKind.TRANSIENT] * 2)
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.status == "completed" and result.model == "m-big"
+    assert [model for model, *_ in outcomes(result)] == ["m-small"] * 2 + ["m-small2"] * 2 + [
+        "m-big"
+    ]
+
+
 async def test_a_request_that_recovers_on_retry_counts_once_as_a_success(
     resilient: Any, echo: EchoProvider
 ) -> None:
