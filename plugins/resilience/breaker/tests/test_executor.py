@@ -13,6 +13,7 @@ import anyio
 import dynamic_orchestrator_memory
 import pytest
 from dynamic_orchestrator import hookimpl
+from dynamic_orchestrator.contract import ConfigError
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import Completion, IntentResult, ServiceRoute, ToolSpec
 from dynamic_orchestrator.tokens import estimate_tool_tokens
@@ -449,3 +450,35 @@ async def test_two_orchestrators_in_one_process_keep_their_own_breakers_and_sett
     await tripping.orchestrate("Show the contents of config.yaml")
     assert (await tripping.metrics("5m")).circuit_breakers["m-small"] == "open"
     assert (await patient.metrics("5m")).circuit_breakers["m-small"] == "closed"
+
+
+async def test_a_time_based_window_from_the_settings_per_model(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    config = make_config(
+        CHAIN,
+        circuit_breaker={
+            "window_type": "time",
+            "window_duration": 30,
+            "minimum_calls": 2,
+            "consecutive_failures": 0,
+            "models": {"m-small2": {"window_type": "count", "window_size": 5}},
+        },
+    )
+    orch = await resilient(config)
+    breakers = state_of(orch).breakers
+    small, small2 = breakers.breaker("m-small").settings, breakers.breaker("m-small2").settings
+    assert (small.window_type, small.window_duration) == ("time", 30)
+    assert (small2.window_type, small2.window_size) == ("count", 5)
+    echo.fail(*[ErrorKind.TRANSIENT] * 4)  # two requests fail on m-small, within 30 s
+    for i in range(2):
+        assert (await orch.orchestrate(f"Show the contents of {i}.yaml")).model == "m-small2"
+    snap = breakers.breaker("m-small").snapshot()
+    assert snap.state == "open" and snap.reason.startswith("failure rate 2/2")
+
+
+def test_the_window_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="window_type"):
+        make_config(CHAIN, circuit_breaker={"window_type": "sliding"})
+    with pytest.raises(ConfigError, match="window_duration"):
+        make_config(CHAIN, circuit_breaker={"window_duration": 0})
