@@ -151,6 +151,12 @@ class ServerConfig(SharedSection):
         gt=0,
         description="Seconds a client has for each part of a request body (then 408).",
     )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has for a request's line and headers, from its "
+        "connection or its first byte (then 408 and the connection is closed).",
+    )
 
 
 class PluginsConfig(_Section):
