@@ -3,6 +3,7 @@
     uv run python benchmarks/resilience_load.py                      # every pattern
     uv run python benchmarks/resilience_load.py --pattern paced burst
     uv run python benchmarks/resilience_load.py --pattern paced --breaker legacy   # window 20/5
+    uv run python benchmarks/resilience_load.py --breaker time   # the last 30 s, from 50 calls
 
 Each pattern sends ``--requests`` (1,000) ``orchestrate`` calls through one
 :class:`~dynamic_orchestrator.Orchestrator` with every installed plugin (the breaker plugin
@@ -62,6 +63,7 @@ PATTERNS = ("paced", "burst", "dead-primary", "redis", "redis-restart")
 BREAKERS: dict[str, dict[str, Any]] = {
     "default": {},
     "legacy": {"window_size": 20, "minimum_calls": 5, "consecutive_failures": 0},
+    "time": {"window_type": "time", "window_duration": 30},
     "off": {"enabled": False},
 }
 
