@@ -3,6 +3,7 @@
     uv run python benchmarks/resilience_load.py                      # every pattern
     uv run python benchmarks/resilience_load.py --pattern paced burst
     uv run python benchmarks/resilience_load.py --pattern paced --breaker legacy   # window 20/5
+    uv run python benchmarks/resilience_load.py --breaker time   # the last 30 s, from 50 calls
 
 Each pattern sends ``--requests`` (1,000) ``orchestrate`` calls through one
 :class:`~dynamic_orchestrator.Orchestrator` with every installed plugin (the breaker plugin
@@ -27,9 +28,11 @@ Patterns:
 Before the timed requests the orchestrator is warmed as ``serve`` warms it (SDK clients
 built, one analysis run, no provider call). Printed per pattern (measured in this run):
 completed / failed / **lost** (accepted but never answered: must be 0), provider calls per
-model, breaker states at the end, how many times shared state went local, and the
-machine's load average, which says how busy the shared machine was while it ran. Exit
-status 1 when a target is missed.
+model, breaker states at the end, how many times shared state went local, the Redis
+calls answered by local state (and how many of them timed out while the event loop was
+late, which does not put the process on local state), and the machine's load average,
+which says how busy the shared machine was while it ran. Exit status 1 when a target is
+missed.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ PATTERNS = ("paced", "burst", "dead-primary", "redis", "redis-restart")
 BREAKERS: dict[str, dict[str, Any]] = {
     "default": {},
     "legacy": {"window_size": 20, "minimum_calls": 5, "consecutive_failures": 0},
+    "time": {"window_type": "time", "window_duration": 30},
     "off": {"enabled": False},
 }
 
@@ -73,6 +77,8 @@ class Outcome:
     calls: Counter[str] = field(default_factory=Counter)
     states: dict[str, str] = field(default_factory=dict)
     went_local: int = 0
+    local_calls: int = 0
+    late_loop_timeouts: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
@@ -242,6 +248,8 @@ async def run_pattern(
             out.states = (await orch.metrics("5m")).circuit_breakers
             if state is not None:
                 out.went_local = getattr(state.shared, "degradations", 0)
+                out.local_calls = getattr(state.shared, "local_calls", 0)
+                out.late_loop_timeouts = getattr(state.shared, "late_loop_timeouts", 0)
     finally:
         if own is not None:
             own.kill()
@@ -327,6 +335,11 @@ def report(out: Outcome, n: int) -> None:
     print(f"  provider calls: {dict(out.calls)}")
     print(f"  breakers at the end: {out.states}")
     print(f"  shared state went local: {out.went_local} time(s)")
+    if out.local_calls or out.late_loop_timeouts:
+        print(
+            f"  Redis calls answered by local state: {out.local_calls}, of which "
+            f"{out.late_loop_timeouts} timed out while the event loop was late"
+        )
     for note in out.notes:
         print(f"  {note}")
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -1,31 +1,37 @@
 """How long slow clients hold a connection to ``serve --transport http``.
 
-    uv run python benchmarks/slow_clients.py [--connections 100] [--cap 30]
+    uv run python benchmarks/slow_clients.py [--connections 100] [--cap 30] [--header-timeout 10]
 
 Starts the server on a free loopback port, then opens ``--connections`` connections for
 each pattern at once and times how long the server keeps each open (until it closes the
 connection or answers with an error), up to ``--cap`` seconds:
 
 - ``idle after a response``: one complete request, then nothing (keep-alive timeout, 5 s);
-- ``headers, then silence``: a request line and part of the headers, then nothing;
-- ``headers, one byte a second``: the headers trickled, never finished;
+- ``connected, nothing sent``: a connection that never sends a byte (header timeout);
+- ``headers, then silence``: a request line and part of the headers, then nothing
+  (header timeout, ``server.header_timeout``, then 408);
+- ``headers, one byte a second``: the headers trickled, never finished (header timeout);
 - ``body, then silence``: full headers, part of the body, then nothing (body timeout, 10 s);
 - ``body, one byte every 2 s``: each part in time, the body never finished.
 
-uvicorn has no timeout for request headers, and the body timeout counts per part: the
-patterns that keep sending, and a head that stops half-way, are held until the cap (and
-in the server for as long as the client keeps them). The load average is printed.
+uvicorn has no timeout for request headers; the server adds one (``server.header_timeout``,
+10 s, ``--header-timeout`` here), and the script checks that the three slow-header
+patterns were each closed within it (plus 1 s of slack): ``met`` or ``NOT met``. The body
+timeout counts per part: a body trickled in time is held until the cap (and in the server
+for as long as the client keeps it). The load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
@@ -35,6 +41,10 @@ Pattern = Callable[[asyncio.StreamWriter, str], Awaitable[None]]
 async def idle_after_response(writer: asyncio.StreamWriter, host: str) -> None:
     writer.write(f"GET /nothing-here HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     await writer.drain()
+
+
+async def nothing_sent(writer: asyncio.StreamWriter, host: str) -> None:
+    return None
 
 
 async def headers_then_silence(writer: asyncio.StreamWriter, host: str) -> None:
@@ -72,6 +82,7 @@ async def body_trickled(writer: asyncio.StreamWriter, host: str) -> None:
 
 PATTERNS: dict[str, Pattern] = {
     "idle after a response": idle_after_response,
+    "connected, nothing sent": nothing_sent,
     "headers, then silence": headers_then_silence,
     "headers, one byte a second": headers_trickled,
     "body, then silence": body_then_silence,
@@ -119,13 +130,19 @@ def wait_for(port: int, seconds: float = 60) -> None:
     raise RuntimeError(f"the server did not listen on port {port} within {seconds:.0f}s")
 
 
-async def measure(port: int, connections: int, cap: float) -> None:
+HEADER_PATTERNS = ("connected, nothing sent", "headers, then silence", "headers, one byte a second")
+"""The patterns the header timeout must end."""
+
+
+async def measure(port: int, connections: int, cap: float, header_timeout: float) -> int:
+    """Print each pattern's figures; the number of header patterns held past the timeout."""
     names = list(PATTERNS)
     runs = [
         asyncio.gather(*(held(port, PATTERNS[name], cap) for _ in range(connections)))
         for name in names
     ]
     results = await asyncio.gather(*runs)
+    missed = 0
     for name, outcomes in zip(names, results, strict=True):
         seconds = [s for s, _ in outcomes]
         at_cap = sum(1 for s in seconds if s >= cap - 0.05)
@@ -135,14 +152,27 @@ async def measure(port: int, connections: int, cap: float) -> None:
             f"max {max(seconds):5.1f} s; at the {cap:g} s cap: {at_cap}/{connections}; "
             f"answer: {', '.join(statuses)}"
         )
+        if name in HEADER_PATTERNS:
+            bound = header_timeout + 1.0
+            late = sum(1 for s in seconds if s > bound)
+            verdict = "met" if not late else f"NOT met ({late} held longer)"
+            print(f"    closed within the header timeout + 1 s ({bound:g} s): {verdict}")
+            missed += bool(late)
+    return missed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--cap", type=float, default=30.0)
+    parser.add_argument(
+        "--header-timeout", type=float, default=10.0, help="server.header_timeout (seconds)."
+    )
     args = parser.parse_args()
     port = free_port()
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)  # noqa: SIM115
+    with config:
+        json.dump({"server": {"header_timeout": args.header_timeout}}, config)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -155,6 +185,8 @@ def main() -> None:
             "127.0.0.1",
             "--port",
             str(port),
+            "--config",
+            config.name,
         ],
         stderr=subprocess.DEVNULL,
     )
@@ -163,12 +195,15 @@ def main() -> None:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"serve --transport http on 127.0.0.1:{port}; {args.connections} connections per "
-            f"pattern, all patterns at once; load average {load}"
+            f"pattern, all patterns at once; server.header_timeout {args.header_timeout:g} s; "
+            f"load average {load}"
         )
-        asyncio.run(measure(port, args.connections, args.cap))
+        missed = asyncio.run(measure(port, args.connections, args.cap, args.header_timeout))
     finally:
         server.terminate()
         server.wait(timeout=30)
+        os.unlink(config.name)
+    raise SystemExit(1 if missed else 0)
 
 
 if __name__ == "__main__":

@@ -236,12 +236,15 @@ async def call_with_retries(
     call: ProviderCall,
     *,
     last: bool = False,
+    inherited: int = 0,
 ) -> Completion:
     """One model's call with the configured retries for retryable error kinds.
 
     Each try is a ``call_model`` hook call (through every wrapper); without ``hooks``,
     straight to the provider. ``last``: no model follows in the chain, so a rate limit
     without ``Retry-After`` is retried with back-off instead of falling back.
+    ``inherited``: tries passed on by models before it that were skipped without a call
+    (:func:`run_chain`), on top of ``retry.attempts``.
     """
     retry = ctx.config.retry
 
@@ -256,13 +259,13 @@ async def call_with_retries(
     try:
         return await attempt()
     except ProviderError as exc:
-        if retry.attempts <= 1 or not retryable(exc):
+        if retry.attempts + inherited <= 1 or not retryable(exc):
             raise
         first = exc
     wait = _wait(retry.initial_wait, retry.max_wait, done=1)
     retrying = AsyncRetrying(
         retry=retry_if_exception(retryable),
-        stop=stop_after_attempt(retry.attempts - 1),
+        stop=stop_after_attempt(retry.attempts + inherited - 1),
         wait=wait,
         reraise=True,
     )
@@ -289,13 +292,25 @@ def remaining_after(
     return remaining
 
 
+def _not_called(attempts: list[Attempt]) -> bool:
+    """Whether a model's tries were all skipped (breaker open, no money left, no provider):
+    no call reached it."""
+    return all(a.outcome == "skipped" for a in attempts)
+
+
 async def run_chain(ctx: ExecutionContext, hooks: Hooks | None = None) -> Execution:
     """Try each model of the chain in order until one answers, running the tools it calls.
+
+    The request's tries are ``retry.attempts`` per model of its chain: a model skipped
+    without a call (its circuit breaker open, say) passes its tries on to the next one, so
+    a request that skips a dead model has as many chances as one that found it healthy,
+    and never more calls than ``retry.attempts`` times the chain's length.
 
     :param hooks: each try goes through their ``call_model``; None calls providers directly.
     """
     chain = list(ctx.selection.chain)
     last_error: ProviderError | None = None
+    inherited = 0
     while chain:
         candidate = chain.pop(0)
         # A model the selector chose but the catalog does not know (a client model name
@@ -305,12 +320,16 @@ async def run_chain(ctx: ExecutionContext, hooks: Hooks | None = None) -> Execut
         )
         await ctx.report(f"calling {candidate.model}", 0.6)
         call = build_call(ctx, candidate, model, ctx.prompt_for(model))
+        tried = len(ctx.attempts)
+        retries = partial(
+            call_with_retries, ctx, candidate, hooks, last=not chain, inherited=inherited
+        )
         try:
-            completion = await complete_with_tools(
-                ctx, call, partial(call_with_retries, ctx, candidate, hooks, last=not chain)
-            )
+            completion = await complete_with_tools(ctx, call, retries)
         except ProviderError as exc:
             last_error = exc
+            skipped = _not_called(ctx.attempts[tried:])
+            inherited = inherited + ctx.config.retry.attempts if skipped else 0
             next_chain = remaining_after(exc, candidate, chain)
             if next_chain is None:
                 break

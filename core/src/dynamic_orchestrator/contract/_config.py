@@ -89,7 +89,13 @@ class ModelOverride(_Section):
 class RetryConfig(_Section):
     """Retries of the same model on transient errors, before falling back."""
 
-    attempts: int = Field(default=3, ge=1, le=10, description="Tries per model, first included.")
+    attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Tries per model, first included; a model skipped without a call "
+        "(circuit breaker open) passes its tries on to the next.",
+    )
     initial_wait: float = Field(default=0.5, ge=0, description="Seconds; grows, jittered.")
     max_wait: float = Field(default=8.0, ge=0, description="Seconds; the longest wait.")
     max_retry_after: float = Field(
@@ -144,6 +150,12 @@ class ServerConfig(SharedSection):
         default=10.0,
         gt=0,
         description="Seconds a client has for each part of a request body (then 408).",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has for a request's line and headers, from its "
+        "connection or its first byte (then 408 and the connection is closed).",
     )
 
 

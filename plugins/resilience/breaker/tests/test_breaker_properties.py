@@ -2,8 +2,9 @@
 
 The reference model below is written from the specification in the module docstring of
 ``dynamic_orchestrator_breaker.breaker`` as plainly as possible: it keeps every outcome
-since the last close in a list and recomputes the rates from its tail, where the breaker
-keeps a bounded deque. Hypothesis drives both with the same random sequences of permits,
+since the last close in a list, with the time it came, and recomputes the rates from its
+tail (count-based) or from the outcomes of the last seconds (time-based), where the
+breaker keeps running totals. Hypothesis drives both with the same random sequences of permits,
 outcomes, released permits and clock steps, and every state, every permission and the
 window's figures must agree.
 """
@@ -34,7 +35,7 @@ class Reference:
 
     s: BreakerSettings
     state: str = "closed"
-    outcomes: list[tuple[bool, bool]] = field(default_factory=list)  # since the last close
+    outcomes: list[tuple[bool, bool, float]] = field(default_factory=list)  # since the close
     until: float = 0.0
     epoch: int = 0
     probes_taken: int = 0
@@ -67,9 +68,12 @@ class Reference:
             return
         slow = duration >= self.s.slow_call_duration
         if self.state == "closed":
-            self.outcomes.append((failed, slow))
-            window = self.outcomes[-self.s.window_size :]
-            if len(window) >= min(self.s.minimum_calls, self.s.window_size):
+            self.outcomes.append((failed, slow, now))
+            window = self.window(now)
+            minimum = self.s.minimum_calls
+            if self.s.window_type == "count":
+                minimum = min(minimum, self.s.window_size)
+            if len(window) >= minimum:
                 failure_rate = sum(f for f, _ in window) / len(window)
                 slow_rate = sum(w for _, w in window) / len(window)
                 if (
@@ -97,13 +101,18 @@ class Reference:
         if probe and epoch == self.epoch:
             self.probes_taken -= 1
 
-    def window(self) -> list[tuple[bool, bool]]:
-        return self.outcomes[-self.s.window_size :]
+    def window(self, now: float) -> list[tuple[bool, bool]]:
+        if self.s.window_type == "time":  # the current second and the duration - 1 before
+            oldest = int(now) - self.s.window_duration + 1
+            return [(f, w) for f, w, t in self.outcomes if int(t) >= oldest]
+        return [(f, w) for f, w, _ in self.outcomes[-self.s.window_size :]]
 
 
 breaker_settings = st.builds(
     BreakerSettings,
+    window_type=st.sampled_from(["count", "time"]),
     window_size=st.integers(1, 8),
+    window_duration=st.integers(1, 5),
     minimum_calls=st.integers(1, 10),
     failure_rate_threshold=st.sampled_from([0.2, 0.5, 0.75, 1.0]),
     slow_call_duration=st.just(1.0),
@@ -161,7 +170,7 @@ class BreakerMachine(RuleBasedStateMachine):
         snap = self.breaker.snapshot()
         assert snap.state == self.model.state
         if snap.state == "closed":
-            window = self.model.window()
+            window = self.model.window(self.clock.now)
             assert snap.calls == len(window)
             if window:
                 assert snap.failure_rate == pytest.approx(sum(f for f, _ in window) / len(window))
@@ -274,3 +283,38 @@ def test_concurrent_callers_in_half_open_get_exactly_the_probes(probes: int, cal
     anyio.run(main)
     assert len(granted) == min(probes, callers)
     assert all(p.probe for p in granted)
+
+
+def test_a_time_based_window_judges_the_last_seconds_only() -> None:
+    clock = FakeClock(1_000_000.0)
+    s = BreakerSettings(
+        window_type="time", window_duration=10, minimum_calls=4, failure_rate_threshold=0.5
+    )
+    b = Breaker(s, clock)
+    for _ in range(3):
+        b.on_failure(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    clock.now += 10  # those three failures leave the window
+    assert b.snapshot().calls == 0
+    for _ in range(3):
+        b.on_success(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    b.on_failure(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    snap = b.snapshot()
+    assert (snap.state, snap.calls, snap.failure_rate) == ("closed", 4, 0.25)
+    clock.now += 9.5  # still inside the 10 s window (the current second and 9 before)
+    b.on_failure(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    change = b.on_failure(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    assert change is not None and change.to == "open"  # 3 of 6 in the last 10 s
+    assert "failure rate 3/6" in b.snapshot().reason
+
+
+def test_a_time_based_window_holds_any_number_of_calls_in_constant_memory() -> None:
+    clock = FakeClock(1_000_000.0)
+    s = BreakerSettings(window_type="time", window_duration=5, minimum_calls=1_000)
+    b = Breaker(s, clock)
+    for _ in range(20_000):  # 4 seconds of calls
+        clock.now += 0.0002
+        b.on_call_ok()
+        b.on_success(b.try_acquire(), 0.0)  # type: ignore[arg-type]
+    snap = b.snapshot()
+    assert snap.state == "closed" and snap.calls == 20_000 and snap.failure_rate == 0.0
+    assert len(b._window._buckets) <= 5  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ import anyio
 import dynamic_orchestrator_memory
 import pytest
 from dynamic_orchestrator import hookimpl
+from dynamic_orchestrator.contract import ConfigError
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator.models import Completion, IntentResult, ServiceRoute, ToolSpec
 from dynamic_orchestrator.tokens import estimate_tool_tokens
@@ -83,6 +84,34 @@ async def test_an_open_breaker_is_skipped_and_listed(resilient: Any, echo: EchoP
     assert outcomes(second)[0] == ("m-small", "skipped", "unavailable")
     assert "circuit open (failure rate 2/2" in (second.attempts[0].error or "")
     assert len(echo.calls) == calls_before  # no call reached the open model
+
+
+async def test_a_model_skipped_past_its_open_breaker_passes_its_tries_on(
+    resilient: Any, echo: EchoProvider, echo2: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN))
+    state_of(orch).breakers.breaker("m-small").force_open(60, "dead")
+    echo2.fail(*[ErrorKind.TRANSIENT] * 3)  # m-small2 answers at its fourth try
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.status == "completed" and result.model == "m-small2"
+    assert outcomes(result) == [
+        ("m-small", "skipped", "unavailable"),
+        *[("m-small2", "error", "transient")] * 3,
+        ("m-small2", "ok", None),
+    ]
+
+
+async def test_a_model_that_was_called_keeps_its_tries_to_itself(
+    resilient: Any, echo: EchoProvider, echo2: EchoProvider
+) -> None:
+    orch = await resilient(make_config(CHAIN))
+    echo.fail(*[ErrorKind.TRANSIENT] * 2)
+    echo2.fail(*[ErrorKind.TRANSIENT] * 2)
+    result = await orch.orchestrate("Show the contents of a.yaml")
+    assert result.status == "completed" and result.model == "m-big"
+    assert [model for model, *_ in outcomes(result)] == ["m-small"] * 2 + ["m-small2"] * 2 + [
+        "m-big"
+    ]
 
 
 async def test_a_request_that_recovers_on_retry_counts_once_as_a_success(
@@ -421,3 +450,35 @@ async def test_two_orchestrators_in_one_process_keep_their_own_breakers_and_sett
     await tripping.orchestrate("Show the contents of config.yaml")
     assert (await tripping.metrics("5m")).circuit_breakers["m-small"] == "open"
     assert (await patient.metrics("5m")).circuit_breakers["m-small"] == "closed"
+
+
+async def test_a_time_based_window_from_the_settings_per_model(
+    resilient: Any, echo: EchoProvider
+) -> None:
+    config = make_config(
+        CHAIN,
+        circuit_breaker={
+            "window_type": "time",
+            "window_duration": 30,
+            "minimum_calls": 2,
+            "consecutive_failures": 0,
+            "models": {"m-small2": {"window_type": "count", "window_size": 5}},
+        },
+    )
+    orch = await resilient(config)
+    breakers = state_of(orch).breakers
+    small, small2 = breakers.breaker("m-small").settings, breakers.breaker("m-small2").settings
+    assert (small.window_type, small.window_duration) == ("time", 30)
+    assert (small2.window_type, small2.window_size) == ("count", 5)
+    echo.fail(*[ErrorKind.TRANSIENT] * 4)  # two requests fail on m-small, within 30 s
+    for i in range(2):
+        assert (await orch.orchestrate(f"Show the contents of {i}.yaml")).model == "m-small2"
+    snap = breakers.breaker("m-small").snapshot()
+    assert snap.state == "open" and snap.reason.startswith("failure rate 2/2")
+
+
+def test_the_window_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="window_type"):
+        make_config(CHAIN, circuit_breaker={"window_type": "sliding"})
+    with pytest.raises(ConfigError, match="window_duration"):
+        make_config(CHAIN, circuit_breaker={"window_duration": 0})

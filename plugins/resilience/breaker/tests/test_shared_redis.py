@@ -211,3 +211,41 @@ async def test_a_burst_keeps_redis_shared_and_the_budget_exact(
     assert total == pytest.approx(400 * 0.001, rel=1e-9)  # each charge sent exactly once
     report = await state(orch).health()
     assert report["redis"]["went_local"] == 0 and report["redis"]["max_connections"] == 20
+
+
+async def test_a_timeout_while_the_event_loop_was_late_is_not_taken_for_redis_down(
+    redis_url: str, redis_prefix: str
+) -> None:
+    import time
+
+    from dynamic_orchestrator_breaker import SharedState
+    from dynamic_orchestrator_breaker.settings import RedisConfig
+
+    settings = RedisConfig(url=redis_url, key_prefix=redis_prefix, timeout=0.2)
+    key = f"{redis_prefix}nothing"
+
+    async def wait_on_redis(client: Any) -> Any:
+        return await client.blpop([key], timeout=0.05)  # Redis answers after 50 ms
+
+    async def hold_the_loop() -> None:
+        await anyio.sleep(0.01)
+        time.sleep(0.6)  # a burst's work, say: the reply waits in the socket meanwhile
+
+    shared = SharedState(settings)
+    try:
+        assert await shared.run(lambda client: client.ping()) is True
+        async with anyio.create_task_group() as group:
+            group.start_soon(hold_the_loop)
+            late = await shared.run(wait_on_redis)
+        assert late is dynamic_orchestrator_breaker.DOWN
+        assert (shared.late_loop_timeouts, shared.degradations) == (1, 0)
+        assert await shared.run(lambda client: client.ping()) is True  # not put off
+        assert shared.status()["state"] == "reachable"
+
+        async def redis_slow(client: Any) -> Any:
+            return await client.blpop([key], timeout=1)  # slower than the 0.2 s timeout
+
+        assert await shared.run(redis_slow) is dynamic_orchestrator_breaker.DOWN
+        assert (shared.late_loop_timeouts, shared.degradations) == (1, 1)  # that one counts
+    finally:
+        await shared.close()

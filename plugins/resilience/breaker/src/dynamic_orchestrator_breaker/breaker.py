@@ -8,11 +8,13 @@ synchronous (a transition never awaits, so concurrent tasks cannot interleave in
 a lock covers threads) and driven by the clock it is given, so tests can walk it through
 time.
 
-States (resilience4j's count-based sliding window, with its default sizes: 100 calls,
-rates judged from 50; plus a consecutive-failure trip so a dead model is left quickly):
+States (resilience4j's sliding window, with its default sizes: 100 calls, rates judged
+from 50; plus a consecutive-failure trip so a dead model is left quickly):
 
 - **closed**: every call is permitted; each finished call's outcome (failed? slow?) enters
-  a window of the last ``window_size`` calls. Once the window holds at least
+  a window (:mod:`.window`): the last ``window_size`` calls (``window_type`` ``count``,
+  the default) or the calls of the last ``window_duration`` seconds (``time``). Once the
+  window holds at least
   ``minimum_calls`` calls, the breaker opens when the failure rate reaches
   ``failure_rate_threshold`` or the slow-call rate reaches ``slow_call_rate_threshold``.
   A call is slow when it took at least ``slow_call_duration`` seconds, failed or not.
@@ -38,10 +40,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from .window import make_window
 
 State = Literal["closed", "open", "half_open"]
 Clock = Callable[[], float]
@@ -53,6 +56,8 @@ class BreakerSettings:
 
     window_size: int = 100
     minimum_calls: int = 50
+    window_type: Literal["count", "time"] = "count"
+    window_duration: int = 60
     failure_rate_threshold: float = 0.5
     slow_call_duration: float = 30.0
     slow_call_rate_threshold: float = 1.0
@@ -103,7 +108,10 @@ class Breaker:
         self._lock = threading.Lock()
         self._state: State = "closed"
         self._generation = 0
-        self._window: deque[tuple[bool, bool]] = deque(maxlen=self.settings.window_size)
+        settings = self.settings
+        self._window = make_window(
+            settings.window_type, settings.window_size, settings.window_duration
+        )
         self._open_until = 0.0
         self._reason = ""
         self._probes_taken = 0
@@ -128,9 +136,8 @@ class Breaker:
     def snapshot(self) -> Snapshot:
         with self._lock:
             self._tick()
-            calls = len(self._window)
-            failures = sum(1 for failed, _ in self._window if failed)
-            slow = sum(1 for _, was_slow in self._window if was_slow)
+            totals = self._window.totals(self.clock())
+            calls, failures, slow = totals.calls, totals.failures, totals.slow
             return Snapshot(
                 state=self._state,
                 calls=calls,
@@ -215,8 +222,9 @@ class Breaker:
             if permit.generation != self._generation:
                 return None
             if self._state == "closed":
-                self._window.append((failed, slow))
-                return self._evaluate_window()
+                now = self.clock()
+                self._window.add(failed, slow, now)
+                return self._evaluate_window(now)
             if self._state == "half_open" and permit.probe:
                 if failed:
                     return self._open(settings.open_duration, "a half-open probe failed")
@@ -230,13 +238,15 @@ class Breaker:
                     return Transition("closed", episode=episode)
             return None
 
-    def _evaluate_window(self) -> Transition | None:
+    def _evaluate_window(self, now: float) -> Transition | None:
         settings = self.settings
-        calls = len(self._window)
-        if calls < min(settings.minimum_calls, settings.window_size):
+        totals = self._window.totals(now)
+        calls, failures, slow = totals.calls, totals.failures, totals.slow
+        minimum = settings.minimum_calls
+        if settings.window_type == "count":
+            minimum = min(minimum, settings.window_size)
+        if calls < minimum:
             return None
-        failures = sum(1 for failed, _ in self._window if failed)
-        slow = sum(1 for _, was_slow in self._window if was_slow)
         if failures / calls >= settings.failure_rate_threshold:
             return self._open(
                 settings.open_duration,

@@ -36,7 +36,8 @@ def render(report: dict[str, Any]) -> str:
     if redis.get("configured"):
         lines.append(
             f"          went local {redis['went_local']} time(s), "
-            f"{redis['local_calls']} call(s) answered by local state, "
+            f"{redis['local_calls']} call(s) answered by local state "
+            f"({redis.get('late_loop_timeouts', 0)} timed out while the event loop was late), "
             f"pool of {redis['max_connections']} connections"
         )
     cache = report["cache"]

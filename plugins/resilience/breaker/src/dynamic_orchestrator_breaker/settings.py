@@ -37,6 +37,14 @@ class BreakerOverride(_Section):
     """Per-model thresholds (``circuit_breaker.models.<name>``); unset keys keep the defaults."""
 
     window_size: int | None = Field(default=None, ge=1, description="Calls in the window.")
+    window_type: Literal["count", "time"] | None = Field(
+        default=None,
+        description="'count': the last window_size requests; 'time': the "
+        "last window_duration seconds.",
+    )
+    window_duration: int | None = Field(
+        default=None, ge=1, le=86_400, description="Seconds in a time-based window."
+    )
     minimum_calls: int | None = Field(
         default=None, ge=1, description="Calls in the window before the rates count."
     )
@@ -69,7 +77,21 @@ class CircuitBreakerConfig(_Section):
     enabled: bool = Field(default=True, description="Use circuit breakers.")
     # Sizes from resilience4j's defaults: one request's outcome per model enters the
     # window (not each retry), so 30% random faults stay far below the threshold.
-    window_size: int = Field(default=100, ge=1, description="Requests in the sliding window.")
+    window_type: Literal["count", "time"] = Field(
+        default="count",
+        description="resilience4j's sliding window types: 'count' judges the last "
+        "window_size requests, 'time' the requests of the last window_duration seconds "
+        "(one aggregate per second); minimum_calls applies to both.",
+    )
+    window_size: int = Field(
+        default=100, ge=1, description="Requests in a count-based sliding window."
+    )
+    window_duration: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="Seconds in a time-based sliding window (window_type: time).",
+    )
     minimum_calls: int = Field(
         default=50, ge=1, description="Requests in the window before the rates count."
     )

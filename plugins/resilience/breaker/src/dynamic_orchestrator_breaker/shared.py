@@ -15,11 +15,18 @@ Every change of breaker state is one Lua script, so it is atomic across processe
 Redis cannot be reached (refused, timed out), each call returns :data:`DOWN` at once, the
 caller uses its local state, one warning is logged for the outage, and Redis is tried
 again after ``redis.retry_interval`` seconds. No request fails because of Redis.
+
+A call that timed out while this process's own event loop was late (a burst keeping it
+busy: :class:`LoopLag` saw a timer run ``redis.timeout / 2`` late or more during the call)
+is not taken for Redis being down: that one call is answered locally (``local_calls``,
+``late_loop_timeouts``), and the next goes to Redis as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -96,6 +103,67 @@ return total
 """
 
 
+class LoopLag:
+    """How late this event loop has been: a timer every ``interval`` seconds notes by how
+    much it ran late (about 20 callbacks a second, while Redis is configured)."""
+
+    def __init__(self, interval: float = 0.05, keep: int = 400) -> None:
+        self.interval = interval
+        self._beats: deque[tuple[float, float]] = deque(maxlen=keep)  # (ran at, late by)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._due = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+
+    def watch(self) -> None:
+        """Start on the running loop (once per loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on asyncio: no figures, every timeout counts
+            return
+        if self._loop is loop and self._handle is not None:
+            return
+        self.stop()
+        self._loop = loop
+        self._beats.clear()
+        self._due = loop.time() + self.interval
+        self._handle = loop.call_at(self._due, self._beat)
+
+    def _beat(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time()
+        self._beats.append((now, now - self._due))
+        self._due = now + self.interval
+        self._handle = loop.call_at(self._due, self._beat)
+
+    def now(self) -> float:
+        return self._loop.time() if self._loop is not None else time.monotonic()
+
+    def worst_since(self, since: float) -> float:
+        """The most a timer ran late since ``since`` (``now()``'s clock), the one due now
+        included."""
+        if self._loop is None:
+            return 0.0
+        now = self._loop.time()
+        worst = max(0.0, now - self._due)
+        for ran, late in reversed(self._beats):
+            if ran < since:
+                break
+            worst = max(worst, late)
+        return worst
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = self._loop = None
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A timed-out call (anyio's deadline, or redis-py's socket timeout)."""
+    return isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError"
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password (``user:pass@`` or ``?password=``), for log lines and
     ``health``."""
@@ -124,6 +192,9 @@ class SharedState:
         """How many times Redis was lost and local state took over (``health``, metrics)."""
         self.local_calls = 0
         """Redis operations answered by local state instead (down, or not reachable)."""
+        self.late_loop_timeouts = 0
+        """Calls that timed out while the event loop was late (not taken for Redis down)."""
+        self.loop_lag = LoopLag()
         self.import_error: str | None = None
         if self.url:
             try:
@@ -149,6 +220,7 @@ class SharedState:
             "max_connections": self.max_connections,
             "went_local": self.degradations,
             "local_calls": self.local_calls,
+            "late_loop_timeouts": self.late_loop_timeouts,
         }
         if self.import_error:
             info["state"] = f"local fallback: {self.import_error}"
@@ -205,17 +277,27 @@ class SharedState:
         if now < self._down_until:
             self.local_calls += 1
             return DOWN
+        lag = self.loop_lag
+        lag.watch()
+        started = lag.now()
         try:
             # Waiting for a free connection is queueing, not Redis being down: only the
             # operation itself is timed. Each holder is timed, so the wait is bounded.
             async with self._slots:
+                started = lag.now()
                 with anyio.fail_after(self.settings.timeout * 2):
                     result = await op(self._connect())
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:
-            self._mark_down(exc)
             self.local_calls += 1
+            late = lag.worst_since(started)
+            if _is_timeout(exc) and late >= self.settings.timeout / 2:
+                # Our loop was late, not necessarily Redis: this call only goes local.
+                self.late_loop_timeouts += 1
+                log.debug("redis_call_timed_out_loop_late", late_s=round(late, 3))
+                return DOWN
+            self._mark_down(exc)
             return DOWN
         if self._down_since is not None:
             log.warning(
@@ -250,6 +332,7 @@ class SharedState:
         return await self.run(call)
 
     async def close(self) -> None:
+        self.loop_lag.stop()
         client, self._client = self._client, None
         if client is not None:
             try:

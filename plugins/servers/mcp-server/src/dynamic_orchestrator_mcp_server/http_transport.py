@@ -129,6 +129,8 @@ def run_http(config: Config, host: str, port: int) -> None:
     """
     import uvicorn
 
+    from .header_timeout import protocol_class
+
     app = http_app(config, host, port)
     print(f"dynamic-orchestrator: MCP at {display_url(host, port, MCP_PATH)}", file=sys.stderr)
     uvicorn.run(
@@ -140,4 +142,5 @@ def run_http(config: Config, host: str, port: int) -> None:
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,  # an idle connection is closed after 5 s
         h11_max_incomplete_event_size=64 * 1024,  # request line and headers: 64 KiB at most
+        http=protocol_class(config.server.header_timeout),  # and within header_timeout
     )

@@ -61,6 +61,8 @@ def run_gateway(
     import uvicorn
     from dynamic_orchestrator.orchestrator import Orchestrator
 
+    from ..header_timeout import protocol_class
+
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
     # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -91,6 +93,7 @@ def run_gateway(
             access_log=False,
             timeout_graceful_shutdown=5,
             lifespan="on",
+            http=protocol_class(config.server.header_timeout),
         )
     )
     print(f"dynamic-orchestrator: gateway at http://{host}:{bound}", file=sys.stderr, flush=True)

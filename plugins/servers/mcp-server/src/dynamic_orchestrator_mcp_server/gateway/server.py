@@ -50,6 +50,7 @@ class GatewayServer:
         """Serve; returns once ``GET /v1/models`` answers 200."""
         from dynamic_orchestrator.http_guard import read_auth_token
 
+        from ..header_timeout import protocol_class
         from ..settings import settings_of
         from .serve import guarded_app
 
@@ -66,7 +67,7 @@ class GatewayServer:
         config = uvicorn.Config(
             app,
             loop="asyncio",
-            http="h11",
+            http=protocol_class(self.config.server.header_timeout, "h11"),
             log_config=None,
             log_level="warning",
             access_log=False,

@@ -1,0 +1,132 @@
+"""The header timeout uvicorn lacks: slow or silent clients are let go within it.
+
+Each case runs a uvicorn server in a thread with a one-line ASGI app and the protocol
+class from :func:`protocol_class` (httptools and h11), ``header_timeout`` 0.5 s.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator_mcp_server.header_timeout import protocol_class
+
+TIMEOUT = 0.5
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def port(request: pytest.FixtureRequest) -> Iterator[int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app,
+        http=protocol_class(TIMEOUT, request.param),
+        log_level="warning",
+        lifespan="off",
+        timeout_keep_alive=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    yield int(sock.getsockname()[1])
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def held(port: int, sent: bytes, *, trickle: bool = False, cap: float = 5.0) -> tuple[float, bytes]:
+    """Seconds until the server closed the connection, and what it answered."""
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        started = time.monotonic()
+        conn.settimeout(0.05)
+        conn.sendall(sent)
+        answer = b""
+        while time.monotonic() - started < cap:
+            try:
+                chunk = conn.recv(65536)
+            except TimeoutError:
+                if trickle:
+                    try:
+                        conn.sendall(b"a")
+                    except OSError:
+                        break
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return time.monotonic() - started, answer
+
+
+def test_headers_that_stop_half_way_get_a_408_within_the_timeout(port: int) -> None:
+    seconds, answer = held(port, b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: app")
+    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"did not arrive within 0.5s" in answer
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_too(port: int) -> None:
+    seconds, answer = held(port, b"GET /x HTTP/1.1\r\nHost: a\r\nX-Slow: ", trickle=True)
+    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(port: int) -> None:
+    seconds, answer = held(port, b"")
+    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert answer == b""
+
+
+def test_requests_in_time_are_answered_and_keep_alive_is_unchanged(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.settimeout(5)
+        for _ in range(2):
+            conn.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+            time.sleep(TIMEOUT * 2)  # idle between requests: the keep-alive timeout's (5 s)
+        # A body slower than the header timeout is not cut by it (the body has its own).
+        conn.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nh")
+        time.sleep(TIMEOUT * 2)
+        conn.sendall(b"i")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_the_next_request_on_a_connection_has_its_own_deadline(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.settimeout(5)
+        conn.sendall(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+        time.sleep(TIMEOUT * 2)
+        started = time.monotonic()
+        conn.sendall(b"GET /x HTTP/1.1\r\nHost: a\r\nX-Half: ")
+        answer = conn.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert TIMEOUT * 0.9 <= time.monotonic() - started < TIMEOUT + 1.0
+
+
+def test_the_setting_and_its_bounds() -> None:
+    assert parse_config({}).server.header_timeout == 10.0
+    assert parse_config({"server": {"header_timeout": 2}}).server.header_timeout == 2.0
+    with pytest.raises(Exception, match="header_timeout"):
+        parse_config({"server": {"header_timeout": 0}})
+    with pytest.raises(Exception, match="header_timeout"):
+        parse_config({"server": {"header_timeout": float("inf")}})
