@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 from dynamic_orchestrator.contract import (
     BlockStop,
+    MessageEnd,
     MessageStart,
     OtherBlockStart,
     StreamEvent,
@@ -28,6 +29,7 @@ from dynamic_orchestrator.errors import ErrorKind, ProviderError, RequestError, 
 from dynamic_orchestrator.streaming import Assembly, can_stream
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Send
 
 from ..settings import settings_of
 from .calls import Opened, Turn, open_stream, record_call
@@ -198,6 +200,9 @@ class Gateway:
                     data = encoder.encode(event)
                     if isinstance(event, _STRUCTURAL):
                         held += data
+                    elif isinstance(event, MessageEnd):
+                        yield LastChunk(held + data)
+                        held = b""
                     elif data or held:
                         yield held + data
                         held = b""
@@ -232,11 +237,33 @@ class Gateway:
                     )
                 )
 
-        return StreamingResponse(
+        return EventStream(
             chunks(),
             media_type="text/event-stream",
             headers={**headers, "cache-control": "no-cache"},
         )
+
+
+class LastChunk(bytes):
+    """The answer's last bytes: written with the end of the body."""
+
+
+class EventStream(StreamingResponse):
+    """Starlette's streaming response, with the :class:`LastChunk` written together with
+    the end of the body: one write (and one wake-up of the client) fewer per answer."""
+
+    async def stream_response(self, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        ended = False
+        async for chunk in self.body_iterator:
+            if ended:
+                continue  # nothing follows the end; let the iterator finish (and clean up)
+            ended = isinstance(chunk, LastChunk)
+            body = chunk if isinstance(chunk, bytes) else str(chunk).encode()
+            await send({"type": "http.response.body", "body": body, "more_body": not ended})
+        if not ended:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 _STRUCTURAL = (MessageStart, ToolUseStart, OtherBlockStart, BlockStop, UsageUpdate)
