@@ -16,9 +16,10 @@ connection or answers with an error), up to ``--cap`` seconds:
 
 uvicorn has no timeout for request headers; the server adds one (``server.header_timeout``,
 10 s, ``--header-timeout`` here), and the script checks that the three slow-header
-patterns were each closed within it (plus 1 s of slack): ``met`` or ``NOT met``. The body
-timeout counts per part: a body trickled in time is held until the cap (and in the server
-for as long as the client keeps it). The load average is printed.
+patterns were each closed within it (plus 1 s of slack): ``met`` or ``NOT met``; and the
+two slow-body patterns within the body timeout (``server.body_timeout``, 10 s for each
+part, and for the whole body 10 s plus a second per 500 bytes, as Apache's
+``mod_reqtimeout``), plus 1 s. The load average is printed.
 """
 
 from __future__ import annotations
@@ -133,6 +134,11 @@ def wait_for(port: int, seconds: float = 60) -> None:
 HEADER_PATTERNS = ("connected, nothing sent", "headers, then silence", "headers, one byte a second")
 """The patterns the header timeout must end."""
 
+BODY_PATTERNS = ("body, then silence", "body, one byte every 2 s")
+"""The patterns the body timeout must end (``server.body_timeout``, 10 s: each part, and
+the whole at 500 bytes/s after the first 10 s)."""
+BODY_TIMEOUT = 10.0
+
 
 async def measure(port: int, connections: int, cap: float, header_timeout: float) -> int:
     """Print each pattern's figures; the number of header patterns held past the timeout."""
@@ -157,6 +163,12 @@ async def measure(port: int, connections: int, cap: float, header_timeout: float
             late = sum(1 for s in seconds if s > bound)
             verdict = "met" if not late else f"NOT met ({late} held longer)"
             print(f"    closed within the header timeout + 1 s ({bound:g} s): {verdict}")
+            missed += bool(late)
+        if name in BODY_PATTERNS:
+            bound = BODY_TIMEOUT + 1.0
+            late = sum(1 for s in seconds if s > bound)
+            verdict = "met" if not late else f"NOT met ({late} held longer)"
+            print(f"    closed within the body timeout + 1 s ({bound:g} s): {verdict}")
             missed += bool(late)
     return missed
 

@@ -138,8 +138,10 @@ class RequestGuard:
     :param api_key_header: also accept the token as ``x-api-key`` (the gateway: Anthropic
         clients send their key there); the header that carried the token is then removed
         before the app sees the request, so it is never mistaken for the client's own key.
-    :param body_timeout: seconds the client has for each part of a request body; a client
-        that sends it slower gets 408 and its connection is freed.
+    :param body_timeout: seconds the client has for each part of a request body, and for
+        the whole body ``body_timeout`` plus one second per :data:`MIN_BODY_RATE` bytes
+        (Apache's ``mod_reqtimeout`` rule); a client that sends it slower gets 408 and its
+        connection is freed.
 
     Sessions are bound to the client that made them: the ``mcp-session-id`` a response
     hands out is kept with that client's identity (its address and credentials), and a
@@ -231,13 +233,22 @@ class RequestGuard:
 
         body_done = scope.get("method") in ("GET", "HEAD", "DELETE")
         timed_out = False
+        body_started: float | None = None
+        received = 0
 
         async def receiving() -> Message:
-            nonlocal body_done, timed_out
+            nonlocal body_done, timed_out, body_started, received
             if body_done:
                 return await receive()
-            with anyio.move_on_after(self.body_timeout):
+            now = anyio.current_time()
+            if body_started is None:
+                body_started = now
+            # Each part within body_timeout, and the whole at MIN_BODY_RATE after the first
+            # body_timeout seconds: a body trickled a byte at a time is not held forever.
+            allowed = body_started + self.body_timeout + received / MIN_BODY_RATE - now
+            with anyio.move_on_after(min(self.body_timeout, max(allowed, 0.0))):
                 message = await receive()
+                received += len(message.get("body", b""))
                 body_done = message["type"] != "http.request" or not message.get("more_body")
                 return message
             if not started:
@@ -245,7 +256,8 @@ class RequestGuard:
                     send,
                     408,
                     "request_timeout",
-                    f"the request body did not arrive within {self.body_timeout:g}s",
+                    f"the request body did not arrive within {self.body_timeout:g}s (each "
+                    f"part, and the whole at {MIN_BODY_RATE} bytes/s after that)",
                     [(b"connection", b"close")],  # the rest of the body is never read
                 )
             timed_out = True
@@ -266,6 +278,10 @@ class RequestGuard:
 
 
 SESSION_HEADER = "mcp-session-id"
+
+MIN_BODY_RATE = 500
+"""Bytes per second a request body must keep up after its first ``body_timeout`` seconds
+(``mod_reqtimeout``'s default ``MinRate``)."""
 
 
 @dataclass

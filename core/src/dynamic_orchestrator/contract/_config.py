@@ -149,7 +149,10 @@ class ServerConfig(SharedSection):
     body_timeout: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds a client has for each part of a request body (then 408).",
+        description=(
+            "Seconds a client has for each part of a request body, and for the whole body "
+            "plus one second per 500 bytes (then 408)."
+        ),
     )
     header_timeout: float = Field(
         default=10.0,
