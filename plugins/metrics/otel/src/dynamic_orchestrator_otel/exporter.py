@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .encoding import Encoder
-from .rows import from_row
+from .rows import from_row, unpack
 from .spans import AGENT_NAME, SpanBuilder
 from .transport import Target, Transport
 
@@ -33,7 +33,8 @@ SCOPE_NAME = "dynamic_orchestrator_otel"
 POST_BATCH = 256  # records per OTLP request at most
 
 # One batch, as the serving process sends it: field names of a record and of an attempt,
-# whether a breaker guards the calls, the rows. ``None`` asks the exporter to stop.
+# whether a breaker guards the calls, the rows (packed, see :func:`.rows.pack`). ``None``
+# asks the exporter to stop.
 Batch = tuple[tuple[str, ...], tuple[str, ...], bool, list[Any]]
 # The answer to one batch: records taken, spans accepted, spans refused, CPU seconds so far.
 Ack = tuple[int, int, int, float]
@@ -71,9 +72,10 @@ class Exporter:
             spans: list[bytes] = []
             try:
                 build = self.builder.build
-                for values, content in rows[first : first + POST_BATCH]:
-                    record = from_row(values, record_fields, attempt_fields)
-                    spans.extend(build(record, breakers=breakers, content=content))
+                for packed in rows[first : first + POST_BATCH]:
+                    row = unpack(packed)
+                    record = from_row(row, record_fields, attempt_fields)
+                    spans.extend(build(record, breakers=breakers, content=row[2]))
                 accepted = self.transport.post(self.builder.encoder.request(spans))
             except Exception as exc:  # a bad record or endpoint never stops the exporter
                 from dynamic_orchestrator.log import get_logger
