@@ -27,7 +27,7 @@ import dynamic_orchestrator_otel
 import pytest
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import RequestRecord
-from dynamic_orchestrator_otel.rows import from_row, pack, to_row, unpack
+from dynamic_orchestrator_otel.rows import from_row, pack, read_row, to_row, unpack
 from dynamic_orchestrator_otel.sink import MAX_RESTARTS, TraceSink
 from dynamic_orchestrator_testing import fake_server as fs
 from dynamic_orchestrator_testing.fake_server import FakeProviderServer
@@ -440,6 +440,11 @@ def test_rows_cost_nothing_in_fidelity() -> None:
     assert isinstance(packed, bytes)  # nothing the garbage collector tracks waits in the queue
     row = unpack(packed)
     assert from_row(row) == original and row[2] == {"gen_ai.input.messages": "[]"}
+    read = read_row(row)  # what the exporter builds spans from
+    assert {f: getattr(read, f) for f in RequestRecord.model_fields if f != "attempt_log"} == {
+        f: getattr(original, f) for f in RequestRecord.model_fields if f != "attempt_log"
+    }
+    assert [vars(a) for a in read.attempt_log] == [dict(a) for a in original.attempt_log]
 
 
 def test_a_row_marshal_refuses_still_travels() -> None:

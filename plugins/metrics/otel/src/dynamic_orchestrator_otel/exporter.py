@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .encoding import Encoder
-from .rows import from_row, unpack
+from .rows import read_row, unpack
 from .spans import AGENT_NAME, SpanBuilder
 from .transport import Target, Transport
 
@@ -74,7 +74,7 @@ class Exporter:
                 build = self.builder.build
                 for packed in rows[first : first + POST_BATCH]:
                     row = unpack(packed)
-                    record = from_row(row, record_fields, attempt_fields)
+                    record = read_row(row, record_fields, attempt_fields)
                     spans.extend(build(record, breakers=breakers, content=row[2]))
                 accepted = self.transport.post(self.builder.encoder.request(spans))
             except Exception as exc:  # a bad record or endpoint never stops the exporter
