@@ -27,6 +27,7 @@ import dynamic_orchestrator_otel
 import pytest
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.models import RequestRecord
+from dynamic_orchestrator_otel.exporter import NICENESS
 from dynamic_orchestrator_otel.rows import from_row, pack, read_row, to_row, unpack
 from dynamic_orchestrator_otel.sink import MAX_RESTARTS, TraceSink
 from dynamic_orchestrator_testing import fake_server as fs
@@ -398,7 +399,7 @@ async def test_every_request_queued_before_close_is_posted(
     assert not any(CANARY.encode() in body for body in receiver.bodies)
 
 
-async def test_the_exporter_owns_neither_stdin_nor_stdout(
+async def test_the_exporter_owns_neither_stdin_nor_stdout_and_yields_the_cpu(
     make_orchestrator: Any, receiver: Receiver
 ) -> None:
     orch = await make_orchestrator(plugins=PLUGINS)
@@ -407,8 +408,10 @@ async def test_the_exporter_owns_neither_stdin_nor_stdout(
     assert sink.flush(30.0)
     assert sink.pid is not None
     fds = {fd: os.readlink(f"/proc/{sink.pid}/fd/{fd}") for fd in (0, 1)}
+    nice = int(Path(f"/proc/{sink.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
     await orch.close()
     assert fds == {0: "/dev/null", 1: "/dev/null"}
+    assert nice == min(19, os.nice(0) + NICENESS)  # serving comes before exporting
     assert len(receiver.spans()) == 3
 
 
