@@ -37,8 +37,10 @@ serving process's CPU; the p99 is printed beside them. The load average is print
 the start and the end of these rounds: on a busy machine the rounds' differences spread
 by hundreds of microseconds and only the in-place figures hold. Last, the two again in
 one process, their requests alternating (wall time and the event loop's CPU, p50 and
-mean, plus the sender thread): the load falls on both alike, though the garbage collector
-is shared by the two.
+mean, plus the sender thread): the load falls on both alike, so this holds on a busy
+machine, but it measures only the sink's cost inside the serving process. The exporter
+process and the receiver competing for the CPUs slow both sides alike here, so that part
+of the cost is only in the separate runs; the garbage collector is shared by the two.
 
 LiteLLM is an optional benchmark dependency (the ``bench`` group); without it only our
 figures are printed, with the command that installs it.
@@ -258,6 +260,8 @@ async def interleaved(args: argparse.Namespace) -> list[str]:
     out = [
         f"OTel sink, interleaved in one process ({args.requests} requests each, alternating; "
         f"load average {load()} at end):",
+        "  (its cost inside the serving process only: the exporter's and the receiver's CPU "
+        "slow both sides alike here)",
         f"  {'':34}{'without':>9}{'with':>9}{'added':>9}  target 50 us",
     ]
     for name, values, measure in (
