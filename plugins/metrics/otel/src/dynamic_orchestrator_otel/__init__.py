@@ -11,7 +11,9 @@ At ``startup`` the plugin makes one sink per orchestrator, kept in its plugin st
 (``host.plugin_state``), when an endpoint is set; without one it does nothing. Prompt and
 answer text go into spans only with
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (:mod:`.content`); keys never
-do (the record holds none).
+do (the record holds none). The hooks that keep them (:class:`ContentHooks`) are
+registered at start-up only then, so without the opt-in a request pays for no hook of
+this plugin but ``record``.
 """
 
 from __future__ import annotations
@@ -37,12 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ContentCapture",
+    "ContentHooks",
     "OtelState",
     "Settings",
     "SpanBuilder",
     "TraceSink",
-    "execute",
-    "generate_prompt",
     "record",
     "shutdown",
     "startup",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 STATE_NAME = "otel"
+CONTENT_PLUGIN = "otel-content"
 
 log = get_logger("metrics.otel")
 
@@ -113,6 +115,8 @@ def startup(orchestrator: Orchestrator) -> None:
         return
     if settings.capture_content:
         own.content = ContentCapture()
+        if orchestrator.pm.get_plugin(CONTENT_PLUGIN) is None:
+            orchestrator.pm.register(ContentHooks(), name=CONTENT_PLUGIN)
     own.sink = make_sink(orchestrator, settings, own.content)
     own.sink.start()
 
@@ -125,26 +129,35 @@ def record(record: RequestRecord, host: Host) -> None:
         sink.add(record)
 
 
-@hookimpl(wrapper=True)
-def generate_prompt(request: Request, host: Host) -> Generator[None, Prompt | None, Prompt | None]:
-    """Keep the prompt a request sends, when content capture is on."""
-    prompt = yield
-    content = state(host).content
-    if prompt is not None and content is not None:
-        content.keep_prompt(request.request_id, prompt)
-    return prompt
+class ContentHooks:
+    """The prompt and the answer of each request, kept for its span (content capture).
 
+    Registered by :func:`startup` once per plugin manager, only when content capture is
+    on; each orchestrator keeps its own :class:`ContentCapture` (none when its capture is
+    off), so the wrappers do nothing for an orchestrator that did not opt in.
+    """
 
-@hookimpl(wrapper=True)
-def execute(
-    context: ExecutionContext,
-) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
-    """Keep the execution's answer once it is awaited, when content capture is on."""
-    pending = yield
-    content = state(context.host).content
-    if pending is None or content is None:
-        return pending
-    return content.watch(context.request.request_id, pending)
+    @hookimpl(wrapper=True)
+    def generate_prompt(
+        self, request: Request, host: Host
+    ) -> Generator[None, Prompt | None, Prompt | None]:
+        """Keep the prompt a request sends."""
+        prompt = yield
+        content = state(host).content
+        if prompt is not None and content is not None:
+            content.keep_prompt(request.request_id, prompt)
+        return prompt
+
+    @hookimpl(wrapper=True)
+    def execute(
+        self, context: ExecutionContext
+    ) -> Generator[None, Awaitable[Execution] | None, Awaitable[Execution] | None]:
+        """Keep the execution's answer once it is awaited."""
+        pending = yield
+        content = state(context.host).content
+        if pending is None or content is None:
+            return pending
+        return content.watch(context.request.request_id, pending)
 
 
 @hookimpl(trylast=True)

@@ -10,11 +10,15 @@ each record's spans (:mod:`dynamic_orchestrator_otel.spans`), posts them where t
 what became of it and its own CPU time so far (it says ``ready`` first, once started). It
 exits when told to, or when the serving process is gone (its pipe ends); it has its own
 session, so a terminal's Ctrl-C reaches the serving process, which then flushes it, and
-not this one.
+not this one. It runs at a lower priority (:data:`NICENESS`): on a machine whose CPUs are
+all busy, serving requests comes before exporting their spans (a queue that fills up
+meanwhile drops rows and counts them).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import signal
 import sys
@@ -25,15 +29,17 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .encoding import Encoder
-from .rows import from_row
+from .rows import read_row, unpack
 from .spans import AGENT_NAME, SpanBuilder
 from .transport import Target, Transport
 
 SCOPE_NAME = "dynamic_orchestrator_otel"
 POST_BATCH = 256  # records per OTLP request at most
+NICENESS = 10  # added to the exporter's nice value: the serving process comes first
 
 # One batch, as the serving process sends it: field names of a record and of an attempt,
-# whether a breaker guards the calls, the rows. ``None`` asks the exporter to stop.
+# whether a breaker guards the calls, the rows (packed, see :func:`.rows.pack`). ``None``
+# asks the exporter to stop.
 Batch = tuple[tuple[str, ...], tuple[str, ...], bool, list[Any]]
 # The answer to one batch: records taken, spans accepted, spans refused, CPU seconds so far.
 Ack = tuple[int, int, int, float]
@@ -71,9 +77,10 @@ class Exporter:
             spans: list[bytes] = []
             try:
                 build = self.builder.build
-                for values, content in rows[first : first + POST_BATCH]:
-                    record = from_row(values, record_fields, attempt_fields)
-                    spans.extend(build(record, breakers=breakers, content=content))
+                for packed in rows[first : first + POST_BATCH]:
+                    row = unpack(packed)
+                    record = read_row(row, record_fields, attempt_fields)
+                    spans.extend(build(record, breakers=breakers, content=row[2]))
                 accepted = self.transport.post(self.builder.encoder.request(spans))
             except Exception as exc:  # a bad record or endpoint never stops the exporter
                 from dynamic_orchestrator.log import get_logger
@@ -107,6 +114,8 @@ def serve(inbox: Connection, outbox: Connection, exporter: Exporter) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m dynamic_orchestrator_otel.exporter IN OUT`` (pipe file descriptors)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process says when to stop
+    with contextlib.suppress(OSError):  # not allowed here: run at the same priority
+        os.nice(NICENESS)
     in_fd, out_fd = (int(arg) for arg in (sys.argv[1:] if argv is None else argv))
     inbox = Connection(in_fd, writable=False)
     outbox = Connection(out_fd, readable=False)

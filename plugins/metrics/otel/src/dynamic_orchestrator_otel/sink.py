@@ -6,12 +6,15 @@ serving process only keeps a row per request, and a child process
 (:mod:`dynamic_orchestrator_otel.exporter`) encodes and posts:
 
 - :meth:`TraceSink.add` (the record hook) turns the record into a row of plain values
-  (:mod:`dynamic_orchestrator_otel.rows`) and appends it to a bounded deque: a few
-  microseconds, never blocks, never raises; a full queue drops the row and counts it.
+  packed into bytes (:mod:`dynamic_orchestrator_otel.rows`) and appends it to a bounded
+  deque: a few microseconds, never blocks, never raises; a full queue drops the row and
+  counts it. The queue holds bytes, which the garbage collector does not track, so rows
+  waiting for their batch never bring on a collection of the oldest generation.
 - A sender thread wakes every ``OTEL_BSP_SCHEDULE_DELAY`` milliseconds, or as soon as
-  :data:`BATCH` rows wait (or on flush and close), pickles the waiting rows once per
-  batch and writes them to the exporter's pipe, then waits (GIL released) for the
-  exporter's answer: spans accepted and refused.
+  :data:`BATCH` rows wait (or on flush and close): one wake-up per batch, not per request.
+  It writes the waiting rows to the exporter's pipe at once (the rows are bytes already:
+  one pickle of a list of them, a copy), then waits (GIL released) for the exporter's
+  answer: spans accepted and refused.
 - The exporter is started by the sender thread as soon as the sink starts, so its
   start-up is paid in the background, not by the first request. stdin and stdout are
   ``/dev/null`` to it (a stdio MCP server owns both); it logs to the shared stderr.
@@ -45,7 +48,7 @@ from typing import Any
 from dynamic_orchestrator.log import get_logger
 from dynamic_orchestrator.models import RequestRecord
 
-from .rows import ATTEMPT_FIELDS, RECORD_FIELDS, Row, to_row
+from .rows import ATTEMPT_FIELDS, RECORD_FIELDS, Packed, pack, to_row
 
 BATCH = 512  # rows sent to the exporter at once, at most
 MAX_RESTARTS = 5
@@ -111,7 +114,7 @@ class TraceSink:
         self.breakers = breakers
         self.content = content
         self.command = tuple(command)
-        self.pending: deque[Row] = deque()
+        self.pending: deque[Packed] = deque()
         self.dropped = 0  # rows refused by a full queue
         self.lost = 0  # rows an exporter died with, or that none could take
         self.restarts = 0
@@ -128,6 +131,7 @@ class TraceSink:
         self._progress = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._closing = False  # _stop, as a plain attribute the request path reads cheaply
         self._thread: threading.Thread | None = None
 
     @property
@@ -140,15 +144,16 @@ class TraceSink:
 
     def add(self, record: RequestRecord) -> None:
         """Queue a finished request's row; a full queue drops it (counted)."""
-        if len(self.pending) >= self.max_queue_size or self._stop.is_set():
+        pending = self.pending
+        if len(pending) >= self.max_queue_size or self._closing:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 10_000 == 0:
                 log.warning("trace_records_dropped", dropped=self.dropped)
             return
-        content = self.content(record.request_id) if self.content is not None else None
-        self.pending.append(to_row(record, content))
+        content = None if self.content is None else self.content(record.request_id)
+        pending.append(pack(to_row(record, content)))
         self._queued += 1
-        if len(self.pending) >= BATCH and not self._wake.is_set():
+        if len(pending) % BATCH == 0:  # a batch is ready: one wake-up for BATCH requests
             self._wake.set()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -172,6 +177,7 @@ class TraceSink:
     def close(self, timeout: float = 10.0) -> None:
         """Send what is queued, let the exporter post it, and wait for it to exit."""
         atexit.unregister(self.close)
+        self._closing = True
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -185,7 +191,7 @@ class TraceSink:
         self._cpu0 = time.thread_time()
         self._ensure_child()  # start-up in the background, before the first batch
         while True:
-            if not self._stop.is_set():
+            if not self._stop.is_set() and len(self.pending) < BATCH:
                 self._wake.wait(self.schedule_delay_s)
                 self._wake.clear()
             # What waits now, in batches; rows that come meanwhile wait for the next turn,
@@ -201,7 +207,7 @@ class TraceSink:
             self._child.stop(EXIT_WAIT_S)
             self._child = None
 
-    def _take(self, count: int) -> list[Row]:
+    def _take(self, count: int) -> list[Packed]:
         popleft = self.pending.popleft
         return [popleft() for _ in range(count)]
 
@@ -243,7 +249,7 @@ class TraceSink:
         child.inbox.close()
         self._child = None
 
-    def _send(self, rows: list[Row]) -> None:
+    def _send(self, rows: list[Packed]) -> None:
         message = pickle.dumps((RECORD_FIELDS, ATTEMPT_FIELDS, self._breakers(), rows), 5)
         while True:
             child = self._ensure_child()
@@ -271,7 +277,7 @@ class TraceSink:
         except Exception:  # pragma: no cover - the host's hook failing must not stop traces
             return False
 
-    def _settle(self, rows: list[Row], lost: str | None = None) -> None:
+    def _settle(self, rows: list[Packed], lost: str | None = None) -> None:
         if lost is not None:
             self.lost += len(rows)
             log.warning("trace_records_lost", records=len(rows), lost=self.lost, why=lost)
