@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import struct
 from collections.abc import Mapping
+from typing import Any
 
 # Named cues. Which intent or level each supports, and how strongly, is learned; the names
 # are what a reason shows. Word cues match single words or two-word phrases of the request
@@ -104,9 +106,10 @@ REGEX_CUES: list[tuple[str, str, re.Pattern[str]]] = [
         ("is-there", "does any", r"\bdoes any\b"),
         (
             # a name, then a known extension: one name character before the dot suffices
+            # (the pattern opens with the dot, so the regex engine scans for dots alone)
             "file-path",
             ".",
-            r"(?<=[\w./-])\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
+            r"\.(?<=[\w./-]\.)(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
         ),
         ("code-inline", "", r"[`(){}\[\];=]"),
         ("question", "?", r"\?\s*$"),
@@ -178,8 +181,10 @@ SCALE_WORDS = frozenset(
     }
 )
 SCALE_NUMBER = re.compile(
-    r"(?<![\w.])\d{2,}\s*(?:services|repos|modules|teams|regions|clusters|classes|files|tables|"
-    r"endpoints|microservices|apps|languages)\b|\b\d+k\b"
+    # "12 services" (two digits or more, not part of a word or a version) or "10k". Both
+    # branches open with the digit itself, so the regex engine scans for digits alone.
+    r"\d(?:(?<![\w.]\d)\d+\s*(?:services|repos|modules|teams|regions|clusters|classes|files|"
+    r"tables|endpoints|microservices|apps|languages)\b|(?<!\w\d)\d*k\b)"
 )
 
 
@@ -212,7 +217,12 @@ ASK_VERBS = frozenset(
         "estimate",
     }
 )
-SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–-]\s+")
+SENTENCE = re.compile(
+    # A boundary: spaces after a sentence mark, line breaks, or a dash between spaces. Each
+    # opens with a space character (the regex engine scans for those alone), then the
+    # three cases in this order: spaces after [.!?;:], more line breaks, a spaced dash.
+    r"\s(?:(?<=[.!?;:]\s)\s*|(?<=\n)\n*|\s*[—–-]\s+)"
+)
 SUFFIXES = ("ing", "ions", "ion", "ers", "er", "ed", "es", "ment", "s")
 CHAR_SPAN = 120
 """Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
@@ -303,11 +313,42 @@ its word pairs (``b:``), the words of its ask sentence (``aw:``) and the charact
 4-grams of its opening (``c:``). :func:`extract_parts` gives them bare (without the
 prefix), as sets, so a model looks them up without building their names."""
 
-Parts = tuple[list[str], tuple[set[str], ...]]
+Parts = tuple[list[str], tuple[set[Any], ...]]
 """The features of one request: the named features (bias, cues, openings, sizes,
-context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`."""
+context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`
+(strings; the 4-grams of an ASCII opening may come as their :func:`gram_code`)."""
 
 _GRAM_SLICES = [slice(i, i + 4) for i in range(CHAR_SPAN - 3)]
+_GRAM_WORDS = [struct.Struct(f"<{count}I") for count in range(CHAR_SPAN // 4 + 1)]
+
+
+def gram_code(gram: str) -> int:
+    """The number an ASCII 4-gram stands for on the request path: its four bytes read as
+    one little-endian integer (a model's table holds both the gram and its code)."""
+    return int.from_bytes(gram.encode("ascii"), "little")
+
+
+def _grams(opening: str) -> set[str]:
+    """The distinct 4-grams of ``opening``."""
+    return set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+
+
+def _gram_codes(opening: str) -> set[Any]:
+    """The distinct 4-grams of ``opening`` as their :func:`gram_code` when it is ASCII
+    (read four bytes at a time at each of the four offsets: no string per gram), else as
+    strings."""
+    size = len(opening)
+    if size < 4 or not opening.isascii():
+        return _grams(opening)
+    data = opening.encode("ascii")
+    words = _GRAM_WORDS
+    return set(words[size // 4].unpack_from(data)).union(
+        words[(size - 1) // 4].unpack_from(data, 1),
+        words[(size - 2) // 4].unpack_from(data, 2),
+        words[(size - 3) // 4].unpack_from(data, 3),
+    )
+
+
 _SENTENCE_MARKS = frozenset(".!?;:\n—–-")
 _DIGIT = re.compile(r"\d")
 _CUE_WORDS = frozenset(_CUES_OF)
@@ -324,8 +365,14 @@ def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]
     return [*named, *(f"{kind}:{value}" for kind, bag in bagged for value in sorted(bag))]
 
 
-def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Parts:
-    """The features of one request as the model reads them (:data:`Parts`)."""
+def extract_parts(
+    text: str, context: Mapping[str, object] | None = None, *, coded: bool = False
+) -> Parts:
+    """The features of one request as the model reads them (:data:`Parts`).
+
+    :param coded: the 4-grams of an ASCII opening as their :func:`gram_code` (the request
+        path: cheaper to make and to look up); else as strings.
+    """
     lowered = text[:MAX_CHARS].lower().strip()
     named: list[str] = ["bias"]
     for feature, gate, pattern in REGEX_CUES:
@@ -338,7 +385,7 @@ def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Par
     content = set(words[:BAG_WORDS]).difference(STOP)
     stems = _stems(content)
     opening = lowered[:CHAR_SPAN]
-    grams = set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+    grams = _gram_codes(opening) if coded else _grams(opening)
     ask_words: set[str] = set()
     ask = ask_sentence(lowered) if not _SENTENCE_MARKS.isdisjoint(lowered) else None
     if ask is not None:
