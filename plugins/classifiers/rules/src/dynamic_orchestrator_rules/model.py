@@ -13,7 +13,7 @@ import json
 import math
 import struct
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
@@ -79,42 +79,50 @@ FIXED = 10_000
 """Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
 1/10,000 their sums are exact."""
 FIELD = 32
-"""Bits per class in a packed row: room for the sum of the features a request can have
-(fewer than 2**10, see :mod:`.features`) of a weight of at most :data:`MAX_WEIGHT` each."""
-MAX_WEIGHT = (1 << 20) / FIXED
-"""The largest weight (in absolute value) a packed table holds."""
-_HALF = 1 << (FIELD - 1)
-_OFFSETS: list[int] = []
-_WORDS: list[struct.Struct] = []
+"""Bits per class in a packed row, for weights up to :data:`MAX_WEIGHT`: room for the sum
+of the features a request can have (fewer than :data:`MAX_FEATURES`); larger weights get
+64 bits (:func:`field_for`)."""
+MAX_FEATURES = 1 << 10
+"""More features than a request can have (see :mod:`.features`: at most 80 of each kind
+of word feature, 117 4-grams and a few dozen named ones)."""
+MAX_WEIGHT = (1 << (FIELD - 1)) / MAX_FEATURES / FIXED
+"""The largest weight (in absolute value) a 32-bit field holds."""
+_WORDS: dict[tuple[int, int], tuple[int, int, struct.Struct]] = {}
 
 
-def pack(values: Sequence[float]) -> int:
-    """One integer holding every class's weight, ``FIELD`` bits apiece (signed fields).
+def field_for(rows: Iterable[Sequence[float]]) -> int:
+    """The bits per class (32 or 64) that hold the sums of these weights."""
+    largest = max((abs(w) for row in rows for w in row), default=0.0)
+    return FIELD if largest <= MAX_WEIGHT else 64
+
+
+def pack(values: Sequence[float], field: int = FIELD) -> int:
+    """One integer holding every class's weight, ``field`` bits apiece (signed fields).
 
     Adding packed rows adds every class's weights at once: a decision's class scores are
     one ``sum`` over its features' rows, instead of one sum per class.
     """
     total = 0
     for k, value in enumerate(values):
-        fixed = round(value * FIXED)
-        if abs(fixed) > MAX_WEIGHT * FIXED:
-            raise ValueError(f"a weight of {value} is beyond the largest a table holds")
-        total += fixed << (FIELD * k)
+        total += round(value * FIXED) << (field * k)
     return total
 
 
-def unpack(total: int, count: int) -> list[float]:
+def unpack(total: int, count: int, field: int = FIELD) -> list[float]:
     """The ``count`` class sums held in a sum of packed rows.
 
     Adding half a field's range to every field makes each one non-negative (no borrow
     between fields), so all of them are read at once, as unsigned integers of the bytes.
     """
-    while len(_WORDS) <= count:
-        n = len(_WORDS)
-        _OFFSETS.append(sum(_HALF << (FIELD * k) for k in range(n)))
-        _WORDS.append(struct.Struct(f"<{n}{'I' if FIELD == 32 else 'Q'}"))
-    raw = (total + _OFFSETS[count]).to_bytes(FIELD // 8 * count, "little")
-    return [(value - _HALF) / FIXED for value in _WORDS[count].unpack(raw)]
+    known = _WORDS.get((count, field))
+    if known is None:
+        half = 1 << (field - 1)
+        offset = sum(half << (field * k) for k in range(count))
+        layout = struct.Struct(f"<{count}{'I' if field == 32 else 'Q'}")
+        known = _WORDS[count, field] = (half, offset, layout)
+    half, offset, layout = known
+    raw = (total + offset).to_bytes(field // 8 * count, "little")
+    return [(value - half) / FIXED for value in layout.unpack(raw)]
 
 
 class JointModel:
@@ -146,6 +154,7 @@ class JointModel:
             rows[feature] = [*row, *([0.0] * nc)]
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
+        self._field = field_for(rows.values())
         self._packed: dict[str, int] = {}
         self._bag_packed: tuple[dict[Any, int], ...] = tuple({} for _ in BAGS)
         self._strong: tuple[tuple[dict[str, Pushed], tuple[dict[Any, Pushed], ...]], ...] = tuple(
@@ -160,7 +169,7 @@ class JointModel:
             if bag == grams and len(value) == 4 and value.isascii():
                 keys.append(gram_code(value))
             packed = self._packed if bag is None else self._bag_packed[bag]
-            row_packed = pack(row)
+            row_packed = pack(row, self._field)
             for key in keys:
                 packed[key] = row_packed
             if feature.startswith(UNEXPLAINED):
@@ -196,7 +205,7 @@ class JointModel:
         return (
             self._TABLES_FORMAT,
             BAGS,
-            FIELD,
+            self._field,
             self._intent_classes,
             self._level_classes,
             self._level_by_intent,
@@ -214,11 +223,13 @@ class JointModel:
         if (
             not isinstance(tables, tuple)
             or len(tables) != 9
-            or tables[:3] != (cls._TABLES_FORMAT, BAGS, FIELD)
+            or tables[:2] != (cls._TABLES_FORMAT, BAGS)
+            or tables[2] not in (32, 64)
         ):
             raise ValueError("tables of another format")
         model = cls.__new__(cls)
         model._models = models
+        model._field = tables[2]
         model._intent_classes, model._level_classes, model._level_by_intent = tables[3:6]
         model._packed, model._bag_packed, model._strong = tables[6:]
         model._ni, model._nc = len(model._intent_classes), len(model._level_classes)
@@ -246,7 +257,7 @@ class JointModel:
         total = sum(map(self._packed.get, named, repeat(0)))
         for packed, values in zip(self._bag_packed, bags, strict=True):
             total += sum(map(packed.get, values, repeat(0)))
-        sums = unpack(total, ni + nc)
+        sums = unpack(total, ni + nc, self._field)
         intent = self._decide(self._intent_classes, sums[:ni], 0, parts, explain)
         level_scores = sums[ni:]
         extra = self._level_by_intent.get(f"intent:{intent.label}")
