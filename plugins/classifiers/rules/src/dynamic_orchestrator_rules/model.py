@@ -14,17 +14,17 @@ import math
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .features import BAGS, Parts, gram_code
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One question's decision (a named tuple: made at every request, cheaply)."""
+
     label: str
     confidence: float
     probabilities: dict[str, float]
