@@ -90,8 +90,7 @@ class Classifier:
         """Both decisions for a request, computed once for the two hooks (the last is kept)."""
         if self.last is not None and self.last[0] is request:
             return self.last[1]
-        parts = extract_parts(request.text, request.context, coded=True)
-        result = self.models.predict_parts(parts)
+        result = self.models.predict_parts(extract_parts(request.text, request.context))
         self.last = (request, result)
         return result
 

@@ -316,33 +316,38 @@ prefix), as sets, so a model looks them up without building their names."""
 Parts = tuple[list[str], tuple[set[Any], ...]]
 """The features of one request: the named features (bias, cues, openings, sizes,
 context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`
-(strings; the 4-grams of an ASCII opening may come as their :func:`gram_code`)."""
+(strings; the 4-grams as their :func:`gram_code`)."""
 
 _GRAM_SLICES = [slice(i, i + 4) for i in range(CHAR_SPAN - 3)]
 _GRAM_WORDS = [struct.Struct(f"<{count}I") for count in range(CHAR_SPAN // 4 + 1)]
 
 
-def gram_code(gram: str) -> int:
-    """The number an ASCII 4-gram stands for on the request path: its four bytes read as
-    one little-endian integer (a model's table holds both the gram and its code)."""
-    return int.from_bytes(gram.encode("ascii"), "little")
+def gram_code(gram: str) -> int | str:
+    """How a 4-gram is kept and looked up: an ASCII one as its four bytes read as one
+    little-endian integer (cheaper to make and to look up than a string), another as is."""
+    if len(gram) == 4 and gram.isascii():
+        return int.from_bytes(gram.encode("ascii"), "little")
+    return gram
 
 
-def _grams(opening: str) -> set[str]:
-    """The distinct 4-grams of ``opening``."""
-    return set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+def gram_name(code: int | str) -> str:
+    """The 4-gram a :func:`gram_code` stands for."""
+    return code if isinstance(code, str) else code.to_bytes(4, "little").decode("ascii")
 
 
-def _gram_codes(opening: str) -> set[Any]:
-    """The distinct 4-grams of ``opening`` as their :func:`gram_code` when it is ASCII
-    (read four bytes at a time at each of the four offsets: no string per gram), else as
-    strings."""
+def _gram_codes(opening: str) -> set[int | str]:
+    """The distinct 4-grams of ``opening`` as their :func:`gram_code`; an ASCII opening is
+    read four bytes at a time at each of the four offsets (no string per gram)."""
     size = len(opening)
-    if size < 4 or not opening.isascii():
-        return _grams(opening)
+    if size < 4:
+        return set()
+    if not opening.isascii():
+        grams = map(opening.__getitem__, _GRAM_SLICES[: size - 3])
+        return set(map(gram_code, grams))
     data = opening.encode("ascii")
     words = _GRAM_WORDS
-    return set(words[size // 4].unpack_from(data)).union(
+    codes: set[int | str] = set(words[size // 4].unpack_from(data))
+    return codes.union(
         words[(size - 1) // 4].unpack_from(data, 1),
         words[(size - 2) // 4].unpack_from(data, 2),
         words[(size - 3) // 4].unpack_from(data, 3),
@@ -360,19 +365,14 @@ _STEPS_NAMES = _buckets("steps", _STEPS_EDGES, _STEPS_EDGES[-1] + 1)
 
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
     """The features of one request, deduplicated, in a stable order."""
-    named, bags = extract_parts(text, context)
+    named, (*words, grams) = extract_parts(text, context)
+    bags = [*words, set(map(gram_name, grams))]
     bagged = zip(BAGS, bags, strict=True)
     return [*named, *(f"{kind}:{value}" for kind, bag in bagged for value in sorted(bag))]
 
 
-def extract_parts(
-    text: str, context: Mapping[str, object] | None = None, *, coded: bool = False
-) -> Parts:
-    """The features of one request as the model reads them (:data:`Parts`).
-
-    :param coded: the 4-grams of an ASCII opening as their :func:`gram_code` (the request
-        path: cheaper to make and to look up); else as strings.
-    """
+def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Parts:
+    """The features of one request as the model reads them (:data:`Parts`)."""
     lowered = text[:MAX_CHARS].lower().strip()
     named: list[str] = ["bias"]
     for feature, gate, pattern in REGEX_CUES:
@@ -385,7 +385,7 @@ def extract_parts(
     content = set(words[:BAG_WORDS]).difference(STOP)
     stems = _stems(content)
     opening = lowered[:CHAR_SPAN]
-    grams = _gram_codes(opening) if coded else _grams(opening)
+    grams = _gram_codes(opening)
     ask_words: set[str] = set()
     ask = ask_sentence(lowered) if not _SENTENCE_MARKS.isdisjoint(lowered) else None
     if ask is not None:

@@ -131,9 +131,9 @@ class JointModel:
     Each feature's weights for every intent, then for every level, are packed into one
     integer (:func:`pack`), so the scores of both questions are one sum. Features of the
     kinds a request has many of (:data:`~.features.BAGS`: words, stems, word pairs, ask
-    words, character 4-grams) are kept in a table per kind, by their bare value (an ASCII
-    4-gram also by its :func:`~.features.gram_code`), so a request's features are looked
-    up without building their names. For the reasons, each class has tables of the
+    words, character 4-grams) are kept in a table per kind, by their bare value (a 4-gram
+    by its :func:`~.features.gram_code`), so a request's features are looked up without
+    building their names. For the reasons, each class has tables of the
     readable features that push towards it (:data:`Pushed`, by the same keys), so a
     decision's reasons are looked up among the few that count. The complexity model also
     weighs the predicted intent (feature ``intent:<name>``).
@@ -165,13 +165,10 @@ class JointModel:
         for feature, row in rows.items():
             kind, colon, value = feature.partition(":")
             bag = bag_of.get(kind) if colon else None
-            keys: list[Any] = [feature if bag is None else value]
-            if bag == grams and len(value) == 4 and value.isascii():
-                keys.append(gram_code(value))
+            key: Any = feature if bag is None else gram_code(value) if bag == grams else value
             packed = self._packed if bag is None else self._bag_packed[bag]
             row_packed = pack(row, self._field)
-            for key in keys:
-                packed[key] = row_packed
+            packed[key] = row_packed
             if feature.startswith(UNEXPLAINED):
                 continue
             mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
@@ -180,8 +177,7 @@ class JointModel:
                 if push >= MIN_PUSH:  # a push below it is never shown
                     named, bags = self._strong[column]
                     table = named if bag is None else bags[bag]
-                    for key in keys:
-                        table[key] = (push, feature)
+                    table[key] = (push, feature)
 
     @property
     def intent(self) -> LinearModel:
@@ -198,7 +194,7 @@ class JointModel:
             self._models = tuple(self._models())  # type: ignore[assignment]
         return self._models  # type: ignore[return-value]
 
-    _TABLES_FORMAT = 5
+    _TABLES_FORMAT = 6
 
     def tables(self) -> tuple[object, ...]:
         """The lookup tables, for :meth:`from_tables`."""
@@ -239,14 +235,15 @@ class JointModel:
         """Both decisions for a list of features (as :func:`~.features.extract` gives)."""
         bag_of = {kind: i for i, kind in enumerate(BAGS)}
         named: list[str] = []
-        bags: tuple[set[str], ...] = tuple(set() for _ in BAGS)
+        grams = bag_of["c"]
+        bags: tuple[set[Any], ...] = tuple(set() for _ in BAGS)
         for feature in dict.fromkeys(features):
             kind, colon, value = feature.partition(":")
             bag = bag_of.get(kind) if colon else None
             if bag is None:
                 named.append(feature)
             else:
-                bags[bag].add(value)
+                bags[bag].add(gram_code(value) if bag == grams else value)
         return self.predict_parts((named, bags), explain)
 
     def predict_parts(self, parts: Parts, explain: int = 4) -> tuple[Prediction, Prediction]:
