@@ -335,16 +335,13 @@ def gram_name(code: int | str) -> str:
     return code if isinstance(code, str) else code.to_bytes(4, "little").decode("ascii")
 
 
-def _gram_codes(opening: str) -> set[int | str]:
-    """The distinct 4-grams of ``opening`` as their :func:`gram_code`; an ASCII opening is
-    read four bytes at a time at each of the four offsets (no string per gram)."""
-    size = len(opening)
+def _ascii_codes(run: str) -> set[int | str]:
+    """The :func:`gram_code` of every 4-gram of an ASCII string, read four bytes at a time
+    at each of the four offsets (no string per gram)."""
+    size = len(run)
     if size < 4:
         return set()
-    if not opening.isascii():
-        grams = map(opening.__getitem__, _GRAM_SLICES[: size - 3])
-        return set(map(gram_code, grams))
-    data = opening.encode("ascii")
+    data = run.encode("ascii")
     words = _GRAM_WORDS
     codes: set[int | str] = set(words[size // 4].unpack_from(data))
     return codes.union(
@@ -352,6 +349,27 @@ def _gram_codes(opening: str) -> set[int | str]:
         words[(size - 2) // 4].unpack_from(data, 2),
         words[(size - 3) // 4].unpack_from(data, 3),
     )
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _gram_codes(opening: str) -> set[int | str]:
+    """The distinct 4-grams of ``opening`` as their :func:`gram_code`: those of each ASCII
+    stretch as numbers, those around a non-ASCII character as strings."""
+    if opening.isascii():
+        return _ascii_codes(opening)
+    codes: set[int | str] = set()
+    start = 0
+    for match in _NON_ASCII.finditer(opening):
+        at = match.start()
+        codes |= _ascii_codes(opening[start:at])
+        codes.update(
+            opening[i : i + 4] for i in range(max(0, at - 3), min(at, len(opening) - 4) + 1)
+        )
+        start = at + 1
+    codes |= _ascii_codes(opening[start:])
+    return codes
 
 
 _SENTENCE_MARKS = frozenset(".!?;:\n—–-")
