@@ -327,7 +327,12 @@ class Config(_Section):
         validated now. Without: the same as plain data, or the section as written for a
         plugin that declares no model.
         """
-        found = self._resolved.get(name)
+        # Read from pydantic's store of private attributes: ``self._resolved`` goes
+        # through ``BaseModel.__getattr__``, which costs more than the rest of this call
+        # (a selector reads its settings here at every decision).
+        private = self.__pydantic_private__ or {}
+        resolved: dict[str, BaseModel] = private.get("_resolved", {})
+        found = resolved.get(name)
         if model is None:
             if found is not None:
                 return found.model_dump(mode="json")

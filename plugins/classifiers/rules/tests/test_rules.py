@@ -208,3 +208,24 @@ def test_features_by_kind_decide_as_the_named_features() -> None:
         intent, _ = models.predict_parts(extract_parts(text, context))
         alone = models.intent.predict(extract(text, context))
         assert (intent.label, intent.reasons) == (alone.label, alone.reasons), text
+
+
+def test_large_weights_are_summed_exactly() -> None:
+    """Weights beyond what 32-bit packed fields hold get 64-bit fields: the joint model
+    still decides as the linear models do."""
+    from dynamic_orchestrator_rules.model import MAX_WEIGHT, JointModel
+
+    big = 10 * MAX_WEIGHT
+    intent = LinearModel(
+        list(INTENTS),
+        {"bias": [0.0] * 5, "w:alpha": [big, 0.0, 0.0, 0.0, -big], "w:beta": [-big, big, 0, 0, 0]},
+        {},
+    )
+    complexity = LinearModel(list(TIERS), {"bias": [0.0, 0.0, 0.0], "w:alpha": [big, 0, -big]}, {})
+    joint = JointModel(intent, complexity)
+    for features in (["bias", "w:alpha"], ["bias", "w:beta"], ["bias", "w:alpha", "w:beta"]):
+        got, level = joint.predict(features)
+        alone = intent.predict(features)
+        assert (got.label, got.reasons) == (alone.label, alone.reasons)
+        assert got.probabilities == pytest.approx(alone.probabilities)
+        assert level.label == complexity.predict([*features, f"intent:{got.label}"]).label

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import struct
 from collections.abc import Mapping
+from typing import Any
 
 # Named cues. Which intent or level each supports, and how strongly, is learned; the names
 # are what a reason shows. Word cues match single words or two-word phrases of the request
@@ -104,9 +106,10 @@ REGEX_CUES: list[tuple[str, str, re.Pattern[str]]] = [
         ("is-there", "does any", r"\bdoes any\b"),
         (
             # a name, then a known extension: one name character before the dot suffices
+            # (the pattern opens with the dot, so the regex engine scans for dots alone)
             "file-path",
             ".",
-            r"(?<=[\w./-])\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
+            r"\.(?<=[\w./-]\.)(?:py|js|ts|tsx|jsx|go|rs|java|kt|kts|swift|rb|php|cs|cpp|cc|c|h|hpp|md|ya?ml|json|toml|sql|sh|tf|tfvars|ini|cfg|xml|gradle|plist|vcl|proto)\b",
         ),
         ("code-inline", "", r"[`(){}\[\];=]"),
         ("question", "?", r"\?\s*$"),
@@ -178,8 +181,10 @@ SCALE_WORDS = frozenset(
     }
 )
 SCALE_NUMBER = re.compile(
-    r"(?<![\w.])\d{2,}\s*(?:services|repos|modules|teams|regions|clusters|classes|files|tables|"
-    r"endpoints|microservices|apps|languages)\b|\b\d+k\b"
+    # "12 services" (two digits or more, not part of a word or a version) or "10k". Both
+    # branches open with the digit itself, so the regex engine scans for digits alone.
+    r"\d(?:(?<![\w.]\d)\d+\s*(?:services|repos|modules|teams|regions|clusters|classes|files|"
+    r"tables|endpoints|microservices|apps|languages)\b|(?<!\w\d)\d*k\b)"
 )
 
 
@@ -212,7 +217,12 @@ ASK_VERBS = frozenset(
         "estimate",
     }
 )
-SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[—–-]\s+")
+SENTENCE = re.compile(
+    # A boundary: spaces after a sentence mark, line breaks, or a dash between spaces. Each
+    # opens with a space character (the regex engine scans for those alone), then the
+    # three cases in this order: spaces after [.!?;:], more line breaks, a spaced dash.
+    r"\s(?:(?<=[.!?;:]\s)\s*|(?<=\n)\n*|\s*[—–-]\s+)"
+)
 SUFFIXES = ("ing", "ions", "ion", "ers", "er", "ed", "es", "ment", "s")
 CHAR_SPAN = 120
 """Character 4-grams are taken from the opening this long (robust to word forms, typos)."""
@@ -303,11 +313,65 @@ its word pairs (``b:``), the words of its ask sentence (``aw:``) and the charact
 4-grams of its opening (``c:``). :func:`extract_parts` gives them bare (without the
 prefix), as sets, so a model looks them up without building their names."""
 
-Parts = tuple[list[str], tuple[set[str], ...]]
+Parts = tuple[list[str], tuple[set[Any], ...]]
 """The features of one request: the named features (bias, cues, openings, sizes,
-context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`."""
+context; full names, deduplicated), and one set of bare values per kind of :data:`BAGS`
+(strings; the 4-grams as their :func:`gram_code`)."""
 
 _GRAM_SLICES = [slice(i, i + 4) for i in range(CHAR_SPAN - 3)]
+_GRAM_WORDS = [struct.Struct(f"<{count}I") for count in range(CHAR_SPAN // 4 + 1)]
+
+
+def gram_code(gram: str) -> int | str:
+    """How a 4-gram is kept and looked up: an ASCII one as its four bytes read as one
+    little-endian integer (cheaper to make and to look up than a string), another as is."""
+    if len(gram) == 4 and gram.isascii():
+        return int.from_bytes(gram.encode("ascii"), "little")
+    return gram
+
+
+def gram_name(code: int | str) -> str:
+    """The 4-gram a :func:`gram_code` stands for."""
+    return code if isinstance(code, str) else code.to_bytes(4, "little").decode("ascii")
+
+
+def _ascii_codes(run: str) -> set[int | str]:
+    """The :func:`gram_code` of every 4-gram of an ASCII string, read four bytes at a time
+    at each of the four offsets (no string per gram)."""
+    size = len(run)
+    if size < 4:
+        return set()
+    data = run.encode("ascii")
+    words = _GRAM_WORDS
+    codes: set[int | str] = set(words[size // 4].unpack_from(data))
+    return codes.union(
+        words[(size - 1) // 4].unpack_from(data, 1),
+        words[(size - 2) // 4].unpack_from(data, 2),
+        words[(size - 3) // 4].unpack_from(data, 3),
+    )
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _gram_codes(opening: str) -> set[int | str]:
+    """The distinct 4-grams of ``opening`` as their :func:`gram_code`: those of each ASCII
+    stretch as numbers, those around a non-ASCII character as strings."""
+    if opening.isascii():
+        return _ascii_codes(opening)
+    codes: set[int | str] = set()
+    start = 0
+    for match in _NON_ASCII.finditer(opening):
+        at = match.start()
+        codes |= _ascii_codes(opening[start:at])
+        codes.update(
+            opening[i : i + 4] for i in range(max(0, at - 3), min(at, len(opening) - 4) + 1)
+        )
+        start = at + 1
+    codes |= _ascii_codes(opening[start:])
+    return codes
+
+
 _SENTENCE_MARKS = frozenset(".!?;:\n—–-")
 _DIGIT = re.compile(r"\d")
 _CUE_WORDS = frozenset(_CUES_OF)
@@ -319,7 +383,8 @@ _STEPS_NAMES = _buckets("steps", _STEPS_EDGES, _STEPS_EDGES[-1] + 1)
 
 def extract(text: str, context: Mapping[str, object] | None = None) -> list[str]:
     """The features of one request, deduplicated, in a stable order."""
-    named, bags = extract_parts(text, context)
+    named, (*words, grams) = extract_parts(text, context)
+    bags = [*words, set(map(gram_name, grams))]
     bagged = zip(BAGS, bags, strict=True)
     return [*named, *(f"{kind}:{value}" for kind, bag in bagged for value in sorted(bag))]
 
@@ -338,7 +403,7 @@ def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Par
     content = set(words[:BAG_WORDS]).difference(STOP)
     stems = _stems(content)
     opening = lowered[:CHAR_SPAN]
-    grams = set(map(opening.__getitem__, _GRAM_SLICES[: max(0, len(opening) - 3)]))
+    grams = _gram_codes(opening)
     ask_words: set[str] = set()
     ask = ask_sentence(lowered) if not _SENTENCE_MARKS.isdisjoint(lowered) else None
     if ask is not None:

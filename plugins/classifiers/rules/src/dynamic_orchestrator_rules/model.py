@@ -11,20 +11,20 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import struct
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import repeat
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from .features import BAGS, Parts
+from .features import BAGS, Parts, gram_code
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One question's decision (a named tuple: made at every request, cheaply)."""
+
     label: str
     confidence: float
     probabilities: dict[str, float]
@@ -71,39 +71,58 @@ UNEXPLAINED = ("c:", "bias")
 MIN_PUSH = 0.005
 """A reason's least push: anything smaller would read ``(+0.00)``."""
 
-Explained = tuple[Any, ...]
-"""A readable feature's pushes towards each class (intents, then levels), then its name."""
+Pushed = tuple[float, str]
+"""A readable feature's push towards one class (its weight there minus its mean weight for
+that question), then its name: how the reasons of a decision are chosen and shown."""
 
 FIXED = 10_000
 """Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
 1/10,000 their sums are exact."""
-FIELD = 40
-"""Bits per class in a packed row: room for the sum of any number of features a request
-can have (a weight of at most 2**20 / FIXED per feature, 2**18 features)."""
+FIELD = 32
+"""Bits per class in a packed row, for weights up to :data:`MAX_WEIGHT`: room for the sum
+of the features a request can have (fewer than :data:`MAX_FEATURES`); larger weights get
+64 bits (:func:`field_for`)."""
+MAX_FEATURES = 1 << 10
+"""More features than a request can have (see :mod:`.features`: at most 80 of each kind
+of word feature, 117 4-grams and a few dozen named ones)."""
+MAX_WEIGHT = (1 << (FIELD - 1)) / MAX_FEATURES / FIXED
+"""The largest weight (in absolute value) a 32-bit field holds."""
+_WORDS: dict[tuple[int, int], tuple[int, int, struct.Struct]] = {}
 
 
-def pack(values: Sequence[float]) -> int:
-    """One integer holding every class's weight, ``FIELD`` bits apiece (signed fields).
+def field_for(rows: Iterable[Sequence[float]]) -> int:
+    """The bits per class (32 or 64) that hold the sums of these weights."""
+    largest = max((abs(w) for row in rows for w in row), default=0.0)
+    return FIELD if largest <= MAX_WEIGHT else 64
+
+
+def pack(values: Sequence[float], field: int = FIELD) -> int:
+    """One integer holding every class's weight, ``field`` bits apiece (signed fields).
 
     Adding packed rows adds every class's weights at once: a decision's class scores are
     one ``sum`` over its features' rows, instead of one sum per class.
     """
     total = 0
     for k, value in enumerate(values):
-        total += round(value * FIXED) << (FIELD * k)
+        total += round(value * FIXED) << (field * k)
     return total
 
 
-def unpack(total: int, count: int) -> list[float]:
-    """The ``count`` class sums held in a sum of packed rows."""
-    mask, half, out = (1 << FIELD) - 1, 1 << (FIELD - 1), []
-    for _ in range(count):
-        low = total & mask
-        if low >= half:
-            low -= 1 << FIELD
-        out.append(low / FIXED)
-        total = (total - low) >> FIELD
-    return out
+def unpack(total: int, count: int, field: int = FIELD) -> list[float]:
+    """The ``count`` class sums held in a sum of packed rows.
+
+    Adding half a field's range to every field makes each one non-negative (no borrow
+    between fields), so all of them are read at once, as unsigned integers of the bytes.
+    """
+    known = _WORDS.get((count, field))
+    if known is None:
+        half = 1 << (field - 1)
+        offset = sum(half << (field * k) for k in range(count))
+        layout = struct.Struct(f"<{count}{'I' if field == 32 else 'Q'}")
+        known = _WORDS[count, field] = (half, offset, layout)
+    half, offset, layout = known
+    raw = (total + offset).to_bytes(field // 8 * count, "little")
+    return [(value - half) / FIXED for value in layout.unpack(raw)]
 
 
 class JointModel:
@@ -112,11 +131,12 @@ class JointModel:
     Each feature's weights for every intent, then for every level, are packed into one
     integer (:func:`pack`), so the scores of both questions are one sum. Features of the
     kinds a request has many of (:data:`~.features.BAGS`: words, stems, word pairs, ask
-    words, character 4-grams) are kept in a table per kind, by their bare value, so a
-    request's features are looked up without building their names. Readable features also
-    keep their push towards each class (its weight there minus its mean weight for that
-    question), for the reasons. The complexity model also weighs the predicted intent
-    (feature ``intent:<name>``).
+    words, character 4-grams) are kept in a table per kind, by their bare value (a 4-gram
+    by its :func:`~.features.gram_code`), so a request's features are looked up without
+    building their names. For the reasons, each class has tables of the
+    readable features that push towards it (:data:`Pushed`, by the same keys), so a
+    decision's reasons are looked up among the few that count. The complexity model also
+    weighs the predicted intent (feature ``intent:<name>``).
     """
 
     def __init__(self, intent: LinearModel, complexity: LinearModel):
@@ -134,28 +154,30 @@ class JointModel:
             rows[feature] = [*row, *([0.0] * nc)]
         for feature, row in complexity.weights.items():
             rows.setdefault(feature, [0.0] * (ni + nc))[ni:] = row
+        self._field = field_for(rows.values())
         self._packed: dict[str, int] = {}
-        self._pushes: dict[str, Explained] = {}
-        self._bag_packed: tuple[dict[str, int], ...] = tuple({} for _ in BAGS)
-        self._bag_pushes: tuple[dict[str, Explained], ...] = tuple({} for _ in BAGS)
+        self._bag_packed: tuple[dict[Any, int], ...] = tuple({} for _ in BAGS)
+        self._strong: tuple[tuple[dict[str, Pushed], tuple[dict[Any, Pushed], ...]], ...] = tuple(
+            ({}, tuple({} for _ in BAGS)) for _ in range(ni + nc)
+        )
         bag_of = {kind: i for i, kind in enumerate(BAGS)}
+        grams = bag_of["c"]
         for feature, row in rows.items():
             kind, colon, value = feature.partition(":")
             bag = bag_of.get(kind) if colon else None
-            packed, pushes = (
-                (self._packed, self._pushes)
-                if bag is None
-                else (self._bag_packed[bag], self._bag_pushes[bag])
-            )
-            key = feature if bag is None else value
-            packed[key] = pack(row)
-            if not feature.startswith(UNEXPLAINED):
-                mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
-                pushes[key] = (
-                    *(w - mean_i for w in row[:ni]),
-                    *(w - mean_c for w in row[ni:]),
-                    feature,
-                )
+            key: Any = feature if bag is None else gram_code(value) if bag == grams else value
+            packed = self._packed if bag is None else self._bag_packed[bag]
+            row_packed = pack(row, self._field)
+            packed[key] = row_packed
+            if feature.startswith(UNEXPLAINED):
+                continue
+            mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
+            pushes = [*(w - mean_i for w in row[:ni]), *(w - mean_c for w in row[ni:])]
+            for column, push in enumerate(pushes):
+                if push >= MIN_PUSH:  # a push below it is never shown
+                    named, bags = self._strong[column]
+                    table = named if bag is None else bags[bag]
+                    table[key] = (push, feature)
 
     @property
     def intent(self) -> LinearModel:
@@ -172,20 +194,20 @@ class JointModel:
             self._models = tuple(self._models())  # type: ignore[assignment]
         return self._models  # type: ignore[return-value]
 
-    _TABLES_FORMAT = 4
+    _TABLES_FORMAT = 6
 
     def tables(self) -> tuple[object, ...]:
         """The lookup tables, for :meth:`from_tables`."""
         return (
             self._TABLES_FORMAT,
             BAGS,
+            self._field,
             self._intent_classes,
             self._level_classes,
             self._level_by_intent,
             self._packed,
-            self._pushes,
             self._bag_packed,
-            self._bag_pushes,
+            self._strong,
         )
 
     @classmethod
@@ -197,14 +219,15 @@ class JointModel:
         if (
             not isinstance(tables, tuple)
             or len(tables) != 9
-            or tables[0] != cls._TABLES_FORMAT
-            or tables[1] != BAGS
+            or tables[:2] != (cls._TABLES_FORMAT, BAGS)
+            or tables[2] not in (32, 64)
         ):
             raise ValueError("tables of another format")
         model = cls.__new__(cls)
         model._models = models
-        _, _, model._intent_classes, model._level_classes, model._level_by_intent = tables[:5]
-        model._packed, model._pushes, model._bag_packed, model._bag_pushes = tables[5:]
+        model._field = tables[2]
+        model._intent_classes, model._level_classes, model._level_by_intent = tables[3:6]
+        model._packed, model._bag_packed, model._strong = tables[6:]
         model._ni, model._nc = len(model._intent_classes), len(model._level_classes)
         return model
 
@@ -212,14 +235,15 @@ class JointModel:
         """Both decisions for a list of features (as :func:`~.features.extract` gives)."""
         bag_of = {kind: i for i, kind in enumerate(BAGS)}
         named: list[str] = []
-        bags: tuple[set[str], ...] = tuple(set() for _ in BAGS)
+        grams = bag_of["c"]
+        bags: tuple[set[Any], ...] = tuple(set() for _ in BAGS)
         for feature in dict.fromkeys(features):
             kind, colon, value = feature.partition(":")
             bag = bag_of.get(kind) if colon else None
             if bag is None:
                 named.append(feature)
             else:
-                bags[bag].add(value)
+                bags[bag].add(gram_code(value) if bag == grams else value)
         return self.predict_parts((named, bags), explain)
 
     def predict_parts(self, parts: Parts, explain: int = 4) -> tuple[Prediction, Prediction]:
@@ -230,38 +254,39 @@ class JointModel:
         total = sum(map(self._packed.get, named, repeat(0)))
         for packed, values in zip(self._bag_packed, bags, strict=True):
             total += sum(map(packed.get, values, repeat(0)))
-        sums = unpack(total, ni + nc)
-        readable = list(filter(None, map(self._pushes.get, named)))
-        for table, values in zip(self._bag_pushes, bags, strict=True):
-            if table:
-                readable.extend(filter(None, map(table.get, values)))
-        intent = _explained(self._intent_classes, sums[:ni], readable, 0, explain)
+        sums = unpack(total, ni + nc, self._field)
+        intent = self._decide(self._intent_classes, sums[:ni], 0, parts, explain)
         level_scores = sums[ni:]
         extra = self._level_by_intent.get(f"intent:{intent.label}")
         if extra is not None:
             level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
-        level = _explained(self._level_classes, level_scores, readable, ni, explain)
+        level = self._decide(self._level_classes, level_scores, ni, parts, explain)
         return intent, level
 
-
-def _explained(
-    classes: Sequence[str],
-    scores: Sequence[float],
-    readable: Sequence[Explained],
-    offset: int,
-    explain: int,
-) -> Prediction:
-    """The decision for one question, whose pushes start at ``offset`` in each row."""
-    top = max(scores)
-    exps = [math.exp(score - top) for score in scores]
-    total = sum(exps)
-    best = list(scores).index(top)
-    probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
-    column = offset + best
-    # The strongest pushes towards the winner (ties: the feature name decides).
-    strongest = sorted(readable, key=itemgetter(column, -1), reverse=True)[:explain]
-    reasons = [_reason(row[-1], p) for row in strongest if (p := row[column]) >= MIN_PUSH]
-    return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
+    def _decide(
+        self,
+        classes: Sequence[str],
+        scores: Sequence[float],
+        offset: int,
+        parts: Parts,
+        explain: int,
+    ) -> Prediction:
+        """The decision for one question, whose classes start at column ``offset``."""
+        top = max(scores)
+        exps = [math.exp(score - top) for score in scores]
+        total = sum(exps)
+        best = list(scores).index(top)
+        probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
+        # The strongest pushes towards the winner (ties: the feature name decides).
+        named, bags = parts
+        strong_named, strong_bags = self._strong[offset + best]
+        strongest = list(filter(None, map(strong_named.get, named)))
+        for table, values in zip(strong_bags, bags, strict=True):
+            if table:
+                strongest.extend(filter(None, map(table.get, values)))
+        strongest.sort(reverse=True)
+        reasons = [_reason(feature, push) for push, feature in strongest[:explain]]
+        return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
 
 @lru_cache(maxsize=65536)
