@@ -210,7 +210,9 @@ def test_provider_entries_serve_the_plugin_and_its_compatible_endpoints() -> Non
     assert provider_entries(off, "openai") == []
 
 
-def test_missing_provider_reasons_are_precise(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_provider_reasons_are_precise(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     from dynamic_orchestrator import providers
 
     class FakeEntryPoint:
@@ -222,6 +224,8 @@ def test_missing_provider_reasons_are_precise(monkeypatch: pytest.MonkeyPatch) -
         "entry_points",
         lambda group: [FakeEntryPoint("openai")] if group == "dynamic_orchestrator" else [],
     )
+    providers.installed_plugin_names.cache_clear()  # read once per process: read these
+    request.addfinalizer(providers.installed_plugin_names.cache_clear)
     config = parse_config(
         {
             "providers": {
