@@ -85,8 +85,23 @@ def build_call(
 
 
 @asynccontextmanager
-async def _no_slot() -> AsyncIterator[None]:
-    yield
+async def _slot(slots: anyio.CapacityLimiter | None) -> AsyncIterator[None]:
+    """One of the provider's slots for the call (none without a bulkhead).
+
+    A free slot is taken without a trip through the event loop (``async with`` on the
+    limiter yields to it twice, on taking and on giving back); only a full bulkhead waits.
+    """
+    if slots is None:
+        yield
+        return
+    try:
+        slots.acquire_nowait()
+    except anyio.WouldBlock:
+        await slots.acquire()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 _slots: anyio.lowlevel.RunVar[weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter]] = (
@@ -162,7 +177,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
                 )
         settings = ctx.config.providers.get(candidate.provider)
         slots = provider_slots(provider, settings.max_concurrent if settings else 100)
-        async with slots if slots is not None else _no_slot():
+        async with _slot(slots):
             start = time.perf_counter()  # the wait for a slot is not the call's time
             started_at = time.time()
             with anyio.fail_after(call.timeout):
