@@ -66,8 +66,9 @@ class GatewayServer:
             raise
         config = uvicorn.Config(
             app,
-            loop="asyncio",
-            http=protocol_class(self.config.server.header_timeout, "h11"),
+            # as the gateway command serves: uvloop and httptools when installed
+            loop="auto",
+            http=protocol_class(self.config.server.header_timeout, "auto"),
             log_config=None,
             log_level="warning",
             access_log=False,
