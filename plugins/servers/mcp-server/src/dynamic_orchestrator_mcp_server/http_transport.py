@@ -10,6 +10,8 @@ plus an issuer URL) and covers ``/mcp`` only.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -133,14 +135,27 @@ def run_http(config: Config, host: str, port: int) -> None:
 
     app = http_app(config, host, port)
     print(f"dynamic-orchestrator: MCP at {display_url(host, port, MCP_PATH)}", file=sys.stderr)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        server_header=False,
-        timeout_graceful_shutdown=5,
-        timeout_keep_alive=5,  # an idle connection is closed after 5 s
-        h11_max_incomplete_event_size=64 * 1024,  # request line and headers: 64 KiB at most
-        http=protocol_class(config.server.header_timeout),  # and within header_timeout
+    from dynamic_orchestrator.serving_heap import settle_heap
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            settle_heap()  # this process serves until stopped: see serving_heap
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=5,  # an idle connection is closed after 5 s
+            h11_max_incomplete_event_size=64 * 1024,  # request line and headers: 64 KiB at most
+            http=protocol_class(config.server.header_timeout),  # and within header_timeout
+        )
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: it could not start (a port taken, say)

@@ -109,6 +109,9 @@ def claude_command(config_path: str | None, args: tuple[str, ...]) -> None:
         server.start()
     except (ConfigError, RuntimeError, OSError) as exc:
         raise UsageFailure(f"the gateway did not start: {exc}") from None
+    from dynamic_orchestrator.serving_heap import settle_heap
+
+    settle_heap()  # this process now serves the gateway until claude exits: see serving_heap
     env["ANTHROPIC_BASE_URL"] = server.url
     print(f"dynamic-orchestrator: gateway at {server.url}", file=sys.stderr, flush=True)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # claude handles Ctrl-C itself

@@ -60,6 +60,7 @@ def run_gateway(
 
     import uvicorn
     from dynamic_orchestrator.orchestrator import Orchestrator
+    from dynamic_orchestrator.serving_heap import settle_heap
 
     from ..header_timeout import protocol_class
 
@@ -78,6 +79,10 @@ def run_gateway(
         raise
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            settle_heap()  # this process serves until stopped: see serving_heap
+
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             # SIGINT or SIGTERM is how the gateway is asked to stop: shut down gracefully
             # and exit 0 (uvicorn's own handler re-raises the signal afterwards).
