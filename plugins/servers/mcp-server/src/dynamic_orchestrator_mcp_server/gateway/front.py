@@ -194,7 +194,12 @@ class Gateway:
             held = b""  # structural events go out with the next one: fewer, fuller writes
             try:
                 done.add(opened.first)
-                held = encoder.encode(opened.first)
+                # The first event goes out at once, as the APIs themselves send
+                # message_start (or the role chunk) before any text: the client's first
+                # byte does not wait for the model's first words.
+                first = encoder.encode(opened.first)
+                if first:
+                    yield first
                 async for event in opened.events:
                     done.add(event)
                     data = encoder.encode(event)
