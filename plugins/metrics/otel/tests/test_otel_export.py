@@ -447,7 +447,7 @@ def test_rows_cost_nothing_in_fidelity() -> None:
     assert {f: getattr(read, f) for f in RequestRecord.model_fields if f != "attempt_log"} == {
         f: getattr(original, f) for f in RequestRecord.model_fields if f != "attempt_log"
     }
-    assert [vars(a) for a in read.attempt_log] == [dict(a) for a in original.attempt_log]
+    assert [a._asdict() for a in read.attempt_log] == [dict(a) for a in original.attempt_log]
 
 
 def test_a_row_marshal_refuses_still_travels() -> None:

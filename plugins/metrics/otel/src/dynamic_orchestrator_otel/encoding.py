@@ -93,6 +93,9 @@ _NAME = tag(Span, "name", LENGTH)
 _KIND = tag(Span, "kind", VARINT)
 _START = tag(Span, "start_time_unix_nano", FIXED64)
 _END = tag(Span, "end_time_unix_nano", FIXED64)
+# A span's start (its key written before), the end's key and the end: one pack.
+_TIMES = struct.Struct(f"<Q{len(_END)}sQ")
+_times, _TIMES_SIZE = _TIMES.pack, _TIMES.size
 _ATTRIBUTE = tag(Span, "attributes", LENGTH)
 _STATUS = tag(Span, "status", LENGTH)
 _FLAGS = tag(Span, "flags", FIXED32) + _fixed32(FLAGS)
@@ -150,7 +153,9 @@ class Encoder:
         self._scope = delimited(_SCOPE_SPANS_SCOPE, scope)
         self._attributes: dict[tuple[str, type, Any], bytes] = {}
         self._doubles: dict[str, bytes] = {}
-        self._names: dict[str, bytes] = {}
+        self._keys: dict[str, bytes] = {}
+        self._names: dict[tuple[str, int], bytes] = {}
+        self._plain: dict[str, tuple[bytes, bytes]] = {}
 
     def attribute(self, key: str, value: Any) -> bytes:
         """A span's ``attributes`` field.
@@ -175,6 +180,24 @@ class Encoder:
             self._attributes[key, kind, value] = cached
         return cached
 
+    def text(self, key: str, value: str) -> bytes:
+        """A string attribute whose value seldom repeats (an id): written, not kept."""
+        head = self._keys.get(key)
+        if head is None:
+            head = self._keys[key] = delimited(_KEY, key.encode())
+        return delimited(_ATTRIBUTE, head + delimited(_VALUE, delimited(_STRING, value.encode())))
+
+    def attributes(self, items: Iterable[tuple[str, Any]]) -> bytes:
+        """Attributes as a span carries them; a None value is left out."""
+        attribute, doubles = self.attribute, self._doubles
+        out: list[bytes] = []
+        for key, value in items:
+            if type(value) is float and key in doubles:  # most are: one lookup, one pack
+                out += (doubles[key], _double(value))
+            elif value is not None:
+                out.append(attribute(key, value))
+        return b"".join(out)
+
     def span(
         self,
         trace_id: bytes,
@@ -184,27 +207,90 @@ class Encoder:
         kind: int,
         start: int,
         end: int,
-        attributes: Mapping[str, Any] | None = None,
+        attributes: bytes = b"",
         span_status: bytes = b"",
     ) -> bytes:
-        """One ``Span`` message (without its key); ``span_status`` from :func:`status`."""
-        head = self._names.get(name)
+        """One ``Span``, as a field of :meth:`request`'s scope; ``attributes`` encoded (by
+        :meth:`attribute`, :meth:`attributes` or a :class:`Fields`), ``span_status`` by
+        :func:`status`."""
+        head = self._names.get((name, kind))
         if head is None:
             if len(self._names) >= self.CACHE_LIMIT:
                 self._names.clear()
-            head = self._names[name] = delimited(_NAME, name.encode())
-        parts = [_TRACE_ID, trace_id, _SPAN_ID, span_id]
-        if parent_id is not None:
-            parts += (_PARENT_ID, parent_id)
-        parts += (head, _KIND, _SMALL[kind], _START, _fixed64(start), _END, _fixed64(end))
-        if attributes:
-            attribute = self.attribute
-            parts.extend([attribute(k, v) for k, v in attributes.items()])
-        parts += (span_status, _FLAGS)
-        return b"".join(parts)
+            head = delimited(_NAME, name.encode()) + _KIND + varint(kind) + _START
+            head = self._names[name, kind] = head
+        if parent_id is None:
+            body = b"".join(
+                (_TRACE_ID, trace_id, _SPAN_ID, span_id, head, _times(start, _END, end),
+                 attributes, span_status, _FLAGS)
+            )  # fmt: skip
+        else:
+            body = b"".join(
+                (_TRACE_ID, trace_id, _SPAN_ID, span_id, _PARENT_ID, parent_id, head,
+                 _times(start, _END, end), attributes, span_status, _FLAGS)
+            )  # fmt: skip
+        return _SCOPE_SPANS_SPANS + varint(len(body)) + body
+
+    def plain_spans(
+        self,
+        trace_id: bytes,
+        parent_id: bytes,
+        span_ids: bytes,
+        spans: Iterable[tuple[str, int, int]],
+    ) -> list[bytes]:
+        """Internal spans with no attribute and no status (a request's stages), as
+        :meth:`span` writes them: ``(name, start, end)`` each, children of ``parent_id``,
+        their ids taken in turn from ``span_ids`` (eight bytes each).
+
+        Such a span's length depends on its name only, so its framing is kept by name and
+        each is one join of its ids and times.
+        """
+        common = _TRACE_ID + trace_id + _SPAN_ID
+        parent = _PARENT_ID + parent_id
+        heads = self._plain
+        out = []
+        at = 0
+        for name, start, end in spans:
+            head = heads.get(name)
+            if head is None:
+                if len(heads) >= self.CACHE_LIMIT:
+                    heads.clear()
+                middle = delimited(_NAME, name.encode()) + _KIND + varint(INTERNAL) + _START
+                size = len(common) + 8 + len(parent) + len(middle) + _TIMES_SIZE + len(_FLAGS)
+                head = heads[name] = (_SCOPE_SPANS_SPANS + varint(size), middle)
+            span_id = span_ids[at : at + 8]
+            times = _times(start, _END, end)
+            out.append(b"".join((head[0], common, span_id, parent, head[1], times, _FLAGS)))
+            at += 8
+        return out
 
     def request(self, spans: Iterable[bytes]) -> bytes:
-        """An ``ExportTraceServiceRequest`` holding ``spans`` under this resource and scope."""
-        scope_spans = self._scope + b"".join(delimited(_SCOPE_SPANS_SPANS, s) for s in spans)
+        """An ``ExportTraceServiceRequest`` holding ``spans`` (from :meth:`span`) under this
+        resource and scope."""
+        scope_spans = self._scope + b"".join(spans)
         resource_spans = self._resource + delimited(_RESOURCE_SPANS_SCOPE_SPANS, scope_spans)
         return delimited(_REQUEST_RESOURCE_SPANS, resource_spans)
+
+
+class Fields:
+    """Attributes of fixed keys whose values repeat from request to request (models,
+    intents, outcomes): encoded once per set of values, then copied.
+
+    Each position holds values of one type (a record field's), so a set of values is its
+    own cache key; a None value leaves its attribute out.
+    """
+
+    def __init__(self, encoder: Encoder, keys: Sequence[str]) -> None:
+        self.encoder = encoder
+        self.keys = tuple(keys)
+        self._seen: dict[tuple[Any, ...], bytes] = {}
+
+    def __call__(self, values: tuple[Any, ...]) -> bytes:
+        """The attributes ``keys`` with ``values``, encoded."""
+        encoded = self._seen.get(values)
+        if encoded is None:
+            if len(self._seen) >= Encoder.CACHE_LIMIT:
+                self._seen.clear()
+            encoded = self.encoder.attributes(zip(self.keys, values, strict=True))
+            self._seen[values] = encoded
+        return encoded

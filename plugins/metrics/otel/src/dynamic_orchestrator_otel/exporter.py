@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .encoding import Encoder
-from .rows import read_row, unpack
+from .rows import reader, unpack
 from .spans import AGENT_NAME, SpanBuilder
 from .transport import Target, Transport
 
@@ -77,10 +77,10 @@ class Exporter:
             spans: list[bytes] = []
             try:
                 build = self.builder.build
+                read = reader(tuple(record_fields), tuple(attempt_fields))
                 for packed in rows[first : first + POST_BATCH]:
                     row = unpack(packed)
-                    record = read_row(row, record_fields, attempt_fields)
-                    spans.extend(build(record, breakers=breakers, content=row[2]))
+                    spans.extend(build(read(row), breakers=breakers, content=row[2]))
                 accepted = self.transport.post(self.builder.encoder.request(spans))
             except Exception as exc:  # a bad record or endpoint never stops the exporter
                 from dynamic_orchestrator.log import get_logger

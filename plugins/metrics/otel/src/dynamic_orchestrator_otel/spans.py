@@ -28,7 +28,7 @@ from typing import Any
 
 from dynamic_orchestrator.models import Attempt, RequestRecord
 
-from .encoding import CLIENT, INTERNAL, STATUS_ERROR, STATUS_OK, Encoder, status
+from .encoding import CLIENT, INTERNAL, STATUS_ERROR, STATUS_OK, Encoder, Fields, status
 
 PREFIX = "dynamic_orchestrator."
 AGENT_NAME = "dynamic-orchestrator"
@@ -47,6 +47,8 @@ ROOT_NAME = f"{ROOT_OPERATION} {AGENT_NAME}"
 
 _OK = status(STATUS_OK)
 _ids = random.Random()
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
 
 
 def provider_name(provider: str) -> str:
@@ -54,16 +56,28 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(provider, provider)
 
 
-def trace_id_for(request_id: str) -> int:
-    """The request id as a trace id when it is 128 bits of hex; else a random one."""
+def trace_id_for(request_id: str) -> bytes:
+    """The request id as a trace id when it is 128 bits of hex (not all zero); else a
+    random one."""
     if len(request_id) == 32:
         try:
-            value = int(request_id, 16)
+            value = bytes.fromhex(request_id)
         except ValueError:
-            value = 0
-        if value:
+            value = _ZERO_TRACE
+        if value != _ZERO_TRACE:
             return value
-    return _ids.getrandbits(128) or 1
+    while True:
+        value = _ids.randbytes(16)
+        if value != _ZERO_TRACE:
+            return value
+
+
+def span_ids(count: int) -> bytes:
+    """``count`` random span ids of eight bytes, one after the other, none all zero."""
+    while True:
+        ids = _ids.getrandbits(64 * count).to_bytes(8 * count, "little")
+        if _ZERO_SPAN not in ids:  # also where two ids meet: then drawn again, as rarely
+            return ids
 
 
 def breaker_refusal(attempt: Attempt) -> str | None:
@@ -84,81 +98,116 @@ def escalations(attempts: Sequence[Attempt]) -> int:
     return moves
 
 
-def _put(attributes: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        attributes[key] = value
+# The request span's attributes whose values repeat from request to request, encoded once
+# per set of values (:class:`~.encoding.Fields`); then those that vary, written each time.
+ROOT_FIXED = (
+    "gen_ai.operation.name",
+    "gen_ai.agent.name",
+    PREFIX + "status",
+    PREFIX + "cached",
+    PREFIX + "attempts",
+    "gen_ai.request.model",
+    "gen_ai.provider.name",
+    "gen_ai.response.model",
+    PREFIX + "usage.estimated",
+    "error.type",
+    PREFIX + "intent",
+    PREFIX + "complexity",
+    PREFIX + "tier",
+    PREFIX + "baseline.model",
+    PREFIX + "saving.claimed",
+    PREFIX + "saving.basis",
+    PREFIX + "cascade.escalations",
+    PREFIX + "breaker.refusals",
+    PREFIX + "services",
+)
+# A provider attempt's, likewise (its token counts vary, so they are written each time).
+ATTEMPT_FIXED = (
+    "gen_ai.operation.name",
+    "gen_ai.request.model",
+    "gen_ai.provider.name",
+    PREFIX + "attempt.outcome",
+    "gen_ai.response.model",
+    "error.type",
+    PREFIX + "breaker.decision",
+    PREFIX + "breaker.reason",
+)
 
 
-def root_attributes(record: RequestRecord) -> dict[str, Any]:
-    """The request span's attributes."""
-    a: dict[str, Any] = {
-        "gen_ai.operation.name": ROOT_OPERATION,
-        "gen_ai.agent.name": AGENT_NAME,
-        PREFIX + "request_id": record.request_id,
-        PREFIX + "status": record.status,
-        PREFIX + "duration_ms": record.duration_ms,
-        PREFIX + "cached": record.cached,
-        PREFIX + "attempts": record.attempts,
-    }
+def root_fixed(record: RequestRecord) -> tuple[Any, ...]:
+    """The values of :data:`ROOT_FIXED` for the request span (None: left out)."""
     log = record.attempt_log
-    request_model = log[0].model if log else record.model
-    _put(a, "gen_ai.request.model", request_model)
-    if record.provider:
-        a["gen_ai.provider.name"] = provider_name(record.provider)
-    if record.status == "completed":
-        _put(a, "gen_ai.response.model", record.model)
-        a["gen_ai.usage.input_tokens"] = record.input_tokens
-        a["gen_ai.usage.output_tokens"] = record.output_tokens
-        a[PREFIX + "usage.estimated"] = record.usage_estimated
-    elif record.status == "failed":
-        a["error.type"] = record.error_kind or "failed"
-    _put(a, PREFIX + "intent", record.intent)
-    _put(a, PREFIX + "intent.confidence", record.intent_confidence)
-    _put(a, PREFIX + "complexity", record.complexity)
-    _put(a, PREFIX + "complexity.score", record.complexity_score)
-    _put(a, PREFIX + "tier", record.tier)
-    _put(a, PREFIX + "cost_usd", record.cost_usd)
-    _put(a, PREFIX + "baseline.model", record.baseline_model)
-    _put(a, PREFIX + "baseline.cost_usd", record.baseline_cost_usd)
-    a[PREFIX + "saved_usd"] = record.saved_usd
-    a[PREFIX + "saving.claimed"] = record.saving_claimed
-    if record.savings_basis:
-        a[PREFIX + "saving.basis"] = record.savings_basis
-    a[PREFIX + "tokens_saved"] = record.tokens_saved
-    a[PREFIX + "cascade.escalations"] = escalations(log)
+    completed = record.status == "completed"
     refusals = sum(1 for attempt in log if breaker_refusal(attempt) is not None)
-    if refusals:
-        a[PREFIX + "breaker.refusals"] = refusals
+    return (
+        ROOT_OPERATION,
+        AGENT_NAME,
+        record.status,
+        record.cached,
+        record.attempts,
+        log[0].model if log else record.model,
+        provider_name(record.provider) if record.provider else None,
+        record.model if completed else None,
+        record.usage_estimated if completed else None,
+        (record.error_kind or "failed") if record.status == "failed" else None,
+        record.intent,
+        record.complexity,
+        record.tier,
+        record.baseline_model,
+        record.saving_claimed,
+        record.savings_basis or None,
+        escalations(log),
+        refusals or None,
+        tuple(record.services) if record.services else None,
+    )
+
+
+def root_measures(record: RequestRecord) -> list[tuple[str, Any]]:
+    """The request span's attributes that vary from request to request (but its id)."""
+    a: list[tuple[str, Any]] = [
+        (PREFIX + "duration_ms", record.duration_ms),
+        (PREFIX + "intent.confidence", record.intent_confidence),
+        (PREFIX + "complexity.score", record.complexity_score),
+        (PREFIX + "cost_usd", record.cost_usd),
+        (PREFIX + "baseline.cost_usd", record.baseline_cost_usd),
+        (PREFIX + "saved_usd", record.saved_usd),
+        (PREFIX + "tokens_saved", record.tokens_saved),
+    ]
+    if record.status == "completed":
+        a += (
+            ("gen_ai.usage.input_tokens", record.input_tokens),
+            ("gen_ai.usage.output_tokens", record.output_tokens),
+        )
     if record.services:
-        a[PREFIX + "services"] = list(record.services)
-        a[PREFIX + "tool_tokens.sent"] = record.tool_tokens_sent
-        a[PREFIX + "tool_tokens.available"] = record.tool_tokens_available
+        a += (
+            (PREFIX + "tool_tokens.sent", record.tool_tokens_sent),
+            (PREFIX + "tool_tokens.available", record.tool_tokens_available),
+        )
     return a
 
 
-def attempt_attributes(
+def attempt_fixed(
     attempt: Attempt, record: RequestRecord, *, answered: bool, breakers: bool
-) -> dict[str, Any]:
-    """One provider attempt's attributes; ``answered`` for the attempt whose answer was kept."""
-    a: dict[str, Any] = {
-        "gen_ai.operation.name": ATTEMPT_OPERATION,
-        "gen_ai.request.model": attempt.model,
-        "gen_ai.provider.name": provider_name(attempt.provider),
-        PREFIX + "attempt.outcome": attempt.outcome,
-    }
-    if answered:
-        _put(a, "gen_ai.response.model", record.model)
-        a["gen_ai.usage.input_tokens"] = record.input_tokens
-        a["gen_ai.usage.output_tokens"] = record.output_tokens
-    if attempt.error_kind:
-        a["error.type"] = attempt.error_kind
+) -> tuple[Any, ...]:
+    """The values of :data:`ATTEMPT_FIXED` for one provider attempt; ``answered`` for the
+    attempt whose answer was kept (it also carries the usage, see :meth:`SpanBuilder.build`)."""
     refusal = breaker_refusal(attempt)
     if refusal is not None:
-        a[PREFIX + "breaker.decision"] = "refused"
-        a[PREFIX + "breaker.reason"] = refusal
+        decision: str | None = "refused"
     elif breakers and attempt.outcome != "skipped":
-        a[PREFIX + "breaker.decision"] = "allowed"
-    return a
+        decision = "allowed"
+    else:
+        decision = None
+    return (
+        ATTEMPT_OPERATION,
+        attempt.model,
+        provider_name(attempt.provider),
+        attempt.outcome,
+        record.model if answered else None,
+        attempt.error_kind or None,
+        decision,
+        refusal,
+    )
 
 
 class SpanBuilder:
@@ -166,6 +215,8 @@ class SpanBuilder:
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
+        self.root_fixed = Fields(encoder, ROOT_FIXED)
+        self.attempt_fixed = Fields(encoder, ATTEMPT_FIXED)
 
     def build(
         self,
@@ -180,42 +231,47 @@ class SpanBuilder:
         :param content: opted-in message content for the request span (see
             :mod:`dynamic_orchestrator_otel.content`), else None.
         """
-        span = self.encoder.span
-        trace_id = trace_id_for(record.request_id).to_bytes(16, "big")
-        ids = _ids.getrandbits
-
-        def span_id() -> bytes:
-            return (ids(64) or 1).to_bytes(8, "big")
-
+        encoder = self.encoder
+        span, attributes = encoder.span, encoder.attributes
+        trace_id = trace_id_for(record.request_id)
+        stages, log = record.stages, record.attempt_log
+        ids = span_ids(1 + len(stages) + len(log))
         end = int(record.timestamp * 1e9)
         start = end - int(record.duration_ms * 1e6)
-        root = span_id()
-        attributes = root_attributes(record)
-        if content:
-            attributes.update(content)
+        root = ids[0:8]
+        root_attributes = b"".join(
+            (
+                self.root_fixed(root_fixed(record)),
+                encoder.text(PREFIX + "request_id", record.request_id),
+                attributes(root_measures(record)),
+                attributes(content.items()) if content else b"",
+            )
+        )
         if record.status == "failed":
             root_status = status(STATUS_ERROR, record.error or record.error_kind or "failed")
         else:
             root_status = _OK
         spans = [
-            span(trace_id, root, None, ROOT_NAME, INTERNAL, start, max(start, end), attributes,
-                 root_status)
+            span(trace_id, root, None, ROOT_NAME, INTERNAL, start, max(start, end),
+                 root_attributes, root_status)
         ]  # fmt: skip
         execute_parent, execute_start = root, start
-        for name, offset_ms, duration_ms in record.stages:
+        times = []
+        for name, offset_ms, duration_ms in stages:
             began = start + int(offset_ms * 1e6)
-            stage = span_id()
-            finished = max(began, began + int(duration_ms * 1e6))
-            spans.append(span(trace_id, stage, root, name, INTERNAL, began, finished))
+            times.append((name, began, max(began, began + int(duration_ms * 1e6))))
+        spans += encoder.plain_spans(trace_id, root, ids[8 : 8 * (1 + len(stages))], times)
+        for index, (name, began, _) in enumerate(times):
             if name == "execute":
-                execute_parent, execute_start = stage, began
+                execute_parent, execute_start = ids[8 * (1 + index) : 8 * (2 + index)], began
+        at = 8 * (1 + len(stages))
         answered = (
-            max((i for i, a in enumerate(record.attempt_log) if a.outcome == "ok"), default=-1)
+            max((i for i, a in enumerate(log) if a.outcome == "ok"), default=-1)
             if record.status == "completed" and not record.cached
             else -1
         )
         cursor = execute_start
-        for index, attempt in enumerate(record.attempt_log):
+        for index, attempt in enumerate(log):
             began = int(attempt.started_at * 1e9) if attempt.started_at else cursor
             finished = max(began, began + int(attempt.duration_ms * 1e6))
             cursor = max(cursor, finished)
@@ -223,19 +279,20 @@ class SpanBuilder:
                 attempt_status = status(STATUS_ERROR, attempt.error or "")
             else:
                 attempt_status = _OK if attempt.outcome == "ok" else b""
-            spans.append(
-                span(
-                    trace_id,
-                    span_id(),
-                    execute_parent,
-                    f"{ATTEMPT_OPERATION} {attempt.model}",
-                    CLIENT,
-                    began,
-                    finished,
-                    attempt_attributes(
-                        attempt, record, answered=index == answered, breakers=breakers
-                    ),
-                    attempt_status,
-                )
+            fixed = self.attempt_fixed(
+                attempt_fixed(attempt, record, answered=index == answered, breakers=breakers)
             )
+            if index == answered:
+                fixed += attributes(
+                    (
+                        ("gen_ai.usage.input_tokens", record.input_tokens),
+                        ("gen_ai.usage.output_tokens", record.output_tokens),
+                    )
+                )
+            spans.append(
+                span(trace_id, ids[at : at + 8], execute_parent,
+                     f"{ATTEMPT_OPERATION} {attempt.model}", CLIENT, began, finished, fixed,
+                     attempt_status)
+            )  # fmt: skip
+            at += 8
         return spans
