@@ -10,8 +10,8 @@ the young generation's threshold, so a request's short-lived objects are collect
 fewer passes over only the objects made since. The gateway's collector time per stream
 fell from ~0.35 ms to ~0.01 ms (``benchmarks/gateway_overhead.py``'s setting).
 
-Only the commands that own their process call it (``gateway``, ``claude``, ``serve``
-over stdio or HTTP): a library embedded in someone's application leaves their collector
+Only the commands that own their process call it (``gateway``, ``claude``, ``serve
+--transport http``): a library embedded in someone's application leaves their collector
 alone.
 """
 

@@ -607,11 +607,8 @@ def run_stdio(config: Config) -> None:
     On a terminal (a person, not a client, started it) it says so on stderr and stops on
     the first Ctrl-C.
     """
-    from dynamic_orchestrator.serving_heap import settle_heap
-
     server = build_server(config)
     if sys.stdin.isatty():
         signal.signal(signal.SIGINT, _stop_on_interrupt)  # before the hint invites a Ctrl-C
         print(TERMINAL_HINT, file=sys.stderr, flush=True)
-    settle_heap()  # this process serves its client until stdin closes: see serving_heap
     anyio.run(serve_stdio, server)
