@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from typing import Any
 
 import anyio
@@ -27,14 +28,17 @@ def _providers(echo: EchoProvider) -> object:
 
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every non-zero sleep asked for, each at the top of its jitter window."""
+    """Every sleep the retries ask for (the host's first wait and tenacity's), each at the
+    top of its jitter window and not slept; any other sleep in the process is left alone."""
     asked: list[float] = []
     real = asyncio.sleep
 
-    async def sleep(seconds: float, *args: Any, **kwargs: Any) -> None:
-        if seconds:
+    async def sleep(seconds: float, *args: Any, **kwargs: Any) -> Any:
+        callers = {sys._getframe(depth).f_code.co_filename for depth in range(1, 4)}
+        if any("tenacity" in name or name.endswith("execution.py") for name in callers):
             asked.append(round(seconds, 6))
-        await real(0)
+            return await real(0)
+        return await real(seconds, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
     monkeypatch.setattr(anyio, "sleep", sleep)
