@@ -1,7 +1,9 @@
-"""The header timeout uvicorn lacks: slow or silent clients are let go within it.
+"""The read timeouts: slow or silent clients are let go within them.
 
-Each case runs a uvicorn server in a thread with a one-line ASGI app and the protocol
-class from :func:`protocol_class` (httptools and h11), ``header_timeout`` 0.5 s.
+The header timeout uvicorn lacks: each case runs a uvicorn server in a thread with a small
+ASGI app and the protocol class from :func:`protocol_class` (httptools and h11),
+``header_timeout`` 0.5 s. The body timeout of the request guard (``body_timeout`` 0.5 s):
+a body that stops, or one trickled a byte at a time with each part in time, gets 408.
 """
 
 from __future__ import annotations
@@ -10,32 +12,53 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import uvicorn
 from dynamic_orchestrator.config import parse_config
+from dynamic_orchestrator.http_guard import MIN_BODY_RATE, RequestGuard
 from dynamic_orchestrator_mcp_server.header_timeout import protocol_class
 
 TIMEOUT = 0.5
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Reads the whole body, answers how many bytes it read."""
     if scope["type"] != "http":
         return
-    while (await receive()).get("more_body"):
-        pass
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
     await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
+    await send({"type": "http.response.body", "body": str(size).encode()})
 
 
 @pytest.fixture(params=["httptools", "h11"])
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
+    with serving(app, protocol_class(TIMEOUT, request.param)) as bound:
+        yield bound
+
+
+@pytest.fixture
+def guarded_port() -> Iterator[int]:
+    guard = RequestGuard(app, token=None, hosts=None, origins=[], body_timeout=TIMEOUT)
+    with serving(guard, "auto") as bound:
+        yield bound
+
+
+@contextmanager
+def serving(asgi: Any, http: Any) -> Iterator[int]:
+    """uvicorn serving ``asgi`` in a thread on a free loopback port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        app,
-        http=protocol_class(TIMEOUT, request.param),
+        asgi,
+        http=http,
         log_level="warning",
         lifespan="off",
         timeout_keep_alive=5,
@@ -53,7 +76,8 @@ def port(request: pytest.FixtureRequest) -> Iterator[int]:
 
 
 def held(port: int, sent: bytes, *, trickle: bool = False, cap: float = 5.0) -> tuple[float, bytes]:
-    """Seconds until the server closed the connection, and what it answered."""
+    """Seconds until the server closed the connection (or gave a whole 200), and what it
+    answered; with ``trickle``, one more byte every 0.05 s meanwhile."""
     with socket.create_connection(("127.0.0.1", port)) as conn:
         started = time.monotonic()
         conn.settimeout(0.05)
@@ -74,6 +98,8 @@ def held(port: int, sent: bytes, *, trickle: bool = False, cap: float = 5.0) -> 
             if not chunk:
                 break
             answer += chunk
+            if answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"0\r\n\r\n"):
+                break  # a whole chunked answer on a keep-alive connection
         return time.monotonic() - started, answer
 
 
@@ -121,6 +147,31 @@ def test_the_next_request_on_a_connection_has_its_own_deadline(port: int) -> Non
         answer = conn.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert TIMEOUT * 0.9 <= time.monotonic() - started < TIMEOUT + 1.0
+
+
+def _post(length: int, first: bytes) -> bytes:
+    return f"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: {length}\r\n\r\n".encode() + first
+
+
+def test_a_body_in_time_is_read_whole(guarded_port: int) -> None:
+    _, answer = held(guarded_port, _post(5, b"hello"))
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"\r\n\r\n1\r\n5\r\n0\r\n\r\n")  # the app read all 5 bytes
+
+
+def test_a_body_that_stops_gets_a_408_within_the_body_timeout(guarded_port: int) -> None:
+    seconds, answer = held(guarded_port, _post(100, b"abc"))
+    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"did not arrive within 0.5s" in answer
+
+
+def test_a_body_trickled_with_each_part_in_time_is_cut_off_too(guarded_port: int) -> None:
+    # one byte every 0.05 s: each part well within the 0.5 s, the whole never done
+    seconds, answer = held(guarded_port, _post(10_000, b"a"), trickle=True)
+    bound = TIMEOUT + 40 / MIN_BODY_RATE  # at most ~20 bytes arrive by then
+    assert TIMEOUT <= seconds < bound + 1.0
+    assert answer.startswith(b"HTTP/1.1 408 ")
 
 
 def test_the_setting_and_its_bounds() -> None:
