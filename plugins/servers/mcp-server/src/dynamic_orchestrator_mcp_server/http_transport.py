@@ -11,7 +11,6 @@ plus an issuer URL) and covers ``/mcp`` only.
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -132,17 +131,11 @@ def run_http(config: Config, host: str, port: int) -> None:
     import uvicorn
 
     from .header_timeout import protocol_class
+    from .settled_server import SettledServer
 
     app = http_app(config, host, port)
     print(f"dynamic-orchestrator: MCP at {display_url(host, port, MCP_PATH)}", file=sys.stderr)
-    from dynamic_orchestrator.serving_heap import settle_heap
-
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            settle_heap()  # this process serves until stopped: see serving_heap
-
-    server = Server(
+    server = SettledServer(
         uvicorn.Config(
             app,
             host=host,

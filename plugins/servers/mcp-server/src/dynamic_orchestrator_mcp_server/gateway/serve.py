@@ -60,9 +60,9 @@ def run_gateway(
 
     import uvicorn
     from dynamic_orchestrator.orchestrator import Orchestrator
-    from dynamic_orchestrator.serving_heap import settle_heap
 
     from ..header_timeout import protocol_class
+    from ..settled_server import SettledServer
 
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
     # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
@@ -78,11 +78,7 @@ def run_gateway(
         sock.close()  # a port taken or a refused binding (no token): the socket is ours
         raise
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            settle_heap()  # this process serves until stopped: see serving_heap
-
+    class Server(SettledServer):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             # SIGINT or SIGTERM is how the gateway is asked to stop: shut down gracefully
             # and exit 0 (uvicorn's own handler re-raises the signal afterwards).
