@@ -1,21 +1,21 @@
 """The HTTP gateway: the endpoint Claude Code and SDK apps already call, routing every turn.
 
 ``POST /v1/messages`` (and ``/v1/messages/count_tokens``), ``POST /v1/chat/completions``
-and ``GET /v1/models`` on one Starlette app (:mod:`.app`). Each call is routed
+and ``GET /v1/models`` on one plain ASGI app (:mod:`.app`, :mod:`.http`). Each call is routed
 (:mod:`.routing`) under the ceiling of the model the client asked for, translated between
 the Anthropic and OpenAI shapes (:mod:`.translate`, :mod:`.sse`; providers translate to
 their own wire format), streamed, and recorded (:mod:`.calls`). The commands
 ``gateway`` and ``claude`` live in :mod:`.commands`.
 
-Names are imported on first use, so the command line does not load Starlette until it
-serves.
+Names are imported on first use, so the command line does not load the server stack
+until it serves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Gateway", "GatewayServer", "create_app", "gateway_routes", "guarded_app", "run_gateway"]
+__all__ = ["Gateway", "GatewayApp", "GatewayServer", "create_app", "guarded_app", "run_gateway"]
 
 
 def __getattr__(name: str) -> Any:

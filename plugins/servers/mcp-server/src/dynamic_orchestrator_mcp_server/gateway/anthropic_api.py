@@ -14,12 +14,11 @@ from typing import Any
 
 from dynamic_orchestrator.errors import ErrorKind, ProviderError, RequestError
 from dynamic_orchestrator.streaming import Assembly
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from ..settings import settings_of
 from .calls import Opened, Turn
 from .front import Gateway, answer_headers, request_id
+from .http import Call, JSONReply, Reply
 from .routing import read_signals
 from .sse import AnthropicSSE
 from .translate import anthropic_message
@@ -72,13 +71,16 @@ class AnthropicShape:
         )
         return AnthropicSSE.error(kind, str(error))
 
+    def server_error(self, message: str) -> dict[str, Any]:
+        return {"type": "error", "error": {"type": "api_error", "message": message}}
+
 
 SHAPE = AnthropicShape()
 
 
-def _invalid(message: str, rid: str, model: str = "-") -> Response:
+def _invalid(message: str, rid: str, model: str = "-") -> Reply:
     status, body, headers = SHAPE.error_body(RequestError(message))
-    return JSONResponse(body, status, headers={**answer_headers(model, "-", rid), **headers})
+    return JSONReply(body, status, headers={**answer_headers(model, "-", rid), **headers})
 
 
 def _validate(body: Mapping[str, Any]) -> str | None:
@@ -99,36 +101,36 @@ def _validate(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _client_key(request: Request) -> dict[str, str]:
+def _client_key(call: Call) -> dict[str, str]:
     for name in ("x-api-key", "authorization"):
-        value = request.headers.get(name)
+        value = call.headers.get(name)
         if value:
             return {name: value}
     return {}
 
 
-async def messages(request: Request) -> Response:
+async def messages(call: Call) -> Reply:
     """``POST /v1/messages``."""
-    gateway: Gateway = request.app.state.gateway
+    gateway = call.gateway
     rid = request_id()
     try:
-        body, size = await gateway.read_json(request)
+        body, size = await gateway.read_json(call)
     except RequestError as exc:
         return _invalid(str(exc), rid)
     problem = _validate(body)
     if problem:
         return _invalid(problem, rid, str(body.get("model") or "-"))
     stream = bool(body.pop("stream", False))
-    headers = {k: v for k, v in request.headers.items() if k == "anthropic-beta"}
+    beta = call.headers.get("anthropic-beta")
     turn = Turn(
         api="anthropic",
         requested=body.pop("model"),
         body=body,
         request_id=rid,
         raw_bytes=size,
-        headers=headers,
-        query=dict(request.query_params),
-        client_key=_client_key(request) if _passthrough_configured(gateway) else {},
+        headers={"anthropic-beta": beta} if beta is not None else {},
+        query=call.query,
+        client_key=_client_key(call) if _passthrough_configured(gateway) else {},
     )
     return await gateway.serve(turn, SHAPE, stream, {})
 
@@ -137,19 +139,19 @@ def _passthrough_configured(gateway: Gateway) -> bool:
     return any(p.client_key == "passthrough" for p in gateway.config.providers.values())
 
 
-async def count_tokens(request: Request) -> Response:
+async def count_tokens(call: Call) -> Reply:
     """``POST /v1/messages/count_tokens``: an estimate (bytes / 4, media counted apart)."""
-    gateway: Gateway = request.app.state.gateway
+    gateway = call.gateway
     rid = request_id()
     try:
-        body, size = await gateway.read_json(request)
+        body, size = await gateway.read_json(call)
     except RequestError as exc:
         return _invalid(str(exc), rid)
     problem = _validate({**body, "max_tokens": 1})
     if problem:
         return _invalid(problem, rid)
     signals = read_signals(body, str(body["model"]), settings_of(gateway.config).gateway, size)
-    return JSONResponse(
+    return JSONReply(
         {"input_tokens": signals.input_tokens},
         headers=answer_headers(str(body["model"]), "-", rid),
     )

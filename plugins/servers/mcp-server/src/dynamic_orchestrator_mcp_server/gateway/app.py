@@ -1,32 +1,32 @@
-"""The gateway's HTTP app: the Anthropic and OpenAI routes and ``/v1/models`` on one
-Starlette app (:func:`create_app`), or the routes alone to mount beside ``/mcp``
-(:func:`gateway_routes`).
+"""The gateway's HTTP app (:class:`GatewayApp`): the Anthropic and OpenAI routes and
+``/v1/models``, in plain ASGI (:mod:`.http`), served on its own or mounted beside ``/mcp``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from dynamic_orchestrator.http_guard import Message, Receive, Scope, Send
+from dynamic_orchestrator.log import get_logger
 
-from .front import Gateway, answer_headers, request_id
+from .front import Gateway, Shape, answer_headers, request_id
+from .http import Call, JSONReply, Reply
 
 if TYPE_CHECKING:
     from dynamic_orchestrator.orchestrator import Orchestrator
 
-__all__ = ["create_app", "gateway_routes", "list_models"]
+__all__ = ["GatewayApp", "create_app", "list_models"]
+
+log = get_logger("gateway")
+
+Handler = Callable[[Call], Awaitable[Reply]]
 
 
-async def list_models(request: Request) -> Response:
+async def list_models(call: Call) -> Reply:
     """``GET /v1/models``: one list readable in both APIs' shapes."""
-    gateway: Gateway = request.app.state.gateway
-    await gateway.ready()
-    data = gateway.models()
+    await call.gateway.ready()
+    data = call.gateway.models()
     body = {
         "object": "list",
         "data": data,
@@ -34,36 +34,99 @@ async def list_models(request: Request) -> Response:
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
     }
-    return JSONResponse(body, headers=answer_headers("-", "-", request_id()))
+    return JSONReply(body, headers=answer_headers("-", "-", request_id()))
 
 
-def gateway_routes() -> list[Route]:
-    """The gateway's routes (for its own app, or mounted beside ``/mcp``)."""
+def _routes() -> dict[str, tuple[str, Handler, Shape]]:
+    """Path -> (method, handler, the shape its errors take)."""
     from . import anthropic_api, openai_api
 
-    return [
-        Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
-        Route("/v1/messages/count_tokens", anthropic_api.count_tokens, methods=["POST"]),
-        Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
-        Route("/v1/models", list_models, methods=["GET"]),
-    ]
+    anthropic, openai = anthropic_api.SHAPE, openai_api.SHAPE
+    return {
+        "/v1/messages": ("POST", anthropic_api.messages, anthropic),
+        "/v1/messages/count_tokens": ("POST", anthropic_api.count_tokens, anthropic),
+        "/v1/chat/completions": ("POST", openai_api.chat_completions, openai),
+        "/v1/models": ("GET", list_models, openai),
+    }
 
 
-def create_app(orchestrator: Orchestrator, *, owned: bool = True) -> Starlette:
-    """The gateway app; with ``owned`` it initializes and closes the orchestrator itself."""
+class GatewayApp:
+    """The gateway's routes as one ASGI app.
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await app.state.gateway.ready()
-        from dynamic_orchestrator.providers import warm_providers
+    With ``owned`` it answers the ASGI lifespan too: at start-up the orchestrator is
+    initialized and the providers warmed, at shutdown it is closed. Mounted beside
+    ``/mcp`` (``owned=False``) it is initialized on first use and closed by its owner.
+    """
 
-        await warm_providers(orchestrator.providers, orchestrator.config.plugins.startup_timeout)
+    def __init__(self, orchestrator: Orchestrator, *, owned: bool = True) -> None:
+        self.gateway = Gateway(orchestrator)
+        self.owned = owned
+        self.routes = _routes()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        route = self.routes.get(scope["path"])
+        if route is None:
+            await _plain_error(send, 404, f"no route {scope['path']!r} here")
+            return
+        method, handler, shape = route
+        if scope["method"] != method:
+            await _plain_error(send, 405, f"{scope['path']} takes {method}", allow=method)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         try:
-            yield
-        finally:
-            if owned:
-                await orchestrator.close()
+            reply = await handler(Call(scope, receive, self.gateway))
+            await reply(scope, receive, sending)
+        except Exception:  # an error of ours: the client gets a 500 in its API's shape
+            rid = request_id()
+            log.exception("gateway_error", path=scope["path"], request_id=rid)
+            if started:
+                raise  # the answer has begun: the server closes the connection
+            body = shape.server_error(f"internal error (request {rid})")
+            await JSONReply(body, 500, answer_headers("-", "-", rid))(scope, receive, send)
 
-    app = Starlette(routes=gateway_routes(), lifespan=lifespan)
-    app.state.gateway = Gateway(orchestrator)
-    return app
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.gateway.ready()
+                    from dynamic_orchestrator.providers import warm_providers
+
+                    orch = self.gateway.orchestrator
+                    await warm_providers(orch.providers, orch.config.plugins.startup_timeout)
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.owned:
+                    await self.gateway.orchestrator.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _plain_error(send: Send, status: int, message: str, allow: str | None = None) -> None:
+    headers = {"allow": allow} if allow else {}
+    body = {"error": {"type": "not_found" if status == 404 else "method_not_allowed"}}
+    body["error"]["message"] = message
+    await JSONReply(body, status, headers)({}, _never, send)
+
+
+async def _never() -> dict[str, object]:
+    raise RuntimeError("no body is read here")
+
+
+def create_app(orchestrator: Orchestrator, *, owned: bool = True) -> GatewayApp:
+    """The gateway app; with ``owned`` it initializes and closes the orchestrator itself."""
+    return GatewayApp(orchestrator, owned=owned)

@@ -27,12 +27,10 @@ from dynamic_orchestrator.contract import (
 )
 from dynamic_orchestrator.errors import ErrorKind, ProviderError, RequestError, redact
 from dynamic_orchestrator.streaming import Assembly, can_stream
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import Send
 
 from ..settings import settings_of
 from .calls import Opened, Turn, open_stream, record_call
+from .http import Call, EventStream, JSONReply, LastChunk, Reply
 from .routing import decide
 
 if TYPE_CHECKING:
@@ -72,6 +70,10 @@ class Shape(Protocol):
 
     def error_event(self, error: BaseException) -> bytes: ...
 
+    def server_error(self, message: str) -> dict[str, Any]:
+        """The body of a 500: an error of the gateway's own."""
+        ...
+
 
 def request_id() -> str:
     return uuid.uuid4().hex[:24]
@@ -96,20 +98,12 @@ class Gateway:
                 await self.orchestrator.initialize()
         return self.orchestrator
 
-    async def read_json(self, request: Request) -> tuple[dict[str, Any], int]:
+    async def read_json(self, call: Call) -> tuple[dict[str, Any], int]:
         """The JSON object body, within the size cap.
 
         :raises RequestError: too large, not JSON, or not an object.
         """
-        limit = settings_of(self.config).gateway.max_request_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise RequestError(f"request body: {declared} bytes, more than the limit of {limit}")
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > limit:
-                raise RequestError(f"request body: more than the limit of {limit} bytes")
+        raw = await call.read_body(settings_of(self.config).gateway.max_request_bytes)
         try:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -146,7 +140,7 @@ class Gateway:
 
     async def serve(
         self, turn: Turn, shape: Shape, stream: bool, options: Mapping[str, Any]
-    ) -> Response:
+    ) -> Reply:
         """Decide, open, answer in the client's format, record."""
         orch = await self.ready()
         client_key = bool(turn.client_key)
@@ -165,7 +159,7 @@ class Gateway:
             record_call(orch, turn, decision, None, None, attempts=outcome.attempts, error=error)
             status, body, extra = shape.error_body(error)
             headers = {**answer_headers(turn.requested, "-", turn.request_id), **extra}
-            return JSONResponse(body, status, headers=headers)
+            return JSONReply(body, status, headers=headers)
         headers = answer_headers(opened.model.name, opened.provider, turn.request_id)
         done = Assembly()
         if not stream:
@@ -185,8 +179,8 @@ class Gateway:
             )
             if failure is not None:
                 status, body, extra = shape.error_body(failure)
-                return JSONResponse(body, status, headers={**headers, **extra})
-            return JSONResponse(shape.whole(turn, opened, done), headers=headers)
+                return JSONReply(body, status, headers={**headers, **extra})
+            return JSONReply(shape.whole(turn, opened, done), headers=headers)
         encoder = shape.encoder(turn, opened, options)
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -242,33 +236,7 @@ class Gateway:
                     )
                 )
 
-        return EventStream(
-            chunks(),
-            media_type="text/event-stream",
-            headers={**headers, "cache-control": "no-cache"},
-        )
-
-
-class LastChunk(bytes):
-    """The answer's last bytes: written with the end of the body."""
-
-
-class EventStream(StreamingResponse):
-    """Starlette's streaming response, with the :class:`LastChunk` written together with
-    the end of the body: one write (and one wake-up of the client) fewer per answer."""
-
-    async def stream_response(self, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code}
-        await send({**start, "headers": self.raw_headers})
-        ended = False
-        async for chunk in self.body_iterator:
-            if ended:
-                continue  # nothing follows the end; let the iterator finish (and clean up)
-            ended = isinstance(chunk, LastChunk)
-            body = chunk if isinstance(chunk, bytes) else str(chunk).encode()
-            await send({"type": "http.response.body", "body": body, "more_body": not ended})
-        if not ended:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return EventStream(chunks(), {**headers, "cache-control": "no-cache"})
 
 
 _STRUCTURAL = (MessageStart, ToolUseStart, OtherBlockStart, BlockStop, UsageUpdate)

@@ -15,11 +15,10 @@ from typing import Any
 
 from dynamic_orchestrator.errors import ErrorKind, ProviderError, RequestError
 from dynamic_orchestrator.streaming import Assembly
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from .calls import Opened, Turn
-from .front import Gateway, answer_headers, request_id
+from .front import answer_headers, request_id
+from .http import Call, JSONReply, Reply
 from .sse import OpenAIChunks
 from .translate import openai_completion, openai_to_messages
 
@@ -75,21 +74,24 @@ class OpenAIShape:
         )
         return OpenAIChunks.error(kind, str(error), code)
 
+    def server_error(self, message: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+
 
 SHAPE = OpenAIShape()
 
 
-def _invalid(message: str, rid: str, model: str = "-") -> Response:
+def _invalid(message: str, rid: str, model: str = "-") -> Reply:
     status, body, headers = SHAPE.error_body(RequestError(message))
-    return JSONResponse(body, status, headers={**answer_headers(model, "-", rid), **headers})
+    return JSONReply(body, status, headers={**answer_headers(model, "-", rid), **headers})
 
 
-async def chat_completions(request: Request) -> Response:
+async def chat_completions(call: Call) -> Reply:
     """``POST /v1/chat/completions``."""
-    gateway: Gateway = request.app.state.gateway
+    gateway = call.gateway
     rid = request_id()
     try:
-        raw, size = await gateway.read_json(request)
+        raw, size = await gateway.read_json(call)
         model = raw.get("model")
         if not isinstance(model, str) or not model:
             raise RequestError("model: expected a model name")
