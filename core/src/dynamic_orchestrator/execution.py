@@ -165,7 +165,7 @@ async def call_model(ctx: ExecutionContext, candidate: Candidate, call: Provider
         note("skipped", error)
         raise error
     try:
-        warm = getattr(provider, "warm", None)
+        warm = None if getattr(provider, "warmed", False) else getattr(provider, "warm", None)
         if warm is not None:  # one-time set-up (an SDK import) is not part of the call's time
             with anyio.move_on_after(call.timeout) as warming:
                 await warm()

@@ -254,6 +254,11 @@ class APIProvider:
                     )
         return self._client
 
+    @property
+    def warmed(self) -> bool:
+        """True when :meth:`warm` has nothing left to do (the host then skips it)."""
+        return self._client is not None or self.missing is not None
+
     async def warm(self) -> None:
         """Import the SDK and build the client now, if this provider can be called."""
         if self.missing is None:

@@ -11,6 +11,7 @@ Optional members, looked up with ``getattr`` by the host:
 
 - ``async warm()``: one-time set-up (importing an SDK, building a client), awaited before
   the call's timeout starts;
+- ``warmed``: true once ``warm()`` has nothing left to do; the host then skips it;
 - ``stream(call)``: the same call, streamed as
   :data:`~dynamic_orchestrator.contract.StreamEvent` values (see
   :class:`StreamingProvider`); without it a front door may stream the finished

@@ -95,6 +95,10 @@ class _StreamOpener:
         )
         return reason
 
+    @property
+    def warmed(self) -> bool:
+        return bool(getattr(self._provider, "warmed", False))
+
     async def warm(self) -> None:
         warm = getattr(self._provider, "warm", None)
         if warm is not None:
