@@ -30,6 +30,7 @@ saves a negative amount), so they are gauges: the running sum since the process 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from dynamic_orchestrator.models import RequestRecord
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -71,6 +72,7 @@ class PrometheusSink:
         self.providers = frozenset(providers)
         self.services = frozenset(services)
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests = Counter(
             f"{PREFIX}_requests",
@@ -132,6 +134,15 @@ class PrometheusSink:
             registry=r,
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The metric's child for these label values, looked up once (``labels()`` checks
+        and locks on every call; the label sets here are few and bounded)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def _model(self, name: str | None) -> str:
         if name is None:
             return NONE
@@ -141,22 +152,24 @@ class PrometheusSink:
         """Count one finished request."""
         status = record.status
         model = self._model(record.model)
-        self.requests.labels(status, record.intent or NONE, record.complexity or NONE, model).inc()
-        self.duration.labels(status).observe(record.duration_ms / 1000)
+        intent, level = record.intent or NONE, record.complexity or NONE
+        self._child(self.requests, status, intent, level, model).inc()
+        self._child(self.duration, status).observe(record.duration_ms / 1000)
         if status == "completed":
             basis = "estimated" if record.usage_estimated else "measured"
-            self.tokens.labels("input", basis, model).inc(record.input_tokens)
-            self.tokens.labels("output", basis, model).inc(record.output_tokens)
+            self._child(self.tokens, "input", basis, model).inc(record.input_tokens)
+            self._child(self.tokens, "output", basis, model).inc(record.output_tokens)
             if record.cost_usd is not None:
-                self.cost.labels(basis, model).inc(record.cost_usd)
-            self.tokens_saved.labels(basis).inc(record.tokens_saved)
+                self._child(self.cost, basis, model).inc(record.cost_usd)
+            self._child(self.tokens_saved, basis).inc(record.tokens_saved)
             if record.saving_claimed:
-                self.saved.labels(basis).inc(record.saved_usd)
+                self._child(self.saved, basis).inc(record.saved_usd)
         if not record.saving_claimed:
             self.unclaimed.inc()
         if record.cost_usd is None:
             self.unpriced.inc()
         if record.cached:
-            self.cache_hits.labels(model).inc()
+            self._child(self.cache_hits, model).inc()
         for service in record.services:
-            self.service_requests.labels(service if service in self.services else OTHER).inc()
+            label = service if service in self.services else OTHER
+            self._child(self.service_requests, label).inc()
