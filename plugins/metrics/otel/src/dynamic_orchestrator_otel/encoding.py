@@ -236,29 +236,27 @@ class Encoder:
         kind: int,
         start: int,
         end: int,
-        attributes: bytes = b"",
+        attributes: Iterable[bytes] = (),
         span_status: bytes = b"",
-    ) -> bytes:
-        """One ``Span``, as a field of :meth:`request`'s scope; ``attributes`` encoded (by
-        :meth:`attribute`, :meth:`attributes` or a :class:`Fields`), ``span_status`` by
-        :func:`status`."""
+    ) -> list[bytes]:
+        """One ``Span``, as parts that, joined, are a field of :meth:`request`'s scope;
+        ``attributes`` encoded (by :meth:`attribute`, :meth:`attributes`, a :class:`Fields`
+        or a :class:`Doubles`), in as many parts as come, ``span_status`` by :func:`status`.
+        Nothing is joined here: the request's join copies each part once."""
         head = self._names.get((name, kind))
         if head is None:
             if len(self._names) >= self.CACHE_LIMIT:
                 self._names.clear()
             head = delimited(_NAME, name.encode()) + _KIND + varint(kind) + _START
             head = self._names[name, kind] = head
-        if parent_id is None:
-            body = b"".join(
-                (_TRACE_ID, trace_id, _SPAN_ID, span_id, head, _times(start, _END, end),
-                 attributes, span_status, _FLAGS)
-            )  # fmt: skip
-        else:
-            body = b"".join(
-                (_TRACE_ID, trace_id, _SPAN_ID, span_id, _PARENT_ID, parent_id, head,
-                 _times(start, _END, end), attributes, span_status, _FLAGS)
-            )  # fmt: skip
-        return _SCOPE_SPANS_SPANS + varint(len(body)) + body
+        parts = [_TRACE_ID, trace_id, _SPAN_ID, span_id]
+        if parent_id is not None:
+            parts += (_PARENT_ID, parent_id)
+        parts += (head, _times(start, _END, end))
+        parts += attributes
+        parts += (span_status, _FLAGS)
+        parts.insert(0, _SCOPE_SPANS_SPANS + varint(sum(map(len, parts))))
+        return parts
 
     # A child span (a stage, a provider attempt) is written as three parts, since protobuf
     # fields may come in any order: its constant part first (framing, name, kind, flags,
@@ -319,12 +317,15 @@ class Encoder:
         head = self._stages[name] = self.child_head(name, INTERNAL)
         return head
 
-    def request(self, spans: Iterable[bytes]) -> bytes:
-        """An ``ExportTraceServiceRequest`` holding ``spans`` (from :meth:`span`) under this
-        resource and scope."""
-        scope_spans = self._scope + b"".join(spans)
-        resource_spans = self._resource + delimited(_RESOURCE_SPANS_SCOPE_SPANS, scope_spans)
-        return delimited(_REQUEST_RESOURCE_SPANS, resource_spans)
+    def request(self, spans: Sequence[bytes]) -> bytes:
+        """An ``ExportTraceServiceRequest`` holding ``spans`` (parts from :meth:`span`,
+        :meth:`child`, :meth:`stage_spans`) under this resource and scope. The messages
+        around the spans are sized first, so the spans are copied once, by one join."""
+        size = len(self._scope) + sum(map(len, spans))
+        scope_spans = _RESOURCE_SPANS_SCOPE_SPANS + varint(size) + self._scope
+        outer = len(self._resource) + len(scope_spans) - len(self._scope) + size
+        head = _REQUEST_RESOURCE_SPANS + varint(outer) + self._resource + scope_spans
+        return b"".join(chain((head,), spans))
 
 
 class Fields:

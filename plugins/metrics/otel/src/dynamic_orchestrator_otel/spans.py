@@ -308,7 +308,7 @@ class SpanBuilder:
         end = int(record.timestamp * 1e9)
         start = end - int(record.duration_ms * 1e6)
         root = ids[0:8]
-        spans = [self.root_span(record, trace_id, root, start, max(start, end), content)]
+        spans = self.root_span(record, trace_id, root, start, max(start, end), content)
         spans += self.encoder.stage_spans(
             self.encoder.shared(trace_id, root), ids[8:], start, stages
         )
@@ -331,16 +331,15 @@ class SpanBuilder:
         start: int,
         end: int,
         content: Mapping[str, Any] | None,
-    ) -> bytes:
-        """The request's span: the routing decision, cost and saving, usage, content."""
-        attributes = b"".join(
-            (
-                self.root_fixed(root_fixed(record)),
-                self.encoder.text(self.request_id, record.request_id),
-                self.root_floats(root_floats(record)),
-                self.root_counts(root_counts(record)),
-                self.encoder.attributes(content.items()) if content else b"",
-            )
+    ) -> list[bytes]:
+        """The request's span: the routing decision, cost and saving, usage, content; as
+        parts (see :meth:`~.encoding.Encoder.span`)."""
+        attributes = (
+            self.root_fixed(root_fixed(record)),
+            self.encoder.text(self.request_id, record.request_id),
+            self.root_floats(root_floats(record)),
+            self.root_counts(root_counts(record)),
+            self.encoder.attributes(content.items()) if content else b"",
         )
         if record.status == "failed":
             root_status = status(STATUS_ERROR, record.error or record.error_kind or "failed")
