@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from dynamic_orchestrator.models import Attempt, RequestRecord
@@ -240,9 +241,12 @@ def execute_stage(stages: Sequence[tuple[str, float, float]]) -> int:
     return -1
 
 
-# What an attempt span's constant part is made of: the values of ATTEMPT_FIXED, the usage
-# (on the attempt whose answer was kept), the error (of an attempt that failed).
-AttemptKey = tuple[tuple[Any, ...], tuple[int, int] | None, str | None]
+# An attempt's own values its span's constant part is made of (with whether a breaker
+# guards the calls, and the request's model and usage on the attempt whose answer was
+# kept): the key of that part, so an attempt like one seen before skips
+# :func:`attempt_fixed`.
+_ATTEMPT_SOURCES = attrgetter("model", "provider", "outcome", "error", "error_kind")
+AttemptKey = tuple[tuple[Any, ...], bool, tuple[Any, ...] | None]
 
 
 def span_count(record: RequestRecord) -> int:
@@ -369,33 +373,38 @@ class SpanBuilder:
             finished = max(started, started + int(attempt.duration_ms * 1e6))
             cursor = max(cursor, finished)
             kept = index == answered
-            key = (
-                attempt_fixed(attempt, record, answered=kept, breakers=breakers),
-                (record.input_tokens, record.output_tokens) if kept else None,
-                attempt.error if attempt.outcome == "error" else None,
-            )
+            usage = (record.model, record.input_tokens, record.output_tokens) if kept else None
+            key = (_ATTEMPT_SOURCES(attempt), breakers, usage)
             head = self._attempt_heads.get(key)
             if head is None:
-                head = self._attempt_head(key)
+                head = self._attempt_head(key, attempt, record, kept=kept, breakers=breakers)
             out += self.encoder.child(head, shared, span_ids[8 * index : 8 * (index + 1)],
                                       started, finished)  # fmt: skip
         return out
 
-    def _attempt_head(self, key: AttemptKey) -> bytes:
+    def _attempt_head(
+        self,
+        key: AttemptKey,
+        attempt: Attempt,
+        record: RequestRecord,
+        *,
+        kept: bool,
+        breakers: bool,
+    ) -> bytes:
         """An attempt span's constant part (see :meth:`~.encoding.Encoder.child_head`):
-        its name, attributes and status, by what they are made of."""
-        fixed, usage, error = key
-        attributes = self.attempt_fixed(fixed)
-        if usage is not None:
-            attributes += self.usage(usage)
-        outcome = fixed[ATTEMPT_FIXED.index(PREFIX + "attempt.outcome")]
-        if outcome == "error":
-            attempt_status = status(STATUS_ERROR, error or "")
+        its name, attributes and status, kept by ``key``."""
+        attributes = self.attempt_fixed(
+            attempt_fixed(attempt, record, answered=kept, breakers=breakers)
+        )
+        if kept:
+            attributes += self.usage((record.input_tokens, record.output_tokens))
+        if attempt.outcome == "error":
+            attempt_status = status(STATUS_ERROR, attempt.error or "")
         else:
-            attempt_status = _OK if outcome == "ok" else b""
-        name = f"{ATTEMPT_OPERATION} {fixed[ATTEMPT_FIXED.index('gen_ai.request.model')]}"
+            attempt_status = _OK if attempt.outcome == "ok" else b""
         if len(self._attempt_heads) >= Encoder.CACHE_LIMIT:
             self._attempt_heads.clear()
+        name = f"{ATTEMPT_OPERATION} {attempt.model}"
         head = self.encoder.child_head(name, CLIENT, attributes + attempt_status)
         self._attempt_heads[key] = head
         return head
