@@ -29,11 +29,17 @@ threads, from ``time.process_time``; the exporter process apart), the event loop
 p50 and its garbage collection per request; each added figure marked met or NOT met
 against the target of at most 50 us per request. Then the sink's own time measured in
 place, as CPU time (which a loaded machine inflates less than wall time): its record hook
-(a row of the record's values packed and queued, on the event loop), the sender thread
+(a row of the record's values packed and queued, on the event loop; the cost of the two
+clock reads that time it, measured on a call that does nothing, subtracted and printed:
+the with-side of the separate runs pays it too), the sender thread
 (a batch written to the exporter's pipe: the GIL time the event loop can lose) and the
-exporter process (encoding and posting the spans, off the serving interpreter). The
-target is judged on what a request pays on average: the wall p50 and mean and the
-serving process's CPU; the p99 is printed beside them. The load average is printed at
+exporter process (encoding and posting the spans, off the serving interpreter); hook and
+sender are the sink's cost in the serving process, the three together its machine-wide
+cost, which a machine whose CPUs are all busy pays out of its requests. The receiver's
+CPU is printed apart: it is a collector's work, which usually runs elsewhere. The target
+is judged on what a request pays on average: the wall p50 and mean and the serving
+process's CPU of the separate runs, and the machine-wide CPU; the p99 is printed beside
+them. The load average is printed at
 the start and the end of these rounds: on a busy machine the rounds' differences spread
 by hundreds of microseconds and only the in-place figures hold. Last, the two again in
 one process, their requests alternating (wall time and the event loop's CPU, p50 and
@@ -132,6 +138,24 @@ class Run:
     exporter_cpu: float | None = None  # us per request, the exporter process (encode, post)
     hook: float | None = None  # us per request in the trace sink's record hook (its queue)
     gc_cpu: float = 0.0  # us per request the event loop spent collecting garbage
+    receiver_cpu: float | None = None  # us per request, the OTLP receiver (a collector's)
+    timer: float = 0.0  # us the hook's timer reads itself (subtracted from ``hook``)
+
+
+def timer_cost_us(n: int) -> float:
+    """What timing the record hook adds to its figure: the same two CPU-clock reads around
+    a call that does nothing (a clock read is a system call in some virtual machines,
+    about 3 us here), per call."""
+
+    def nothing(record: Any) -> None:
+        pass
+
+    spent = 0.0
+    for _ in range(n):
+        start = time.thread_time()
+        nothing(None)
+        spent += time.thread_time() - start
+    return spent / n * 1e6
 
 
 def _otel_sink(orch: Any) -> Any:
@@ -189,6 +213,7 @@ async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -
             setattr(trace_sink, "add", timed_add)  # noqa: B010
         sender0 = trace_sink.sender_cpu_s if trace_sink is not None else 0.0
         exporter0 = trace_sink.exporter_cpu_s if trace_sink is not None else 0.0
+        receiver0 = receiver_cpu_s() if trace_sink is not None else 0.0
         collecting = [0.0, 0.0]  # CPU spent in collections, when the current one began
 
         def on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -211,23 +236,38 @@ async def ours(args: argparse.Namespace, data_dir: str, *, otel: bool = False) -
             assert trace_sink.dropped == trace_sink.lost == 0, "records dropped or lost"
             run.sender_cpu = (trace_sink.sender_cpu_s - sender0) / args.requests * 1e6
             run.exporter_cpu = (trace_sink.exporter_cpu_s - exporter0) / args.requests * 1e6
-            run.hook = in_hook[0] / args.requests * 1e6
+            run.receiver_cpu = (receiver_cpu_s() - receiver0) / args.requests * 1e6
+            run.timer = timer_cost_us(args.requests)
+            run.hook = in_hook[0] / args.requests * 1e6 - run.timer
         run.process_cpu = (time.process_time() - process0) / args.requests * 1e6
         return run
 
 
 RECEIVER = """
-import sys
+import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class H(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", "0")))
         self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def do_GET(self):  # its own CPU so far (every thread), for the benchmark
+        body = repr(time.process_time()).encode()
+        self.send_response(200); self.send_header("content-length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
 server = ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
+
+
+def receiver_cpu_s() -> float:
+    """The OTLP receiver's CPU time so far (it stands in for a collector)."""
+    import urllib.request
+
+    url = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] + "/cpu"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return float(response.read())
 
 
 async def interleaved(args: argparse.Namespace) -> list[str]:
@@ -319,7 +359,11 @@ async def otel_overhead(args: argparse.Namespace) -> str:
 
     sender = statistics.median(r.sender_cpu or 0.0 for r in on)
     exporter = statistics.median(r.exporter_cpu or 0.0 for r in on)
+    receiver_cpu = statistics.median(r.receiver_cpu or 0.0 for r in on)
     hook = statistics.median(r.hook or 0.0 for r in on)
+    timer = statistics.median(r.timer for r in on)
+    in_process = hook + sender
+    machine = in_process + exporter
     rows = [  # what is measured, is it judged against the target, how
         ("wall time p50", True, lambda r: pct(r.wall, 0.5)),
         ("wall time mean", True, lambda r: statistics.fmean(r.wall)),
@@ -349,16 +393,27 @@ async def otel_overhead(args: argparse.Namespace) -> str:
             f"{statistics.median(map(measure, on)):9.1f}{diff:+9.1f}  "
             f"{f'{diffs[0]:+.1f} to {diffs[-1]:+.1f}':22} {verdict}"
         )
+    if machine > TARGET_US:
+        missed.append("machine-wide CPU")
     out += [
-        "OTel sink's own time per request (measured in place, median of the rounds):",
-        f"  record hook CPU, on the event loop   {hook:7.2f} us",
-        f"  sender thread CPU (batch to pipe)    {sender:7.2f} us",
-        f"  exporter process CPU (encode, post)  {exporter:7.1f} us  (off this process)",
-        f"  serving process, hook + sender       {hook + sender:7.2f} us  "
-        + ("met" if hook + sender <= TARGET_US else "NOT met"),
+        "OTel sink's own CPU per request (measured in place, median of the rounds):",
+        f"  record hook, on the event loop          {hook:7.2f} us  (its timer's own "
+        f"{timer:.2f} us subtracted; the with-side of the runs above pays that timer too)",
+        f"  sender thread (batch to pipe)           {sender:7.2f} us",
+        f"  in the serving process: hook + sender   {in_process:7.2f} us  "
+        + ("met" if in_process <= TARGET_US else "NOT met"),
+        f"  exporter process (encode, post)         {exporter:7.2f} us",
+        f"  machine-wide: hook + sender + exporter  {machine:7.2f} us  "
+        + ("met" if machine <= TARGET_US else "NOT met"),
+        f"  OTLP receiver (a collector's work)      {receiver_cpu:7.2f} us  (not the sink's; "
+        "a collector usually runs elsewhere)",
+        "  (the exporter's CPU is spent beside the serving process: on a machine whose CPUs "
+        "are all busy it is taken from the requests, which the separate runs above show "
+        "only within their spread)",
         (
             f"target at most {TARGET_US:.0f} us per request (wall p50, wall mean, serving "
-            "process CPU): " + ("met" if not missed else f"NOT met ({', '.join(missed)})")
+            "process CPU, machine-wide CPU): "
+            + ("met" if not missed else f"NOT met ({', '.join(missed)})")
         ),
         *mixed,
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -95,12 +96,23 @@ _START = tag(Span, "start_time_unix_nano", FIXED64)
 _END = tag(Span, "end_time_unix_nano", FIXED64)
 # A span's start (its key written before), the end's key and the end: one pack.
 _TIMES = struct.Struct(f"<Q{len(_END)}sQ")
-_times, _TIMES_SIZE = _TIMES.pack, _TIMES.size
+_times = _TIMES.pack
+# What the children of one parent share: their trace id, parent id and the key of their
+# own id (see Encoder.child).
+_CHILD_SHARED = len(_TRACE_ID) + 16 + len(_PARENT_ID) + 8 + len(_SPAN_ID)
+# A child span's own id, then its start and end, each with its key.
+_CHILD_TAIL = struct.Struct(f"<8s{len(_START)}sQ{len(_END)}sQ")
+_child_tail, _CHILD_TAIL_SIZE = _CHILD_TAIL.pack, _CHILD_TAIL.size
 _ATTRIBUTE = tag(Span, "attributes", LENGTH)
 _STATUS = tag(Span, "status", LENGTH)
 _FLAGS = tag(Span, "flags", FIXED32) + _fixed32(FLAGS)
 _STATUS_CODE = tag(Status, "code", VARINT)
 _STATUS_MESSAGE = tag(Status, "message", LENGTH)
+# A string attribute's framing inside its key-value, after the key: the value's key and
+# length, the string's key and length; below _SHORT_TEXT bytes of key and value together,
+# every length fits one byte.
+_TEXT_FRAMING = len(_VALUE) + 1 + len(_STRING) + 1
+_SHORT_TEXT = 0x80 - _TEXT_FRAMING
 _TRUE = _BOOL + b"\x01"
 _FALSE = _BOOL + b"\x00"
 
@@ -153,9 +165,8 @@ class Encoder:
         self._scope = delimited(_SCOPE_SPANS_SCOPE, scope)
         self._attributes: dict[tuple[str, type, Any], bytes] = {}
         self._doubles: dict[str, bytes] = {}
-        self._keys: dict[str, bytes] = {}
         self._names: dict[tuple[str, int], bytes] = {}
-        self._plain: dict[str, tuple[bytes, bytes]] = {}
+        self._stages: dict[str, bytes] = {}
 
     def attribute(self, key: str, value: Any) -> bytes:
         """A span's ``attributes`` field.
@@ -167,8 +178,7 @@ class Encoder:
         if kind is float:
             head = self._doubles.get(key)
             if head is None:
-                head = delimited(_KEY, key.encode()) + _VALUE + b"\x09" + _DOUBLE
-                head = self._doubles[key] = _ATTRIBUTE + varint(len(head) + 8) + head
+                head = self.double_head(key)
             return head + _double(value)
         if kind is not str and kind is not bool and kind is not int:
             return delimited(_ATTRIBUTE, key_value(key, value))
@@ -180,12 +190,31 @@ class Encoder:
             self._attributes[key, kind, value] = cached
         return cached
 
-    def text(self, key: str, value: str) -> bytes:
-        """A string attribute whose value seldom repeats (an id): written, not kept."""
-        head = self._keys.get(key)
+    def double_head(self, key: str) -> bytes:
+        """A float attribute's ``attributes`` field up to its value's eight bytes."""
+        head = self._doubles.get(key)
         if head is None:
-            head = self._keys[key] = delimited(_KEY, key.encode())
-        return delimited(_ATTRIBUTE, head + delimited(_VALUE, delimited(_STRING, value.encode())))
+            head = delimited(_KEY, key.encode()) + _VALUE + b"\x09" + _DOUBLE
+            head = self._doubles[key] = _ATTRIBUTE + varint(len(head) + 8) + head
+        return head
+
+    @staticmethod
+    def text_head(key: str) -> bytes:
+        """The key part of a string attribute, for :meth:`text`."""
+        return delimited(_KEY, key.encode())
+
+    @staticmethod
+    def text(head: bytes, value: str) -> bytes:
+        """A string attribute whose value seldom repeats (an id): written, not kept;
+        ``head`` from :meth:`text_head`. Short ones (ids) have one-byte lengths."""
+        data = value.encode()
+        size = len(data)
+        if len(head) + size < _SHORT_TEXT:
+            return b"".join(
+                (_ATTRIBUTE, _SMALL[len(head) + size + _TEXT_FRAMING], head,
+                 _VALUE, _SMALL[size + len(_STRING) + 1], _STRING, _SMALL[size], data)
+            )  # fmt: skip
+        return delimited(_ATTRIBUTE, head + delimited(_VALUE, delimited(_STRING, data)))
 
     def attributes(self, items: Iterable[tuple[str, Any]]) -> bytes:
         """Attributes as a span carries them; a None value is left out."""
@@ -207,69 +236,96 @@ class Encoder:
         kind: int,
         start: int,
         end: int,
-        attributes: bytes = b"",
+        attributes: Iterable[bytes] = (),
         span_status: bytes = b"",
-    ) -> bytes:
-        """One ``Span``, as a field of :meth:`request`'s scope; ``attributes`` encoded (by
-        :meth:`attribute`, :meth:`attributes` or a :class:`Fields`), ``span_status`` by
-        :func:`status`."""
+    ) -> list[bytes]:
+        """One ``Span``, as parts that, joined, are a field of :meth:`request`'s scope;
+        ``attributes`` encoded (by :meth:`attribute`, :meth:`attributes`, a :class:`Fields`
+        or a :class:`Doubles`), in as many parts as come, ``span_status`` by :func:`status`.
+        Nothing is joined here: the request's join copies each part once."""
         head = self._names.get((name, kind))
         if head is None:
             if len(self._names) >= self.CACHE_LIMIT:
                 self._names.clear()
             head = delimited(_NAME, name.encode()) + _KIND + varint(kind) + _START
             head = self._names[name, kind] = head
-        if parent_id is None:
-            body = b"".join(
-                (_TRACE_ID, trace_id, _SPAN_ID, span_id, head, _times(start, _END, end),
-                 attributes, span_status, _FLAGS)
-            )  # fmt: skip
-        else:
-            body = b"".join(
-                (_TRACE_ID, trace_id, _SPAN_ID, span_id, _PARENT_ID, parent_id, head,
-                 _times(start, _END, end), attributes, span_status, _FLAGS)
-            )  # fmt: skip
-        return _SCOPE_SPANS_SPANS + varint(len(body)) + body
+        parts = [_TRACE_ID, trace_id, _SPAN_ID, span_id]
+        if parent_id is not None:
+            parts += (_PARENT_ID, parent_id)
+        parts += (head, _times(start, _END, end))
+        parts += attributes
+        parts += (span_status, _FLAGS)
+        parts.insert(0, _SCOPE_SPANS_SPANS + varint(sum(map(len, parts))))
+        return parts
 
-    def plain_spans(
+    # A child span (a stage, a provider attempt) is written as three parts, since protobuf
+    # fields may come in any order: its constant part first (framing, name, kind, flags,
+    # attributes and status: the same from request to request, so kept), then what the
+    # children of one parent share (their trace and parent ids), then its own id and
+    # times, one pack. Nothing is joined per span: the request's join copies each part once.
+
+    @staticmethod
+    def shared(trace_id: bytes, parent_id: bytes) -> bytes:
+        """What the children of ``parent_id`` share, for :meth:`child`."""
+        return _TRACE_ID + trace_id + _PARENT_ID + parent_id + _SPAN_ID
+
+    @staticmethod
+    def child_head(name: str, kind: int, fields: bytes = b"") -> bytes:
+        """A child span's constant part, for :meth:`child`: its framing, name, kind and
+        flags, then ``fields`` (attributes, a :func:`status`), encoded."""
+        fields = delimited(_NAME, name.encode()) + _KIND + varint(kind) + _FLAGS + fields
+        size = len(fields) + _CHILD_SHARED + _CHILD_TAIL_SIZE
+        return _SCOPE_SPANS_SPANS + varint(size) + fields
+
+    @staticmethod
+    def child(
+        head: bytes, shared: bytes, span_id: bytes, start: int, end: int
+    ) -> tuple[bytes, ...]:
+        """A child span as parts: its :meth:`child_head`, its parent's :meth:`shared`, its
+        id and times."""
+        return head, shared, _child_tail(span_id, _START, start, _END, end)
+
+    def stage_spans(
         self,
-        trace_id: bytes,
-        parent_id: bytes,
+        shared: bytes,
         span_ids: bytes,
-        spans: Iterable[tuple[str, int, int]],
+        start: int,
+        stages: Iterable[tuple[str, float, float]],
     ) -> list[bytes]:
-        """Internal spans with no attribute and no status (a request's stages), as
-        :meth:`span` writes them: ``(name, start, end)`` each, children of ``parent_id``,
-        their ids taken in turn from ``span_ids`` (eight bytes each).
-
-        Such a span's length depends on its name only, so its framing is kept by name and
-        each is one join of its ids and times.
-        """
-        common = _TRACE_ID + trace_id + _SPAN_ID
-        parent = _PARENT_ID + parent_id
-        heads = self._plain
-        out = []
+        """Internal spans with no attribute and no status (a request's stages), children
+        of the parent ``shared`` names (:meth:`shared`): ``(name, start in ms after start,
+        duration in ms)`` each, their ids taken in turn from ``span_ids`` (eight bytes
+        each); as parts that, joined, are the spans one after the other."""
+        heads, tail, start_key, end_key = self._stages, _child_tail, _START, _END
+        out: list[bytes] = []
         at = 0
-        for name, start, end in spans:
-            head = heads.get(name)
-            if head is None:
-                if len(heads) >= self.CACHE_LIMIT:
-                    heads.clear()
-                middle = delimited(_NAME, name.encode()) + _KIND + varint(INTERNAL) + _START
-                size = len(common) + 8 + len(parent) + len(middle) + _TIMES_SIZE + len(_FLAGS)
-                head = heads[name] = (_SCOPE_SPANS_SPANS + varint(size), middle)
-            span_id = span_ids[at : at + 8]
-            times = _times(start, _END, end)
-            out.append(b"".join((head[0], common, span_id, parent, head[1], times, _FLAGS)))
+        for name, offset_ms, duration_ms in stages:
+            began = start + int(offset_ms * 1e6)
+            ended = began + int(duration_ms * 1e6)
+            out += (
+                heads.get(name) or self._stage_head(name),
+                shared,
+                tail(span_ids[at : at + 8], start_key, began, end_key, max(began, ended)),
+            )
             at += 8
         return out
 
-    def request(self, spans: Iterable[bytes]) -> bytes:
-        """An ``ExportTraceServiceRequest`` holding ``spans`` (from :meth:`span`) under this
-        resource and scope."""
-        scope_spans = self._scope + b"".join(spans)
-        resource_spans = self._resource + delimited(_RESOURCE_SPANS_SCOPE_SPANS, scope_spans)
-        return delimited(_REQUEST_RESOURCE_SPANS, resource_spans)
+    def _stage_head(self, name: str) -> bytes:
+        """A stage span's constant part (:meth:`child_head`), kept by name."""
+        if len(self._stages) >= self.CACHE_LIMIT:
+            self._stages.clear()
+        head = self._stages[name] = self.child_head(name, INTERNAL)
+        return head
+
+    def request(self, spans: Sequence[bytes]) -> bytes:
+        """An ``ExportTraceServiceRequest`` holding ``spans`` (parts from :meth:`span`,
+        :meth:`child`, :meth:`stage_spans`) under this resource and scope. The messages
+        around the spans are sized first, so the spans are copied once, by one join."""
+        size = len(self._scope) + sum(map(len, spans))
+        scope_spans = _RESOURCE_SPANS_SCOPE_SPANS + varint(size) + self._scope
+        outer = len(self._resource) + len(scope_spans) - len(self._scope) + size
+        head = _REQUEST_RESOURCE_SPANS + varint(outer) + self._resource + scope_spans
+        return b"".join(chain((head,), spans))
 
 
 class Fields:
@@ -285,7 +341,7 @@ class Fields:
         self.keys = tuple(keys)
         self._seen: dict[tuple[Any, ...], bytes] = {}
 
-    def __call__(self, values: tuple[Any, ...]) -> bytes:
+    def encode(self, values: tuple[Any, ...]) -> bytes:
         """The attributes ``keys`` with ``values``, encoded."""
         encoded = self._seen.get(values)
         if encoded is None:
@@ -294,3 +350,25 @@ class Fields:
             encoded = self.encoder.attributes(zip(self.keys, values, strict=True))
             self._seen[values] = encoded
         return encoded
+
+
+class Doubles:
+    """Attributes of fixed keys whose values are floats that differ with every request
+    (durations, costs, scores): each key's bytes are written once, and a set of values
+    that are all floats is one ``struct`` pack (keys and values interleaved by ``zip``
+    and ``chain``, in C). A None among them (an unknown score) takes the general path,
+    which leaves its attribute out.
+    """
+
+    def __init__(self, encoder: Encoder, keys: Sequence[str]) -> None:
+        self.encoder = encoder
+        self.keys = tuple(keys)
+        self._heads = tuple(encoder.double_head(key) for key in self.keys)
+        self._pack = struct.Struct("<" + "".join(f"{len(h)}sd" for h in self._heads)).pack
+
+    def encode(self, values: tuple[float | None, ...]) -> bytes:
+        """The attributes ``keys`` with ``values``, encoded."""
+        try:
+            return self._pack(*chain.from_iterable(zip(self._heads, values, strict=True)))
+        except struct.error:  # a None: written one by one, without it
+            return self.encoder.attributes(zip(self.keys, values, strict=True))

@@ -24,11 +24,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from dynamic_orchestrator.models import Attempt, RequestRecord
 
-from .encoding import CLIENT, INTERNAL, STATUS_ERROR, STATUS_OK, Encoder, Fields, status
+from .encoding import (
+    CLIENT,
+    INTERNAL,
+    STATUS_ERROR,
+    STATUS_OK,
+    Doubles,
+    Encoder,
+    Fields,
+    status,
+)
 
 PREFIX = "dynamic_orchestrator."
 AGENT_NAME = "dynamic-orchestrator"
@@ -138,7 +148,10 @@ def root_fixed(record: RequestRecord) -> tuple[Any, ...]:
     """The values of :data:`ROOT_FIXED` for the request span (None: left out)."""
     log = record.attempt_log
     completed = record.status == "completed"
-    refusals = sum(1 for attempt in log if breaker_refusal(attempt) is not None)
+    refusals = 0
+    for attempt in log:  # a plain loop: most requests make one attempt, not skipped
+        if attempt.outcome == "skipped" and breaker_refusal(attempt) is not None:
+            refusals += 1
     return (
         ROOT_OPERATION,
         AGENT_NAME,
@@ -156,34 +169,89 @@ def root_fixed(record: RequestRecord) -> tuple[Any, ...]:
         record.baseline_model,
         record.saving_claimed,
         record.savings_basis or None,
-        escalations(log),
+        escalations(log) if len(log) > 1 else 0,
         refusals or None,
         tuple(record.services) if record.services else None,
     )
 
 
-def root_measures(record: RequestRecord) -> list[tuple[str, Any]]:
-    """The request span's attributes that vary from request to request (but its id)."""
-    a: list[tuple[str, Any]] = [
-        (PREFIX + "duration_ms", record.duration_ms),
-        (PREFIX + "intent.confidence", record.intent_confidence),
-        (PREFIX + "complexity.score", record.complexity_score),
-        (PREFIX + "cost_usd", record.cost_usd),
-        (PREFIX + "baseline.cost_usd", record.baseline_cost_usd),
-        (PREFIX + "saved_usd", record.saved_usd),
-        (PREFIX + "tokens_saved", record.tokens_saved),
-    ]
-    if record.status == "completed":
-        a += (
-            ("gen_ai.usage.input_tokens", record.input_tokens),
-            ("gen_ai.usage.output_tokens", record.output_tokens),
-        )
-    if record.services:
-        a += (
-            (PREFIX + "tool_tokens.sent", record.tool_tokens_sent),
-            (PREFIX + "tool_tokens.available", record.tool_tokens_available),
-        )
-    return a
+# The request span's attributes whose values differ with every request: floats, written
+# by one pack (:class:`~.encoding.Doubles`); None leaves one out.
+ROOT_FLOATS = (
+    PREFIX + "duration_ms",
+    PREFIX + "intent.confidence",
+    PREFIX + "complexity.score",
+    PREFIX + "cost_usd",
+    PREFIX + "baseline.cost_usd",
+    PREFIX + "saved_usd",
+)
+# Its counts, which repeat often enough to be encoded once per set of values.
+ROOT_COUNTS = (
+    PREFIX + "tokens_saved",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    PREFIX + "tool_tokens.sent",
+    PREFIX + "tool_tokens.available",
+)
+USAGE = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+
+
+def root_floats(record: RequestRecord) -> tuple[float | None, ...]:
+    """The values of :data:`ROOT_FLOATS` for the request span."""
+    return (
+        record.duration_ms,
+        record.intent_confidence,
+        record.complexity_score,
+        record.cost_usd,
+        record.baseline_cost_usd,
+        record.saved_usd,
+    )
+
+
+def root_counts(record: RequestRecord) -> tuple[int | None, ...]:
+    """The values of :data:`ROOT_COUNTS`: usage only for a completed request, tool tokens
+    only when services were routed."""
+    completed, services = record.status == "completed", bool(record.services)
+    return (
+        record.tokens_saved,
+        record.input_tokens if completed else None,
+        record.output_tokens if completed else None,
+        record.tool_tokens_sent if services else None,
+        record.tool_tokens_available if services else None,
+    )
+
+
+def answered_attempt(record: RequestRecord) -> int:
+    """The index of the attempt whose answer was kept (the last that succeeded), or -1
+    (a failed or cached request has none)."""
+    if record.status != "completed" or record.cached:
+        return -1
+    log = record.attempt_log
+    for index in range(len(log) - 1, -1, -1):
+        if log[index].outcome == "ok":
+            return index
+    return -1
+
+
+def execute_stage(stages: Sequence[tuple[str, float, float]]) -> int:
+    """The index of the ``execute`` stage (usually the last), or -1."""
+    for index in range(len(stages) - 1, -1, -1):
+        if stages[index][0] == "execute":
+            return index
+    return -1
+
+
+# An attempt's own values its span's constant part is made of (with whether a breaker
+# guards the calls, and the request's model and usage on the attempt whose answer was
+# kept): the key of that part, so an attempt like one seen before skips
+# :func:`attempt_fixed`.
+_ATTEMPT_SOURCES = attrgetter("model", "provider", "outcome", "error", "error_kind")
+AttemptKey = tuple[tuple[Any, ...], bool, tuple[Any, ...] | None]
+
+
+def span_count(record: RequestRecord) -> int:
+    """How many spans :meth:`SpanBuilder.build` writes for ``record``."""
+    return 1 + len(record.stages) + len(record.attempt_log)
 
 
 def attempt_fixed(
@@ -215,8 +283,14 @@ class SpanBuilder:
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
-        self.root_fixed = Fields(encoder, ROOT_FIXED)
-        self.attempt_fixed = Fields(encoder, ATTEMPT_FIXED)
+        # Bound methods, called once or twice per request each.
+        self.root_fixed = Fields(encoder, ROOT_FIXED).encode
+        self.root_floats = Doubles(encoder, ROOT_FLOATS).encode
+        self.root_counts = Fields(encoder, ROOT_COUNTS).encode
+        self.attempt_fixed = Fields(encoder, ATTEMPT_FIXED).encode
+        self.usage = Fields(encoder, USAGE).encode
+        self.request_id = encoder.text_head(PREFIX + "request_id")
+        self._attempt_heads: dict[AttemptKey, bytes] = {}
 
     def build(
         self,
@@ -225,74 +299,112 @@ class SpanBuilder:
         breakers: bool = False,
         content: Mapping[str, Any] | None = None,
     ) -> list[bytes]:
-        """The request's span, then its stages' and attempts' spans, encoded.
+        """The request's span, then its stages' and attempts' spans (:func:`span_count`
+        of them), encoded: parts that, joined, are the spans one after the other.
 
         :param breakers: a circuit breaker guards the calls (attempts note its decision).
         :param content: opted-in message content for the request span (see
             :mod:`dynamic_orchestrator_otel.content`), else None.
         """
-        encoder = self.encoder
-        span, attributes = encoder.span, encoder.attributes
         trace_id = trace_id_for(record.request_id)
         stages, log = record.stages, record.attempt_log
         ids = span_ids(1 + len(stages) + len(log))
         end = int(record.timestamp * 1e9)
         start = end - int(record.duration_ms * 1e6)
         root = ids[0:8]
-        root_attributes = b"".join(
-            (
-                self.root_fixed(root_fixed(record)),
-                encoder.text(PREFIX + "request_id", record.request_id),
-                attributes(root_measures(record)),
-                attributes(content.items()) if content else b"",
-            )
+        spans = self.root_span(record, trace_id, root, start, max(start, end), content)
+        spans += self.encoder.stage_spans(
+            self.encoder.shared(trace_id, root), ids[8:], start, stages
+        )
+        if log:
+            parent, began = root, start
+            execute = execute_stage(stages)
+            if execute >= 0:
+                parent = ids[8 * (1 + execute) : 8 * (2 + execute)]
+                began = start + int(stages[execute][1] * 1e6)
+            at = 8 * (1 + len(stages))
+            shared = self.encoder.shared(trace_id, parent)
+            spans += self.attempt_spans(record, shared, ids[at:], began, breakers)
+        return spans
+
+    def root_span(
+        self,
+        record: RequestRecord,
+        trace_id: bytes,
+        span_id: bytes,
+        start: int,
+        end: int,
+        content: Mapping[str, Any] | None,
+    ) -> list[bytes]:
+        """The request's span: the routing decision, cost and saving, usage, content; as
+        parts (see :meth:`~.encoding.Encoder.span`)."""
+        attributes = (
+            self.root_fixed(root_fixed(record)),
+            self.encoder.text(self.request_id, record.request_id),
+            self.root_floats(root_floats(record)),
+            self.root_counts(root_counts(record)),
+            self.encoder.attributes(content.items()) if content else b"",
         )
         if record.status == "failed":
             root_status = status(STATUS_ERROR, record.error or record.error_kind or "failed")
         else:
             root_status = _OK
-        spans = [
-            span(trace_id, root, None, ROOT_NAME, INTERNAL, start, max(start, end),
-                 root_attributes, root_status)
-        ]  # fmt: skip
-        execute_parent, execute_start = root, start
-        times = []
-        for name, offset_ms, duration_ms in stages:
-            began = start + int(offset_ms * 1e6)
-            times.append((name, began, max(began, began + int(duration_ms * 1e6))))
-        spans += encoder.plain_spans(trace_id, root, ids[8 : 8 * (1 + len(stages))], times)
-        for index, (name, began, _) in enumerate(times):
-            if name == "execute":
-                execute_parent, execute_start = ids[8 * (1 + index) : 8 * (2 + index)], began
-        at = 8 * (1 + len(stages))
-        answered = (
-            max((i for i, a in enumerate(log) if a.outcome == "ok"), default=-1)
-            if record.status == "completed" and not record.cached
-            else -1
+        return self.encoder.span(
+            trace_id, span_id, None, ROOT_NAME, INTERNAL, start, end, attributes, root_status
         )
-        cursor = execute_start
-        for index, attempt in enumerate(log):
-            began = int(attempt.started_at * 1e9) if attempt.started_at else cursor
-            finished = max(began, began + int(attempt.duration_ms * 1e6))
+
+    def attempt_spans(
+        self,
+        record: RequestRecord,
+        shared: bytes,
+        span_ids: bytes,
+        began: int,
+        breakers: bool,
+    ) -> list[bytes]:
+        """A client span per provider attempt, children of ``execute`` (``shared`` says
+        so, see :meth:`~.encoding.Encoder.shared`), their ids taken in turn from
+        ``span_ids``; as parts. An attempt with no start time of its own starts when the
+        one before it ended (the first, when ``execute`` began)."""
+        answered = answered_attempt(record)
+        out: list[bytes] = []
+        cursor = began
+        for index, attempt in enumerate(record.attempt_log):
+            started = int(attempt.started_at * 1e9) if attempt.started_at else cursor
+            finished = max(started, started + int(attempt.duration_ms * 1e6))
             cursor = max(cursor, finished)
-            if attempt.outcome == "error":
-                attempt_status = status(STATUS_ERROR, attempt.error or "")
-            else:
-                attempt_status = _OK if attempt.outcome == "ok" else b""
-            fixed = self.attempt_fixed(
-                attempt_fixed(attempt, record, answered=index == answered, breakers=breakers)
-            )
-            if index == answered:
-                fixed += attributes(
-                    (
-                        ("gen_ai.usage.input_tokens", record.input_tokens),
-                        ("gen_ai.usage.output_tokens", record.output_tokens),
-                    )
-                )
-            spans.append(
-                span(trace_id, ids[at : at + 8], execute_parent,
-                     f"{ATTEMPT_OPERATION} {attempt.model}", CLIENT, began, finished, fixed,
-                     attempt_status)
-            )  # fmt: skip
-            at += 8
-        return spans
+            kept = index == answered
+            usage = (record.model, record.input_tokens, record.output_tokens) if kept else None
+            key = (_ATTEMPT_SOURCES(attempt), breakers, usage)
+            head = self._attempt_heads.get(key)
+            if head is None:
+                head = self._attempt_head(key, attempt, record, kept=kept, breakers=breakers)
+            out += self.encoder.child(head, shared, span_ids[8 * index : 8 * (index + 1)],
+                                      started, finished)  # fmt: skip
+        return out
+
+    def _attempt_head(
+        self,
+        key: AttemptKey,
+        attempt: Attempt,
+        record: RequestRecord,
+        *,
+        kept: bool,
+        breakers: bool,
+    ) -> bytes:
+        """An attempt span's constant part (see :meth:`~.encoding.Encoder.child_head`):
+        its name, attributes and status, kept by ``key``."""
+        attributes = self.attempt_fixed(
+            attempt_fixed(attempt, record, answered=kept, breakers=breakers)
+        )
+        if kept:
+            attributes += self.usage((record.input_tokens, record.output_tokens))
+        if attempt.outcome == "error":
+            attempt_status = status(STATUS_ERROR, attempt.error or "")
+        else:
+            attempt_status = _OK if attempt.outcome == "ok" else b""
+        if len(self._attempt_heads) >= Encoder.CACHE_LIMIT:
+            self._attempt_heads.clear()
+        name = f"{ATTEMPT_OPERATION} {attempt.model}"
+        head = self.encoder.child_head(name, CLIENT, attributes + attempt_status)
+        self._attempt_heads[key] = head
+        return head
