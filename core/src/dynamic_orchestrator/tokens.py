@@ -29,11 +29,16 @@ def estimate_tokens(text: str) -> int:
     return max(by_chars, words)
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+"""``json.dumps(value, separators=(",", ":"), default=str)``, without building an encoder
+at every call (``json.dumps`` does, whenever it is given options)."""
+
+
 def estimate_json_tokens(value: Any) -> int:
     """Estimated tokens of a JSON value serialised compactly."""
     if value in (None, {}, []):
         return 0
-    return estimate_tokens(json.dumps(value, separators=(",", ":"), default=str))
+    return estimate_tokens(_COMPACT_JSON.encode(value))
 
 
 def estimate_tool_tokens(tool: ToolSpec) -> int:

@@ -164,6 +164,15 @@ STOP = frozenset(
     ]
 )
 OBJECT_CLASSES = ("infra-object", "artifact")
+_OBJECT_PHRASES = {
+    cls: (
+        frozenset(p for p in WORD_CUES[cls] if " " not in p),
+        frozenset(tuple(p.split(" ")) for p in WORD_CUES[cls] if p.count(" ") == 1),
+    )
+    for cls in OBJECT_CLASSES
+}
+"""Each object class's one-word phrases, and its two-word phrases as pairs of words: the
+words after the opening verb are matched against them without joining each pair."""
 STEP_WORDS = frozenset({"and", "then", "plus", "including", "also"})
 SCALE_WORDS = frozenset(
     {
@@ -289,8 +298,8 @@ def _buckets(name: str, edges: tuple[int, ...], top: int) -> list[str]:
 def lead_words(lowered: str) -> list[str]:
     """The first words after politeness and preambles ("could you please …")."""
     match = PREAMBLE.match(lowered)
-    rest = lowered[match.end() if match else 0 :]
-    return WORD.findall(rest[:80])[:3]
+    start = match.end() if match else 0
+    return WORD.findall(lowered, start, start + 80)[:3]
 
 
 def _first_word(lowered: str) -> str | None:
@@ -344,11 +353,12 @@ def _ascii_codes(run: str) -> set[int | str]:
     data = run.encode("ascii")
     words = _GRAM_WORDS
     codes: set[int | str] = set(words[size // 4].unpack_from(data))
-    return codes.union(
+    codes.update(
         words[(size - 1) // 4].unpack_from(data, 1),
         words[(size - 2) // 4].unpack_from(data, 2),
         words[(size - 3) // 4].unpack_from(data, 3),
     )
+    return codes
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -422,10 +432,10 @@ def extract_parts(text: str, context: Mapping[str, object] | None = None) -> Par
         if len(lead) > 1:
             named.append(f"lead2:{first} {lead[1]}")
         start = lowered.find(first) + len(first)
-        following = WORD.findall(lowered[start : start + 60])
-        near = set(following).union(map(" ".join, itertools.pairwise(following)))
-        for cls in OBJECT_CLASSES:
-            if not near.isdisjoint(WORD_CUES[cls]):
+        following = WORD.findall(lowered, start, start + 60)
+        pairs = set(itertools.pairwise(following))
+        for cls, (single, double) in _OBJECT_PHRASES.items():
+            if not (single.isdisjoint(following) and double.isdisjoint(pairs)):
                 named.append(f"leadobj:{first}/{cls}")
     named.append(_LEN_NAMES[min(len(words), len(_LEN_NAMES) - 1)])
     steps = (

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -75,6 +76,10 @@ Pushed = tuple[float, str]
 """A readable feature's push towards one class (its weight there minus its mean weight for
 that question), then its name: how the reasons of a decision are chosen and shown."""
 
+Explained = tuple[Pushed | None, ...]
+"""A readable feature's :data:`Pushed` for every class of both questions (the intents,
+then the levels), None for a class it pushes less than :data:`MIN_PUSH`."""
+
 FIXED = 10_000
 """Weights are stored with four decimals (:meth:`LinearModel.save`): as integers of
 1/10,000 their sums are exact."""
@@ -133,9 +138,9 @@ class JointModel:
     kinds a request has many of (:data:`~.features.BAGS`: words, stems, word pairs, ask
     words, character 4-grams) are kept in a table per kind, by their bare value (a 4-gram
     by its :func:`~.features.gram_code`), so a request's features are looked up without
-    building their names. For the reasons, each class has tables of the
-    readable features that push towards it (:data:`Pushed`, by the same keys), so a
-    decision's reasons are looked up among the few that count. The complexity model also
+    building their names. For the reasons, the readable features that push some class
+    have a row of their pushes (:data:`Explained`, by the same keys): one lookup per
+    feature finds the few that count, for both questions. The complexity model also
     weighs the predicted intent (feature ``intent:<name>``).
     """
 
@@ -157,9 +162,8 @@ class JointModel:
         self._field = field_for(rows.values())
         self._packed: dict[str, int] = {}
         self._bag_packed: tuple[dict[Any, int], ...] = tuple({} for _ in BAGS)
-        self._strong: tuple[tuple[dict[str, Pushed], tuple[dict[Any, Pushed], ...]], ...] = tuple(
-            ({}, tuple({} for _ in BAGS)) for _ in range(ni + nc)
-        )
+        self._explained: dict[str, Explained] = {}
+        self._bag_explained: tuple[dict[Any, Explained], ...] = tuple({} for _ in BAGS)
         bag_of = {kind: i for i, kind in enumerate(BAGS)}
         grams = bag_of["c"]
         for feature, row in rows.items():
@@ -167,17 +171,11 @@ class JointModel:
             bag = bag_of.get(kind) if colon else None
             key: Any = feature if bag is None else gram_code(value) if bag == grams else value
             packed = self._packed if bag is None else self._bag_packed[bag]
-            row_packed = pack(row, self._field)
-            packed[key] = row_packed
-            if feature.startswith(UNEXPLAINED):
-                continue
-            mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
-            pushes = [*(w - mean_i for w in row[:ni]), *(w - mean_c for w in row[ni:])]
-            for column, push in enumerate(pushes):
-                if push >= MIN_PUSH:  # a push below it is never shown
-                    named, bags = self._strong[column]
-                    table = named if bag is None else bags[bag]
-                    table[key] = (push, feature)
+            packed[key] = pack(row, self._field)
+            explained = _explained(feature, row, ni)
+            if explained is not None:
+                table = self._explained if bag is None else self._bag_explained[bag]
+                table[key] = explained
 
     @property
     def intent(self) -> LinearModel:
@@ -194,7 +192,7 @@ class JointModel:
             self._models = tuple(self._models())  # type: ignore[assignment]
         return self._models  # type: ignore[return-value]
 
-    _TABLES_FORMAT = 6
+    _TABLES_FORMAT = 7
 
     def tables(self) -> tuple[object, ...]:
         """The lookup tables, for :meth:`from_tables`."""
@@ -207,7 +205,8 @@ class JointModel:
             self._level_by_intent,
             self._packed,
             self._bag_packed,
-            self._strong,
+            self._explained,
+            self._bag_explained,
         )
 
     @classmethod
@@ -218,7 +217,7 @@ class JointModel:
         models when they are asked for."""
         if (
             not isinstance(tables, tuple)
-            or len(tables) != 9
+            or len(tables) != 10
             or tables[:2] != (cls._TABLES_FORMAT, BAGS)
             or tables[2] not in (32, 64)
         ):
@@ -227,7 +226,7 @@ class JointModel:
         model._models = models
         model._field = tables[2]
         model._intent_classes, model._level_classes, model._level_by_intent = tables[3:6]
-        model._packed, model._bag_packed, model._strong = tables[6:]
+        model._packed, model._bag_packed, model._explained, model._bag_explained = tables[6:]
         model._ni, model._nc = len(model._intent_classes), len(model._level_classes)
         return model
 
@@ -255,38 +254,56 @@ class JointModel:
         for packed, values in zip(self._bag_packed, bags, strict=True):
             total += sum(map(packed.get, values, repeat(0)))
         sums = unpack(total, ni + nc, self._field)
-        intent = self._decide(self._intent_classes, sums[:ni], 0, parts, explain)
+        explained = self._explained_rows(parts)
+        intent = _decide_one(self._intent_classes, sums[:ni], 0, explained, explain)
         level_scores = sums[ni:]
         extra = self._level_by_intent.get(f"intent:{intent.label}")
         if extra is not None:
             level_scores = [a + b for a, b in zip(level_scores, extra, strict=True)]
-        level = self._decide(self._level_classes, level_scores, ni, parts, explain)
+        level = _decide_one(self._level_classes, level_scores, ni, explained, explain)
         return intent, level
 
-    def _decide(
-        self,
-        classes: Sequence[str],
-        scores: Sequence[float],
-        offset: int,
-        parts: Parts,
-        explain: int,
-    ) -> Prediction:
-        """The decision for one question, whose classes start at column ``offset``."""
-        top = max(scores)
-        exps = [math.exp(score - top) for score in scores]
-        total = sum(exps)
-        best = list(scores).index(top)
-        probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
-        # The strongest pushes towards the winner (ties: the feature name decides).
+    def _explained_rows(self, parts: Parts) -> list[Explained]:
+        """The :data:`Explained` rows of a request's features: those that may be reasons."""
         named, bags = parts
-        strong_named, strong_bags = self._strong[offset + best]
-        strongest = list(filter(None, map(strong_named.get, named)))
-        for table, values in zip(strong_bags, bags, strict=True):
+        rows = list(filter(None, map(self._explained.get, named)))
+        for table, values in zip(self._bag_explained, bags, strict=True):
             if table:
-                strongest.extend(filter(None, map(table.get, values)))
-        strongest.sort(reverse=True)
-        reasons = [_reason(feature, push) for push, feature in strongest[:explain]]
-        return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
+                rows.extend(filter(None, map(table.get, values)))
+        return rows
+
+
+def _explained(feature: str, row: Sequence[float], ni: int) -> Explained | None:
+    """A readable feature's push towards each class (:data:`Explained`); None when it is
+    never shown (an :data:`UNEXPLAINED` kind, or no push of at least :data:`MIN_PUSH`)."""
+    if feature.startswith(UNEXPLAINED):
+        return None
+    nc = len(row) - ni
+    mean_i, mean_c = sum(row[:ni]) / ni, sum(row[ni:]) / nc
+    pushes = [*(w - mean_i for w in row[:ni]), *(w - mean_c for w in row[ni:])]
+    if max(pushes) < MIN_PUSH:
+        return None
+    return tuple((push, feature) if push >= MIN_PUSH else None for push in pushes)
+
+
+def _decide_one(
+    classes: Sequence[str],
+    scores: Sequence[float],
+    offset: int,
+    explained: Sequence[Explained],
+    explain: int,
+) -> Prediction:
+    """The decision for one question, whose classes start at column ``offset`` of the
+    request's :data:`Explained` rows."""
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = sum(exps)
+    best = list(scores).index(top)
+    probabilities = {c: e / total for c, e in zip(classes, exps, strict=True)}
+    # The strongest pushes towards the winner (ties: the feature name decides).
+    strongest = sorted(filter(None, map(itemgetter(offset + best), explained)), reverse=True)
+    reasons = [_reason(feature, push) for push, feature in strongest[:explain]]
+    return Prediction(classes[best], probabilities[classes[best]], probabilities, reasons)
 
 
 @lru_cache(maxsize=65536)
