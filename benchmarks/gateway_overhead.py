@@ -50,6 +50,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,24 +109,27 @@ def process(
             proc.kill()
 
 
-def listener_pid(url: str) -> int | None:
-    """The process listening on the URL's port (``ss``), to read its CPU time; None if unknown."""
+def listener_pids(url: str) -> list[int]:
+    """The processes listening on the URL's port (``ss``; the gateway's workers and their
+    supervisor share it), to read their CPU time; empty if unknown."""
     port = url.rsplit(":", 1)[1]
     ss = shutil.which("ss")
     if ss is None:
-        return None
+        return []
     out = subprocess.run([ss, "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
-    found = re.search(r"pid=(\d+)", out)
-    return int(found.group(1)) if found else None
+    return sorted({int(pid) for pid in re.findall(r"pid=(\d+)", out)})
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux ``/proc``), None if unknown."""
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of these processes so far (Linux ``/proc``), None if unknown."""
+    total = 0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total / os.sysconf("SC_CLK_TCK") if pids else None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -260,7 +264,7 @@ def npm_bin(package: str, binary: str) -> Path | None:
 
 
 @contextmanager
-def ours(upstream: str, tmp: Path) -> Iterator[str]:
+def ours(upstream: str, tmp: Path, workers: int = 1) -> Iterator[str]:
     config = tmp / "gateway.yaml"
     config.write_text(
         json.dumps(
@@ -277,7 +281,8 @@ def ours(upstream: str, tmp: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "OPENAI_API_KEY": "sk-bench-upstream-0123456789"}
     command = [sys.executable, "-m", "dynamic_orchestrator", "gateway", "--port", str(port)]
-    with process([*command, "--config", str(config)], env=env, stderr=subprocess.DEVNULL):
+    command += ["--workers", str(workers), "--config", str(config)]
+    with process(command, env=env, stderr=subprocess.DEVNULL):
         wait_http(f"http://127.0.0.1:{port}/v1/models")
         yield f"http://127.0.0.1:{port}"
 
@@ -363,6 +368,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="Streams in flight.")
     parser.add_argument("--streams", type=int, default=1500, help="Streams in the throughput run.")
     parser.add_argument("--only", nargs="*", default=["direct", "ours", "ccr", "litellm"])
+    parser.add_argument(
+        "--workers", type=int, default=1, help="The gateway's worker processes (--workers)."
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -381,7 +389,7 @@ def main() -> None:
         upstream = upstream_proc.stdout.readline().strip()
         if not re.match(r"^http://127\.0\.0\.1:\d+$", upstream):
             raise SystemExit(f"the fake upstream did not start: {upstream!r}")
-        starters = {"ours": ours, "ccr": ccr, "litellm": litellm}
+        starters = {"ours": partial(ours, workers=args.workers), "ccr": ccr, "litellm": litellm}
         for contender in args.only:
             try:
                 with (
@@ -389,12 +397,12 @@ def main() -> None:
                     if contender == "direct"
                     else starters[contender](upstream, tmp)
                 ) as url:
-                    pid = listener_pid(url)
-                    before = cpu_seconds(pid)
+                    pids = listener_pids(url)
+                    before = cpu_seconds(pids)
                     results[contender] = anyio.run(
                         measure, url, args.requests, args.concurrency, args.streams
                     )
-                    after = cpu_seconds(pid)
+                    after = cpu_seconds(pids)
                     runs = args.requests + 2 * args.streams + 20 + 5 * args.concurrency
                     results[contender]["cpu_ms"] = (
                         (after - before) * 1000 / runs
@@ -407,6 +415,7 @@ def main() -> None:
     print(
         f"\n{args.requests} sequential streams each; throughput: {args.streams} streams, "
         f"{args.concurrency} in flight (milliseconds, measured)"
+        + (f"; ours in {args.workers} worker processes" if args.workers > 1 else "")
     )
     heads = ("TTFB p50", "TTFB p90", "total p50", "added TTFB", "SDK/s", "lean/s", "CPU ms")
     print(

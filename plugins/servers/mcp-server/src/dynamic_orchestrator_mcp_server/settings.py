@@ -78,6 +78,13 @@ class GatewayConfig(_Section):
     max_request_bytes: int = Field(
         default=32_000_000, gt=0, description="Largest request body accepted."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving the gateway on its one port (each with its own "
+        "in-memory metrics, breakers and budget unless they are kept in Redis).",
+    )
 
     @field_validator("scenarios", mode="before")
     @classmethod

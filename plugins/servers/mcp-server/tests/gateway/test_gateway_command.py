@@ -76,3 +76,80 @@ def test_a_non_loopback_host_without_a_token_is_bad_usage(tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 2 and "server.auth_token_env" in done.stderr
+
+
+def _children(pid: int) -> set[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(child) for child in text.split()}
+
+
+def _wait_for(check: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_workers_serve_one_port_a_dead_worker_is_replaced_and_sigterm_stops_them_all(
+    fake_provider_server: FakeProviderServer, keys: None, tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"providers:\n  openai: {{base_url: '{fake_provider_server.openai_base_url}'}}\n"
+        "metrics: {persist: false}\n"
+    )
+    command = [sys.executable, "-m", "dynamic_orchestrator", "gateway", "--port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--workers", "2", "--config", str(config)],
+        env={**os.environ, "HOME": str(tmp_path)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": "What is 2+2?"}],
+    }
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        found = re.search(r"gateway at (http://127\.0\.0\.1:\d+) \(2 workers\)", line)
+        assert found, line
+        url = found.group(1)
+
+        def answers() -> bool:
+            try:
+                return httpx2.get(f"{url}/v1/models", timeout=2).status_code == 200
+            except httpx2.TransportError:
+                return False
+
+        _wait_for(answers)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        for _ in range(10):  # a new connection each: either worker may take it
+            answer = httpx2.post(f"{url}/v1/messages", json=body, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["content"][0]["text"] == "echo: What is 2+2?"
+        time.sleep(5.5)  # past MIN_UPTIME: a worker that dies now is started again
+        dead = min(workers)
+        os.kill(dead, signal.SIGKILL)
+        _wait_for(lambda: len(_children(proc.pid) - {dead}) == 2)
+        assert dead not in _children(proc.pid)
+        _wait_for(answers)
+        assert httpx2.post(f"{url}/v1/messages", json=body, timeout=30).status_code == 200
+        now = _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        for pid in now:  # no worker outlives the command
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+            )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -48,13 +48,21 @@ PLACEHOLDER_KEY = "dynamic-orchestrator-gateway"
     help="Port (default: gateway.port, 8787).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes serving the port (default: gateway.workers, 1).",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
     help="Configuration file.",
 )
-def gateway_command(host: str | None, port: int | None, config_path: str | None) -> None:
+def gateway_command(
+    host: str | None, port: int | None, workers: int | None, config_path: str | None
+) -> None:
     """The HTTP gateway: /v1/messages, /v1/chat/completions, /v1/models."""
     from dynamic_orchestrator.commands import UsageFailure
 
@@ -64,15 +72,18 @@ def gateway_command(host: str | None, port: int | None, config_path: str | None)
     config = _load(config_path)
     gateway = settings_of(config).gateway
     try:
-        run_gateway(
+        status = run_gateway(
             config,
             host or gateway.host,
             gateway.port if port is None else port,
+            workers=workers or gateway.workers,
         )
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
     except OSError as exc:
         raise UsageFailure(f"cannot listen: {exc.strerror or exc}") from None
+    if status:
+        raise UsageFailure("a gateway worker could not keep running (see the log above)")
 
 
 @click.command(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .app import create_app
 
 if TYPE_CHECKING:
+    import socket
     from types import FrameType
 
     from dynamic_orchestrator.config import Config
@@ -54,15 +55,15 @@ def run_gateway(
     port: int,
     *,
     ready: Callable[[int], None] | None = None,
-) -> None:
-    """Serve the gateway until SIGINT or SIGTERM (uvicorn's own handling)."""
+    workers: int = 1,
+) -> int:
+    """Serve the gateway until SIGINT or SIGTERM (uvicorn's own handling), in ``workers``
+    processes on one socket when more than one (:mod:`.workers`); the exit status."""
     import socket
 
-    import uvicorn
-    from dynamic_orchestrator.orchestrator import Orchestrator
+    from dynamic_orchestrator.http_guard import check_binding, read_auth_token
 
-    from ..header_timeout import protocol_class
-    from ..settled_server import SettledServer
+    from ..settings import settings_of
 
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
     # TCP; without it each keep-alive response can wait ~40 ms (Nagle).
@@ -73,10 +74,45 @@ def run_gateway(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         bound = int(sock.getsockname()[1])
-        app = guarded_app(config, host, bound, Orchestrator(config))
+        check_binding(host, read_auth_token(settings_of(config).server.auth_token_env))
+        # one process: the app now, so a configuration it refuses fails before serving;
+        # several: each worker builds its own after the fork
+        app = _app(config, host, bound) if workers == 1 else None
     except BaseException:
         sock.close()  # a port taken or a refused binding (no token): the socket is ours
         raise
+    serving = "" if workers == 1 else f" ({workers} workers)"
+    print(
+        f"dynamic-orchestrator: gateway at http://{host}:{bound}{serving}",
+        file=sys.stderr,
+        flush=True,
+    )
+    if ready is not None:
+        ready(bound)
+    if app is not None:
+        _serve(config, app, sock)
+        return 0
+    from .workers import serve_in_workers
+
+    sock.listen(2048)  # before the forks: every worker accepts on the one queue
+    try:
+        return serve_in_workers(workers, lambda: _serve(config, _app(config, host, bound), sock))
+    finally:
+        sock.close()
+
+
+def _app(config: Config, host: str, port: int) -> ASGIApp:
+    from dynamic_orchestrator.orchestrator import Orchestrator
+
+    return guarded_app(config, host, port, Orchestrator(config))
+
+
+def _serve(config: Config, app: ASGIApp, sock: socket.socket) -> None:
+    """One process serving the gateway on ``sock`` until SIGINT or SIGTERM."""
+    import uvicorn
+
+    from ..header_timeout import protocol_class
+    from ..settled_server import SettledServer
 
     class Server(SettledServer):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -97,7 +133,4 @@ def run_gateway(
             http=protocol_class(config.server.header_timeout),
         )
     )
-    print(f"dynamic-orchestrator: gateway at http://{host}:{bound}", file=sys.stderr, flush=True)
-    if ready is not None:
-        ready(bound)
     server.run(sockets=[sock])
