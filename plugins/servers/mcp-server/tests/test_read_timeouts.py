@@ -22,6 +22,10 @@ from dynamic_orchestrator.http_guard import MIN_BODY_RATE, RequestGuard
 from dynamic_orchestrator_mcp_server.header_timeout import protocol_class
 
 TIMEOUT = 0.5
+EARLY = 0.02
+"""How much sooner than TIMEOUT a cut may be seen here: the server arms its timer when it
+accepts the connection, a moment before the client starts its clock, and the event loop
+runs a timer up to its clock resolution early."""
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -105,20 +109,20 @@ def held(port: int, sent: bytes, *, trickle: bool = False, cap: float = 5.0) -> 
 
 def test_headers_that_stop_half_way_get_a_408_within_the_timeout(port: int) -> None:
     seconds, answer = held(port, b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: app")
-    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert TIMEOUT - EARLY <= seconds < TIMEOUT + 1.0
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"did not arrive within 0.5s" in answer
 
 
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_too(port: int) -> None:
     seconds, answer = held(port, b"GET /x HTTP/1.1\r\nHost: a\r\nX-Slow: ", trickle=True)
-    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert TIMEOUT - EARLY <= seconds < TIMEOUT + 1.0
     assert answer.startswith(b"HTTP/1.1 408 ")
 
 
 def test_a_connection_that_sends_nothing_is_closed_without_an_answer(port: int) -> None:
     seconds, answer = held(port, b"")
-    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert TIMEOUT - EARLY <= seconds < TIMEOUT + 1.0
     assert answer == b""
 
 
@@ -161,7 +165,7 @@ def test_a_body_in_time_is_read_whole(guarded_port: int) -> None:
 
 def test_a_body_that_stops_gets_a_408_within_the_body_timeout(guarded_port: int) -> None:
     seconds, answer = held(guarded_port, _post(100, b"abc"))
-    assert TIMEOUT <= seconds < TIMEOUT + 1.0
+    assert TIMEOUT - EARLY <= seconds < TIMEOUT + 1.0
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"did not arrive within 0.5s" in answer
 
@@ -170,7 +174,7 @@ def test_a_body_trickled_with_each_part_in_time_is_cut_off_too(guarded_port: int
     # one byte every 0.05 s: each part well within the 0.5 s, the whole never done
     seconds, answer = held(guarded_port, _post(10_000, b"a"), trickle=True)
     bound = TIMEOUT + 40 / MIN_BODY_RATE  # at most ~20 bytes arrive by then
-    assert TIMEOUT <= seconds < bound + 1.0
+    assert TIMEOUT - EARLY <= seconds < bound + 1.0
     assert answer.startswith(b"HTTP/1.1 408 ")
 
 
