@@ -71,11 +71,12 @@ class GatewayApp:
             return
         route = self.routes.get(scope["path"])
         if route is None:
-            await _plain_error(send, 404, f"no route {scope['path']!r} here")
+            await _route_error(404, f"no route {scope['path']!r} here")(scope, receive, send)
             return
         method, handler, shape = route
         if scope["method"] != method:
-            await _plain_error(send, 405, f"{scope['path']} takes {method}", allow=method)
+            error = _route_error(405, f"{scope['path']} takes {method}", allow=method)
+            await error(scope, receive, send)
             return
         started = False
 
@@ -116,15 +117,11 @@ class GatewayApp:
                 return
 
 
-async def _plain_error(send: Send, status: int, message: str, allow: str | None = None) -> None:
+def _route_error(status: int, message: str, allow: str | None = None) -> JSONReply:
+    """404 (no such path) or 405 (another method; ``allow`` names it), as JSON."""
+    kind = "not_found" if status == 404 else "method_not_allowed"
     headers = {"allow": allow} if allow else {}
-    body = {"error": {"type": "not_found" if status == 404 else "method_not_allowed"}}
-    body["error"]["message"] = message
-    await JSONReply(body, status, headers)({}, _never, send)
-
-
-async def _never() -> dict[str, object]:
-    raise RuntimeError("no body is read here")
+    return JSONReply({"error": {"type": kind, "message": message}}, status, headers)
 
 
 def create_app(orchestrator: Orchestrator, *, owned: bool = True) -> GatewayApp:
