@@ -190,3 +190,31 @@ def test_an_error_of_the_gateways_own_is_a_500_in_the_clients_api_shape(
     assert error["type"] == error_type and "internal error" in error["message"]
     assert "a bug" not in answer.text  # no internals in the answer (the log has them)
     assert again.status_code == 200
+
+
+def test_a_body_over_the_cap_is_refused_whether_declared_or_chunked(
+    fake_provider_server: FakeProviderServer, keys: None
+) -> None:
+    config = gateway_config(fake_provider_server, gateway={"max_request_bytes": 1000})
+    body = json.dumps(
+        {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 20,
+            "messages": [{"role": "user", "content": "x" * 2000}],
+        }
+    ).encode()
+    with GatewayServer(config) as gw:
+        declared = httpx2.post(f"{gw.url}/v1/messages", content=body)
+        chunked = httpx2.post(f"{gw.url}/v1/messages", content=iter([body]))
+        small = httpx2.post(
+            f"{gw.url}/v1/messages",
+            content=iter([body[:0], json.dumps({"model": "x"}).encode()]),
+        )
+    assert declared.status_code == 400
+    assert f"{len(body)} bytes, more than the limit of 1000" in declared.json()["error"]["message"]
+    assert "transfer-encoding" not in declared.request.headers
+    assert chunked.request.headers["transfer-encoding"] == "chunked"
+    assert chunked.status_code == 400
+    assert "more than the limit of 1000 bytes" in chunked.json()["error"]["message"]
+    # a chunked body within the cap is read whole (here: refused for what it says)
+    assert small.status_code == 400 and "messages" in small.json()["error"]["message"]

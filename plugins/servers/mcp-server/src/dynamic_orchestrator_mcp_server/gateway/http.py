@@ -57,23 +57,19 @@ class Call:
         declared = self.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise RequestError(f"request body: {declared} bytes, more than the limit of {limit}")
-        first = await self._receive()
-        body: bytes = first.get("body", b"")
-        if not first.get("more_body"):
-            return body  # the usual case: the body came with the headers, in one part
-        raw = bytearray(body)
+        message = await self._receive()
+        body: bytes = message.get("body", b"")
+        raw = bytearray()
         while True:
-            if len(raw) > limit:
+            if len(raw) + len(body) > limit:  # a chunked body declares no length
                 raise RequestError(f"request body: more than the limit of {limit} bytes")
+            if not message.get("more_body") or message["type"] != "http.request":
+                # the last part (the usual case: the only one, come with the headers), or
+                # the client went away: what arrived is judged as it is
+                return bytes(raw + body) if raw else body
+            raw += body
             message = await self._receive()
-            if message["type"] != "http.request":
-                break  # the client went away; what arrived is judged as it is
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if len(raw) > limit:
-            raise RequestError(f"request body: more than the limit of {limit} bytes")
-        return bytes(raw)
+            body = message.get("body", b"")
 
 
 def _raw_headers(headers: Mapping[str, str], content_type: bytes) -> list[tuple[bytes, bytes]]:
