@@ -72,19 +72,29 @@ def _time_out(transport: asyncio.Transport, seconds: float, *, answer: bool) -> 
     transport.close()
 
 
-class HeaderTimeoutH11(H11Protocol):
-    """uvicorn's h11 protocol with a timeout for request headers."""
+class _HeadersDeadline:
+    """What both protocols share: the timer, armed when a connection opens and cancelled
+    when it closes. Mixed in before uvicorn's protocol, which provides ``loop`` and the
+    ``connection_*`` methods; the protocol class says when headers are due and done."""
 
     header_timeout: ClassVar[float] = DEFAULT_HEADER_TIMEOUT
+    loop: asyncio.AbstractEventLoop
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._headers_deadline = _Deadline(self.loop, self.header_timeout, self._headers_late)
         self._headers_deadline.arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._headers_deadline.cancel()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _headers_late(self) -> None:
+        raise NotImplementedError
+
+
+class HeaderTimeoutH11(_HeadersDeadline, H11Protocol):
+    """uvicorn's h11 protocol with a timeout for request headers."""
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -104,20 +114,10 @@ class HeaderTimeoutH11(H11Protocol):
 def _httptools_class() -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HeaderTimeoutHttpTools(HttpToolsProtocol):
+    class HeaderTimeoutHttpTools(_HeadersDeadline, HttpToolsProtocol):
         """uvicorn's httptools protocol with a timeout for request headers."""
 
-        header_timeout: ClassVar[float] = DEFAULT_HEADER_TIMEOUT
         _request_begun = False
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._headers_deadline = _Deadline(self.loop, self.header_timeout, self._headers_late)
-            self._headers_deadline.arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._headers_deadline.cancel()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             self._request_begun = True
