@@ -158,17 +158,16 @@ async def measure(port: int, connections: int, cap: float, header_timeout: float
             f"max {max(seconds):5.1f} s; at the {cap:g} s cap: {at_cap}/{connections}; "
             f"answer: {', '.join(statuses)}"
         )
-        if name in HEADER_PATTERNS:
-            bound = header_timeout + 1.0
+        for kind, timeout, patterns in (
+            ("header", header_timeout, HEADER_PATTERNS),
+            ("body", BODY_TIMEOUT, BODY_PATTERNS),
+        ):
+            if name not in patterns:
+                continue
+            bound = timeout + 1.0
             late = sum(1 for s in seconds if s > bound)
             verdict = "met" if not late else f"NOT met ({late} held longer)"
-            print(f"    closed within the header timeout + 1 s ({bound:g} s): {verdict}")
-            missed += bool(late)
-        if name in BODY_PATTERNS:
-            bound = BODY_TIMEOUT + 1.0
-            late = sum(1 for s in seconds if s > bound)
-            verdict = "met" if not late else f"NOT met ({late} held longer)"
-            print(f"    closed within the body timeout + 1 s ({bound:g} s): {verdict}")
+            print(f"    closed within the {kind} timeout + 1 s ({bound:g} s): {verdict}")
             missed += bool(late)
     return missed
 
