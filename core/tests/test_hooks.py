@@ -31,6 +31,7 @@ from dynamic_orchestrator.models import (
 )
 from dynamic_orchestrator.plugins import hookspec_names
 from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.pytest_plugin import provider_plugin
 
 HOOKS = sorted(hookspec_names())
 
@@ -412,7 +413,7 @@ async def test_hook_select_model(make_orchestrator: Any) -> None:
                 reasons=["house rule"],
             )
 
-    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(EchoProvider("openai"))))
+    orch = await make_orchestrator(plugins=(Plugin(), provider_plugin(EchoProvider("openai"))))
     result = await orch.analyze("design a distributed system")
     assert result.recommended_model == "gpt-5-nano" and "house rule" in result.reasons
 
@@ -425,7 +426,7 @@ async def test_hook_generate_prompt(make_orchestrator: Any) -> None:
         def generate_prompt(self, request: Any, analysis: Any, model: ModelInfo) -> Prompt:
             return Prompt(system=f"for {model.name}", user=request.text.upper())
 
-    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(echo)))
+    orch = await make_orchestrator(plugins=(Plugin(), provider_plugin(echo)))
     result = await orch.orchestrate("show the readme")
     assert result.status == "completed"
     assert echo.calls[0].system == f"for {result.model}"
@@ -444,7 +445,7 @@ async def test_hook_rewrite_prompt(make_orchestrator: Any) -> None:
 
             return shout()
 
-    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(echo)))
+    orch = await make_orchestrator(plugins=(Plugin(), provider_plugin(echo)))
     result = await orch.orchestrate("show the readme")
     assert result.output == "echo: SHOW THE README"
     assert all(call.messages[0].content == "SHOW THE README" for call in echo.calls)
@@ -471,7 +472,7 @@ async def test_hook_execute(make_orchestrator: Any) -> None:
 
             return run()
 
-    orch = await make_orchestrator(plugins=(Plugin(), _echo_plugin(EchoProvider("openai"))))
+    orch = await make_orchestrator(plugins=(Plugin(), provider_plugin(EchoProvider("openai"))))
     result = await orch.orchestrate("show the readme")
     assert result.status == "completed" and result.output.startswith("ran ")
     assert result.cost_usd == 0.5
@@ -502,7 +503,7 @@ async def test_hook_call_model(make_orchestrator: Any) -> None:
 
     echo = EchoProvider("openai")
     orch = await make_orchestrator(
-        plugins=(Gate(), _echo_plugin(echo)),
+        plugins=(Gate(), provider_plugin(echo)),
         config=parse_config(
             {"execution": {"simple": {"preferred": "gpt-5-nano", "fallback": ["gpt-5-mini"]}}}
         ),
@@ -531,7 +532,7 @@ async def test_hook_record(make_orchestrator: Any) -> None:
         plugins=(
             Sink(),
             BrokenSink(),
-            _echo_plugin(EchoProvider("gemini", prices_provider="google")),
+            provider_plugin(EchoProvider("gemini", prices_provider="google")),
         )
     )
     result = await orch.orchestrate("Where is the JWT secret loaded from?")
@@ -629,12 +630,3 @@ async def test_a_crashing_plugin_fails_the_request_not_the_host(make_orchestrato
     # the next request is served
     with pytest.raises(PluginError):
         await orch.analyze("show the readme")
-
-
-def _echo_plugin(provider: EchoProvider) -> object:
-    class Plugin:
-        @hookimpl
-        def register_providers(self, register: Any) -> None:
-            register(provider)
-
-    return Plugin()

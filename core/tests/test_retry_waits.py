@@ -11,19 +11,10 @@ from typing import Any
 
 import anyio
 import pytest
-from dynamic_orchestrator import hookimpl
 from dynamic_orchestrator.config import parse_config
 from dynamic_orchestrator.errors import ErrorKind, ProviderError
 from dynamic_orchestrator_testing.fakes import EchoProvider
-
-
-def _providers(echo: EchoProvider) -> object:
-    class Plugin:
-        @hookimpl
-        def register_providers(self, register: Any) -> None:
-            register(echo)
-
-    return Plugin()
+from dynamic_orchestrator_testing.pytest_plugin import provider_plugin
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 async def _orchestrate(make_orchestrator: Any, echo: EchoProvider, attempts: int) -> Any:
     config = parse_config({"retry": {"attempts": attempts, "initial_wait": 1.0, "max_wait": 100.0}})
-    orch = await make_orchestrator(config, plugins=(_providers(echo),))
+    orch = await make_orchestrator(config, plugins=(provider_plugin(echo),))
     return await orch.orchestrate("say hi", options={"model": "gpt-5-nano"})
 
 

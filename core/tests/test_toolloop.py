@@ -21,6 +21,7 @@ from dynamic_orchestrator.models import (
 from dynamic_orchestrator.tokens import estimate_tokens, estimate_tool_tokens
 from dynamic_orchestrator.toolloop import format_tool_result
 from dynamic_orchestrator_testing.fakes import EchoProvider
+from dynamic_orchestrator_testing.pytest_plugin import provider_plugin
 
 
 class Toolbox:
@@ -65,22 +66,13 @@ class Toolbox:
         self.records.append(record)
 
 
-def _providers(echo: EchoProvider) -> object:
-    class Plugin:
-        @hookimpl
-        def register_providers(self, register: Any) -> None:
-            register(echo)
-
-    return Plugin()
-
-
 def _config(**tools: Any) -> Any:
     return parse_config({"tools": tools} if tools else {})
 
 
 async def _run(make_orchestrator: Any, toolbox: Toolbox, text: str, config: Any = None) -> Any:
     echo = EchoProvider("openai", cost_usd=0.001)
-    orch = await make_orchestrator(config or _config(), plugins=(toolbox, _providers(echo)))
+    orch = await make_orchestrator(config or _config(), plugins=(toolbox, provider_plugin(echo)))
     result = await orch.orchestrate(text, options={"model": "gpt-5-nano"})
     return result, echo
 
@@ -140,7 +132,7 @@ async def test_long_tool_output_is_cut(make_orchestrator: Any) -> None:
     toolbox = Toolbox({"dump": "y" * 5000})
     echo = EchoProvider("openai")
     orch = await make_orchestrator(
-        _config(max_output_chars=300), plugins=(toolbox, _providers(echo))
+        _config(max_output_chars=300), plugins=(toolbox, provider_plugin(echo))
     )
     await orch.orchestrate("[call:dump] dump it", options={"model": "gpt-5-nano"})
     tool_message = echo.calls[1].messages[-1].content
@@ -172,7 +164,7 @@ def test_tool_results_are_framed_as_data_with_secrets_redacted() -> None:
 async def test_a_failure_after_a_tool_round_still_counts_the_spend(make_orchestrator: Any) -> None:
     toolbox = Toolbox({"lookup": "x"})
     echo = EchoProvider("openai", cost_usd=0.001).fail(None, ErrorKind.BAD_REQUEST)
-    orch = await make_orchestrator(_config(), plugins=(toolbox, _providers(echo)))
+    orch = await make_orchestrator(_config(), plugins=(toolbox, provider_plugin(echo)))
     request = orch.make_request("[call:lookup] go", options={"model": "gpt-5-nano"})
     analysis, selection, _ = orch.run_analysis(request, Constraints(model="gpt-5-nano"))
     ctx = ExecutionContext(
